@@ -1,0 +1,3 @@
+"""gRPC feedback service for generative-AI applications."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Chat backends: where the answers of chat turns come from."""
