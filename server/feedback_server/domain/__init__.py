@@ -1,0 +1,1 @@
+"""Domain layer: chat turns, feedback rules, summaries. No protobuf here."""
