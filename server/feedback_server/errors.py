@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "feedback.v1"
@@ -106,7 +107,7 @@ class DeadlineExceeded(ServiceError):
 
 
 # The one table: domain error class -> gRPC status code.
-STATUS_TABLE: dict[type[ServiceError], grpc.StatusCode] = {
+STATUS_TABLE: dict[type[BaseException], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
@@ -125,13 +126,13 @@ INTERNAL_MESSAGE = "internal error; the incident was logged with the request id"
 def status_code_of(exc: BaseException) -> grpc.StatusCode:
     for cls in type(exc).__mro__:
         if cls in STATUS_TABLE:
-            return STATUS_TABLE[cls]  # type: ignore[index]
+            return STATUS_TABLE[cls]
     return grpc.StatusCode.INTERNAL
 
 
-def _pack(msg: object) -> any_pb2.Any:
+def _pack(msg: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
-    packed.Pack(msg)  # type: ignore[arg-type]
+    packed.Pack(msg)
     return packed
 
 
@@ -149,11 +150,15 @@ def to_status(exc: BaseException, request_id: str = "") -> status_pb2.Status:
     message = exc.message if isinstance(exc, ServiceError) else INTERNAL_MESSAGE
     reason = exc.reason if isinstance(exc, ServiceError) else "INTERNAL"
     metadata = {"request_id": request_id} if request_id else {}
-    details = [_pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))]
+    details = [
+        _pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN, metadata=metadata))
+    ]
     if isinstance(exc, InvalidArgument):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=v.field, description=v.description
+                )
                 for v in exc.violations
             ]
         )

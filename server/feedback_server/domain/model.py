@@ -30,7 +30,8 @@ class IngestionState(enum.StrEnum):
 
 @dataclass(frozen=True)
 class TraceTarget:
-    """Exactly one of `trace_id` / `client_request_id` is set (validated upstream)."""
+    """What a judgment is about: a trace ID or a client request ID (at least one; both
+    once a client request ID is resolved), optionally narrowed to a span."""
 
     trace_id: str | None = None
     client_request_id: str | None = None
@@ -115,3 +116,31 @@ class WriteOutcome:
     result: WriteResult
     trace_id: str | None = None  # the resolved trace ID, when known
     detail: str = ""  # for logs and dead letters; never sent to callers
+
+
+@dataclass(frozen=True)
+class StoredAssessment:
+    """An assessment as read back from MLflow (or from the spool, still queued)."""
+
+    assessment_id: str
+    name: str
+    kind: JudgmentKind
+    value: JsonValue
+    source_type: SourceType
+    source_id: str
+    rationale: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    span_id: str | None = None
+    create_time_ms: int = 0
+    valid: bool = True
+    error: str | None = None
+    state: IngestionState = IngestionState.STORED
+
+
+@dataclass(frozen=True)
+class TraceAssessments:
+    """One trace of a summary scan with its assessments."""
+
+    trace_id: str
+    timestamp_ms: int
+    assessments: list[StoredAssessment]

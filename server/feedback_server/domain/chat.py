@@ -1,0 +1,167 @@
+"""Chat turns: each one is answered by the chat backend and recorded as one MLflow trace."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..backends.base import ChatBackend, ChatTurn
+from ..errors import Cancelled, ResourceExhausted
+from .traces import TraceRegistry
+from .validation import (
+    MAX_CLIENT_REQUEST_ID_CHARS,
+    MAX_ID_CHARS,
+    MAX_MESSAGE_CHARS,
+    Violations,
+)
+
+if TYPE_CHECKING:
+    from ..mlflow_gateway import ChatTrace, MlflowGateway
+
+log = logging.getLogger(__name__)
+
+
+def validate_turn(
+    message: str,
+    client_request_id: str,
+    user_id: str,
+    session_id: str,
+    metadata: Mapping[str, str],
+) -> ChatTurn:
+    """Checks a chat request; generates the client request ID when it is empty."""
+    v = Violations()
+    if not message.strip():
+        v.add("message", "is required")
+    elif len(message) > MAX_MESSAGE_CHARS:
+        v.add("message", f"must be at most {MAX_MESSAGE_CHARS} characters (got {len(message)})")
+    if client_request_id:
+        v.client_request_id("client_request_id", client_request_id)
+    v.text("user_id", user_id, max_chars=MAX_ID_CHARS)
+    v.text("session_id", session_id, max_chars=MAX_ID_CHARS)
+    v.metadata("metadata", metadata)
+    v.raise_if_any()
+    crid = client_request_id or f"req-{secrets.token_hex(8)}"
+    assert len(crid) <= MAX_CLIENT_REQUEST_ID_CHARS
+    return ChatTurn(message, crid, user_id, session_id, dict(metadata))
+
+
+@dataclass
+class TurnResult:
+    response: str
+    trace_id: str
+    client_request_id: str
+
+
+class ActiveTurn:
+    """One running turn. `pieces()` streams the answer; the trace is ended and handed
+    to the export pool exactly once, OK on success, ERROR on failure or cancellation."""
+
+    def __init__(self, service: ChatService, turn: ChatTurn, trace: ChatTrace) -> None:
+        self._service = service
+        self.turn = turn
+        self._trace = trace
+        self.trace_id = trace.trace_id
+        self.client_request_id = turn.client_request_id
+        self.response = ""
+        self._ended = False
+
+    async def pieces(self) -> AsyncIterator[str]:
+        parts: list[str] = []
+        try:
+            async for piece in self._service.backend.stream(self.turn):
+                if piece:
+                    parts.append(piece)
+                    yield piece
+        except asyncio.CancelledError:
+            self.response = "".join(parts)
+            self.end(error="cancelled by the client")
+            raise
+        except BaseException as exc:
+            self.response = "".join(parts)
+            self.end(error=f"chat backend failed: {type(exc).__name__}")
+            raise
+        self.response = "".join(parts)
+        self.end()
+
+    def end(self, error: str | None = None) -> None:
+        if not self._ended:
+            self._ended = True
+            self._service.export(self, error)
+
+    async def run(self) -> TurnResult:
+        async for _ in self.pieces():
+            pass
+        return TurnResult(self.response, self.trace_id, self.client_request_id)
+
+
+class ChatService:
+    def __init__(
+        self,
+        backend: ChatBackend,
+        gateway: MlflowGateway,
+        registry: TraceRegistry,
+        *,
+        export_max_pending: int = 256,
+    ) -> None:
+        self.backend = backend
+        self._gateway = gateway
+        self._registry = registry
+        # Backpressure: at most this many turns whose trace is not exported yet.
+        self._export_slots = asyncio.Semaphore(export_max_pending)
+        self._exports: set[asyncio.Future[bool]] = set()
+
+    async def begin(self, turn: ChatTurn, *, rpc: str, admission_timeout_s: float) -> ActiveTurn:
+        """Admits a turn (waiting for export capacity) and starts its trace."""
+        experiment_id = await self._gateway.experiment_id()
+        try:
+            await asyncio.wait_for(self._export_slots.acquire(), admission_timeout_s)
+        except TimeoutError:
+            raise ResourceExhausted(
+                "too many chat turns waiting for their traces to be stored; retry later",
+                retry_after_s=1.0,
+            ) from None
+        try:
+            trace = self._gateway.start_chat_trace(
+                rpc=rpc, turn=turn, backend=self.backend.name, experiment_id=experiment_id
+            )
+        except BaseException:
+            self._export_slots.release()
+            raise
+        return ActiveTurn(self, turn, trace)
+
+    def export(self, active: ActiveTurn, error: str | None) -> None:
+        """Hands the ended trace to the export pool; feedback for it waits on the future."""
+        loop = asyncio.get_running_loop()
+        trace = active._trace
+
+        def run() -> bool:
+            try:
+                trace.finish(response=active.response, error=error)
+                return True
+            except Exception:
+                log.exception("trace %s could not be exported", trace.trace_id)
+                return False
+
+        future = asyncio.wrap_future(self._gateway.export_pool.submit(run), loop=loop)
+        self._exports.add(future)
+        self._registry.register(trace.trace_id, active.client_request_id, future)
+
+        def done(f: asyncio.Future[bool]) -> None:
+            self._exports.discard(f)
+            self._export_slots.release()
+
+        future.add_done_callback(done)
+
+    async def drain_exports(self, timeout_s: float) -> int:
+        """Waits for trace exports in flight (graceful shutdown); returns how many remain."""
+        pending = [f for f in self._exports if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
+        return sum(1 for f in pending if not f.done())
+
+
+__all__ = ["ActiveTurn", "Cancelled", "ChatService", "TurnResult", "validate_turn"]

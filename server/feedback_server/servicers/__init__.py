@@ -1,0 +1,1 @@
+"""gRPC servicers: thin layers of validate -> convert -> domain -> convert."""

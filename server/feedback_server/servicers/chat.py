@@ -1,0 +1,86 @@
+"""ChatService: validate -> convert -> domain -> convert."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+from feedback.v1 import chat_service_pb2 as pb
+from feedback.v1 import chat_service_pb2_grpc
+
+from ..domain.chat import ChatService, validate_turn
+from ..interceptors import add_trailing_metadata
+
+TRACE_ID_HEADER = "x-mlflow-trace-id"
+CLIENT_REQUEST_ID_HEADER = "x-client-request-id"
+DEFAULT_ADMISSION_S = 30.0
+
+
+def _admission_timeout(context: grpc.aio.ServicerContext) -> float:
+    remaining = context.time_remaining()
+    return (
+        DEFAULT_ADMISSION_S if remaining is None else max(0.0, min(remaining, DEFAULT_ADMISSION_S))
+    )
+
+
+class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
+    def __init__(self, service: ChatService) -> None:
+        self._service = service
+
+    async def Chat(
+        self, request: pb.ChatRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ChatResponse:
+        turn = validate_turn(
+            request.message,
+            request.client_request_id,
+            request.user_id,
+            request.session_id,
+            request.metadata,
+        )
+        active = await self._service.begin(
+            turn, rpc="Chat", admission_timeout_s=_admission_timeout(context)
+        )
+        try:
+            result = await active.run()
+        except BaseException as exc:
+            add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
+            raise
+        return pb.ChatResponse(
+            response=result.response,
+            trace_id=result.trace_id,
+            client_request_id=result.client_request_id,
+        )
+
+    async def StreamChat(
+        self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamChatResponse]:
+        turn = validate_turn(
+            request.message,
+            request.client_request_id,
+            request.user_id,
+            request.session_id,
+            request.metadata,
+        )
+        active = await self._service.begin(
+            turn, rpc="StreamChat", admission_timeout_s=_admission_timeout(context)
+        )
+        try:
+            await context.send_initial_metadata(
+                (
+                    (TRACE_ID_HEADER, active.trace_id),
+                    (CLIENT_REQUEST_ID_HEADER, turn.client_request_id),
+                )
+            )
+            async for piece in active.pieces():
+                yield pb.StreamChatResponse(delta=pb.ChatDelta(content=piece))
+        except BaseException as exc:
+            active.end(error=f"stream failed: {type(exc).__name__}")
+            add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
+            raise
+        yield pb.StreamChatResponse(
+            completion=pb.ChatCompletion(
+                trace_id=active.trace_id,
+                client_request_id=active.client_request_id,
+                response=active.response,
+            )
+        )
