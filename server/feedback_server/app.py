@@ -85,9 +85,10 @@ async def build(settings: Settings) -> App:
         settings.chat_backend,
         base_url=settings.openai_base_url,
         model=settings.openai_model,
-        api_key=settings.openai_api_key,
+        api_key=settings.openai_api_key.get_secret_value(),
         timeout_s=settings.openai_timeout_s,
         echo_delay_s=settings.echo_delay_s,
+        system_prompt=settings.openai_system_prompt or None,
     )
     chat = ChatService(backend, gateway, registry, export_max_pending=settings.export_max_pending)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -29,7 +29,7 @@ class ChatBackend(Protocol):
     #: Short name recorded on the trace (e.g. "echo", "openai:gpt-4o-mini").
     name: str
 
-    def stream(self, turn: ChatTurn) -> AsyncIterator[str]:
+    def stream(self, turn: ChatTurn) -> AsyncGenerator[str, None]:
         """Yields the answer in order; the concatenation is the full answer."""
         ...
 

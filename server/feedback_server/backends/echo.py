@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from feedback_server.backends.base import ChatTurn
 from feedback_server.errors import Unavailable
@@ -54,7 +54,7 @@ class EchoBackend:
         size = math.ceil(len(words) / MAX_DELTAS)
         return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
 
-    async def stream(self, turn: ChatTurn) -> AsyncIterator[str]:
+    async def stream(self, turn: ChatTurn) -> AsyncGenerator[str, None]:
         fail = FAIL_MARKER in turn.message
         for index, piece in enumerate(self.pieces(turn.message)):
             if index:

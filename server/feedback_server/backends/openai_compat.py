@@ -19,7 +19,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
@@ -122,7 +122,7 @@ class OpenAICompatibleBackend:
         messages.append({"role": "user", "content": turn.message})
         return {"model": self._model, "messages": messages, "stream": True}
 
-    async def stream(self, turn: ChatTurn) -> AsyncIterator[str]:
+    async def stream(self, turn: ChatTurn) -> AsyncGenerator[str, None]:
         request = self._client.build_request("POST", self._url, json=self.request_body(turn))
         try:
             response = await self._client.send(request, stream=True)

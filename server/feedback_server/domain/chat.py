@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
@@ -72,10 +73,11 @@ class ActiveTurn:
     async def pieces(self) -> AsyncIterator[str]:
         parts: list[str] = []
         try:
-            async for piece in self._service.backend.stream(self.turn):
-                if piece:
-                    parts.append(piece)
-                    yield piece
+            async with contextlib.aclosing(self._service.backend.stream(self.turn)) as stream:
+                async for piece in stream:
+                    if piece:
+                        parts.append(piece)
+                        yield piece
         except asyncio.CancelledError:
             self.response = "".join(parts)
             self.end(error="cancelled by the client")
