@@ -1,0 +1,839 @@
+"""The durable local spool: acknowledged judgments waiting to be stored in MLflow.
+
+A judgment is acknowledged to the caller only once it is on disk here. The
+`Drainer` (domain/drainer.py) then writes it to MLflow in the background.
+
+Storage is one SQLite file in WAL mode with `synchronous=FULL`, so a committed
+transaction survives a process kill or power loss. All writes go through one
+dedicated writer thread fed by a queue: the operations that arrive while a
+commit (and its fsync) is in progress are committed together in the next
+transaction (group commit), each in its own savepoint, so one failing operation
+(e.g. a full spool) never affects the others. Reads use a second connection on
+a reader thread. Nothing here blocks the event loop.
+
+An entry is `queued` (pending), `stored` (kept `retention_s` so that retries
+stay idempotent, then pruned) or `dead_lettered` (kept until replayed).
+Entries with the same `TraceTarget.order_key` are drained in acknowledgment
+order (`seq`); the first pending entry of each key is flagged `is_head`, and
+only heads are handed to the drainer (an index on the due heads keeps that
+query cheap whatever the backlog).
+
+One server process owns a spool file (an advisory lock enforces it); other
+processes (the admin CLI) may open it with `exclusive=False` to list and replay
+dead letters while the server runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final, TypeVar
+
+from feedback_server.domain.drainer import AssessmentWriter, Drainer
+from feedback_server.domain.model import IngestionState, Judgment
+from feedback_server.errors import ResourceExhausted, Unavailable
+from feedback_server.metrics import SpoolMetrics, default_metrics
+
+__all__ = [
+    "DEFAULT_RETENTION_S",
+    "SPOOL_FILENAME",
+    "AssessmentWriter",
+    "Drainer",
+    "Spool",
+    "SpoolEntry",
+    "SpoolLockedError",
+    "SpoolStats",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SPOOL_FILENAME: Final = "spool.sqlite3"
+DEFAULT_RETENTION_S: Final = 7 * 24 * 3600.0
+
+_QUEUED: Final = IngestionState.QUEUED.value
+_STORED: Final = IngestionState.STORED.value
+_DEAD: Final = IngestionState.DEAD_LETTERED.value
+
+_SCHEMA_VERSION: Final = 1
+_SCHEMA: Final = f"""
+CREATE TABLE IF NOT EXISTS spool_entries (
+    seq             INTEGER PRIMARY KEY,      -- acknowledgment order
+    assessment_id   TEXT    NOT NULL UNIQUE,  -- idempotency key
+    order_key       TEXT    NOT NULL,
+    state           TEXT    NOT NULL,         -- queued | stored | dead_lettered
+    is_head         INTEGER NOT NULL DEFAULT 0,
+    judgment        TEXT    NOT NULL,         -- Judgment.to_json()
+    trace_id        TEXT,                     -- target or resolved trace ID
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    enqueued_ms     INTEGER NOT NULL,         -- acknowledgment time
+    wait_from_ms    INTEGER NOT NULL,         -- start of the trace-wait TTL window
+    next_attempt_ms INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spool_by_key ON spool_entries (order_key, state, seq);
+CREATE INDEX IF NOT EXISTS spool_by_state ON spool_entries (state, updated_ms);
+CREATE INDEX IF NOT EXISTS spool_by_trace ON spool_entries (trace_id, state, seq);
+CREATE INDEX IF NOT EXISTS spool_due_heads ON spool_entries (next_attempt_ms, seq)
+    WHERE state = '{_QUEUED}' AND is_head = 1;
+"""
+
+_COLUMNS: Final = (
+    "seq, assessment_id, state, judgment, trace_id, attempts, last_error, "
+    "enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms"
+)
+_CHUNK: Final = 500  # bound on SQL parameters per statement
+_PRUNE_CHUNK: Final = 5000
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class SpoolEntry:
+    """One judgment in the spool and where it stands."""
+
+    judgment: Judgment
+    state: IngestionState
+    trace_id: str | None  # the target trace ID, or the one MLflow resolved
+    attempts: int = 0
+    last_error: str | None = None  # for dead letters: the reason
+    seq: int = 0  # acknowledgment order
+    enqueued_ms: int = 0  # acknowledgment time
+    wait_from_ms: int = 0  # the trace-wait TTL runs from here (reset by replay)
+    next_attempt_ms: int = 0
+    updated_ms: int = 0
+
+    @property
+    def assessment_id(self) -> str:
+        return self.judgment.assessment_id
+
+    @property
+    def order_key(self) -> str:
+        return self.judgment.target.order_key
+
+
+@dataclass(frozen=True)
+class SpoolStats:
+    path: str
+    pending: int
+    stored: int
+    dead_lettered: int
+    pending_keys: int  # distinct order keys with pending entries
+    due_now: int  # heads whose next attempt is due
+    oldest_pending_ms: int | None  # acknowledgment time of the oldest pending entry
+    max_pending_attempts: int
+    file_bytes: int  # database + WAL
+
+
+class SpoolLockedError(RuntimeError):
+    """Another process already owns this spool file."""
+
+
+class _Tx:
+    """Counters carried through one writer transaction."""
+
+    __slots__ = ("dead", "new", "pending")
+
+    def __init__(self, pending: int, dead: int) -> None:
+        self.pending = pending
+        self.dead = dead
+        self.new = 0  # entries enqueued (not duplicates)
+
+
+_OpFn = Callable[[sqlite3.Connection, _Tx], Any]
+
+
+@dataclass
+class _Op:
+    fn: _OpFn
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP: Final = object()
+
+
+def _set_outcome(fut: asyncio.Future[Any], value: Any, exc: BaseException | None) -> None:
+    if fut.done():  # the caller was cancelled; the write happened anyway
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(value)
+
+
+def _row_to_entry(row: Sequence[Any]) -> SpoolEntry:
+    return SpoolEntry(
+        judgment=Judgment.from_json(row[3]),
+        state=IngestionState(row[2]),
+        trace_id=row[4],
+        attempts=row[5],
+        last_error=row[6],
+        seq=row[0],
+        enqueued_ms=row[7],
+        wait_from_ms=row[8],
+        next_attempt_ms=row[9],
+        updated_ms=row[10],
+    )
+
+
+def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: in WAL mode the log is fsynced at every commit, so "acknowledged" means on disk.
+    conn.execute("PRAGMA synchronous = FULL")
+    return conn
+
+
+def _open_reader(path: Path) -> sqlite3.Connection:
+    conn = _connect(path)
+    conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+class Spool:
+    """Durable queue of acknowledged judgments. See the module docstring."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_pending: int = 100_000,
+        retention_s: float = DEFAULT_RETENTION_S,
+        prune_interval_s: float = 600.0,
+        retry_after_s: float = 5.0,
+        max_batch: int = 1024,
+        exclusive: bool = True,
+        metrics: SpoolMetrics | None = None,
+    ) -> None:
+        """`max_batch=1` disables group commit (one transaction per operation).
+
+        `exclusive=False` is for tools (the admin CLI) that open the file of a
+        running server: no ownership lock, no start-up repair, no pruning.
+        """
+        self.path = Path(path)
+        self.max_pending = max_pending
+        self.retention_s = retention_s
+        self.prune_interval_s = prune_interval_s
+        self.retry_after_s = retry_after_s
+        self.max_batch = max(1, max_batch)
+        self.exclusive = exclusive
+        self.metrics = metrics if metrics is not None else default_metrics()
+        self.commits = 0  # transactions committed by the writer thread
+        self._pending = 0
+        self._dead = 0
+        self._data_version = -1
+        self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._wconn: sqlite3.Connection | None = None
+        self._rconn: sqlite3.Connection | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._lock_file: IO[bytes] | None = None
+        self._writer_done: asyncio.Future[None] | None = None
+        self._next_prune = 0.0
+        self._closing = False
+        self._started = False
+        self._listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.exclusive:
+            self._lock_file = self._take_lock()
+        try:
+            await asyncio.to_thread(self._open_writer)
+            self._reader = ThreadPoolExecutor(1, thread_name_prefix="spool-reader")
+            loop = asyncio.get_running_loop()
+            self._rconn = await loop.run_in_executor(self._reader, _open_reader, self.path)
+        except BaseException:
+            self._release_resources()
+            raise
+        self._writer_done = loop.create_future()
+        self._next_prune = time.monotonic() + (1.0 if self.exclusive else float("inf"))
+        self._writer = threading.Thread(
+            target=self._writer_main, args=(loop, self._writer_done), name="spool-writer"
+        )
+        self._writer.daemon = True
+        self._started = True
+        self._writer.start()
+        log.info(
+            "spool %s opened: %d pending, %d dead-lettered", self.path, self._pending, self._dead
+        )
+
+    async def close(self) -> None:
+        """Stops accepting operations, commits those already submitted, closes the file."""
+        if not self._started or self._closing:
+            return
+        self._closing = True
+        self._queue.put(_STOP)
+        if self._writer_done is not None:
+            await asyncio.shield(self._writer_done)
+        self._release_resources()
+        log.info("spool %s closed", self.path)
+
+    async def __aenter__(self) -> Spool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def add_enqueue_listener(self, callback: Callable[[], None]) -> None:
+        """`callback()` runs on the event loop after an enqueue recorded new entries."""
+        self._listeners.append(callback)
+
+    def remove_enqueue_listener(self, callback: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(callback)
+
+    # ------------------------------------------------------------------ public API
+
+    def depth(self) -> int:
+        """Pending entries (in memory; refreshed when another process changes the file)."""
+        return self._pending
+
+    def dead_count(self) -> int:
+        return self._dead
+
+    async def enqueue(self, judgments: Sequence[Judgment]) -> list[SpoolEntry]:
+        """Durably records `judgments` in one transaction; returns their entries in order.
+
+        Idempotent on `assessment_id`: an entry that already exists (in any
+        state) is returned as it is. Raises `ResourceExhausted` when the new
+        entries would take the pending depth above `max_pending`, and
+        `Unavailable` when the disk refuses the write.
+        """
+        if not judgments:
+            return []
+        items = list(judgments)
+        t0 = time.perf_counter()
+        entries, new = await self._submit(
+            lambda conn, tx: self._enqueue_tx(conn, tx, items, now_ms())
+        )
+        self.metrics.ack_latency.observe(time.perf_counter() - t0)
+        if new:
+            for callback in list(self._listeners):
+                try:
+                    callback()
+                except Exception:
+                    log.exception("spool enqueue listener failed")
+        return entries
+
+    async def get(self, assessment_ids: Iterable[str]) -> dict[str, SpoolEntry]:
+        ids = list(dict.fromkeys(assessment_ids))
+
+        def run(conn: sqlite3.Connection) -> dict[str, SpoolEntry]:
+            out: dict[str, SpoolEntry] = {}
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id IN ({marks})"
+                for row in conn.execute(sql, chunk):
+                    out[row[1]] = _row_to_entry(row)
+            return out
+
+        return await self._read(run) if ids else {}
+
+    async def pending_for_trace(self, trace_id: str) -> list[SpoolEntry]:
+        """Pending entries targeting `trace_id` (directly or once resolved), in order."""
+        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE trace_id = ? AND state = ? ORDER BY seq"
+        return await self._read(
+            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (trace_id, _QUEUED))]
+        )
+
+    async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
+        """Dead letters in acknowledgment order; `last_error` holds the reason."""
+        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?"
+        return await self._read(
+            lambda conn: [
+                _row_to_entry(r) for r in conn.execute(sql, (_DEAD, max(0, limit), max(0, offset)))
+            ]
+        )
+
+    async def replay(self, assessment_ids: Iterable[str] | None = None) -> int:
+        """Moves dead letters (all when None) back to pending, attempts and TTL reset.
+
+        Returns how many entries moved; IDs that are not dead letters are ignored.
+        """
+        ids = None if assessment_ids is None else list(dict.fromkeys(assessment_ids))
+        count: int = await self._submit(lambda conn, tx: self._replay_tx(conn, tx, ids, now_ms()))
+        if count:
+            log.info("replayed %d dead-lettered judgments", count)
+            for callback in list(self._listeners):
+                with contextlib.suppress(Exception):
+                    callback()
+        return count
+
+    async def stats(self) -> SpoolStats:
+        def run(conn: sqlite3.Connection) -> SpoolStats:
+            counts = dict(
+                conn.execute("SELECT state, COUNT(*) FROM spool_entries GROUP BY state").fetchall()
+            )
+            keys, due = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(next_attempt_ms <= ?), 0) FROM spool_entries "
+                f"WHERE state = '{_QUEUED}' AND is_head = 1",
+                (now_ms(),),
+            ).fetchone()
+            oldest, max_attempts = conn.execute(
+                "SELECT MIN(enqueued_ms), COALESCE(MAX(attempts), 0) FROM spool_entries "
+                "WHERE state = ?",
+                (_QUEUED,),
+            ).fetchone()
+            size = 0
+            for suffix in ("", "-wal"):
+                with contextlib.suppress(OSError):
+                    size += os.path.getsize(f"{self.path}{suffix}")
+            return SpoolStats(
+                path=str(self.path),
+                pending=counts.get(_QUEUED, 0),
+                stored=counts.get(_STORED, 0),
+                dead_lettered=counts.get(_DEAD, 0),
+                pending_keys=keys,
+                due_now=due,
+                oldest_pending_ms=oldest,
+                max_pending_attempts=max_attempts,
+                file_bytes=size,
+            )
+
+        return await self._read(run)
+
+    # ------------------------------------------------------------- drainer API
+
+    async def heads(self, limit: int) -> list[SpoolEntry]:
+        """The first pending entry of each order key, soonest `next_attempt_ms` first."""
+        # The literal state (not a parameter) lets SQLite match the partial index.
+        sql = (
+            f"SELECT {_COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
+            f"WHERE state = '{_QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
+        )
+        return await self._read(
+            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (limit,))]
+        )
+
+    async def mark_stored(self, assessment_id: str, trace_id: str | None) -> bool:
+        """Records that MLflow stored the entry; False if it was not pending."""
+        done: bool = await self._submit(
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _STORED, None, trace_id)
+        )
+        return done
+
+    async def mark_dead(self, assessment_id: str, reason: str, trace_id: str | None = None) -> bool:
+        """Moves a pending entry to the dead letters with `reason`."""
+        done: bool = await self._submit(
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _DEAD, reason, trace_id)
+        )
+        return done
+
+    async def mark_retry(
+        self,
+        assessment_id: str,
+        next_attempt_ms: int,
+        error: str,
+        trace_id: str | None = None,
+    ) -> bool:
+        """Counts a failed attempt and schedules the next one."""
+
+        def run(conn: sqlite3.Connection, tx: _Tx) -> bool:
+            cur = conn.execute(
+                "UPDATE spool_entries SET attempts = attempts + 1, last_error = ?, "
+                "next_attempt_ms = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
+                "WHERE assessment_id = ? AND state = ?",
+                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, _QUEUED),
+            )
+            return cur.rowcount > 0
+
+        done: bool = await self._submit(run)
+        return done
+
+    async def refresh(self) -> None:
+        """Recounts pending and dead entries if another process changed the file."""
+        await self._submit(lambda conn, tx: None)
+
+    async def prune(self) -> int:
+        """Deletes stored entries older than the retention period; returns how many."""
+        total = 0
+        while True:
+            removed: int = await self._submit(lambda conn, tx: self._prune_chunk(conn, now_ms()))
+            total += removed
+            if removed < _PRUNE_CHUNK:
+                return total
+
+    # ------------------------------------------------------------------ internals
+
+    def _take_lock(self) -> IO[bytes]:
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fh = open(lock_path, "a+b")  # noqa: SIM115 - held open for the spool's lifetime
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            fh.close()
+            raise SpoolLockedError(
+                f"spool {self.path} is already in use by another server process"
+            ) from exc
+        return fh
+
+    def _open_writer(self) -> None:
+        conn = _connect(self.path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > _SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"spool {self.path} has schema version {version}, newer than this server's"
+                )
+            if version < _SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            if self.exclusive:
+                self._repair_heads(conn)
+            self._recount(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        self._wconn = conn
+        self._data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self._update_gauges()
+
+    def _release_resources(self) -> None:
+        if self._rconn is not None and self._reader is not None:
+            rconn = self._rconn
+            with contextlib.suppress(Exception):
+                self._reader.submit(rconn.close).result()
+        self._rconn = None
+        if self._reader is not None:
+            self._reader.shutdown(wait=True)
+            self._reader = None
+        if self._wconn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._wconn.close()
+            self._wconn = None
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reader is None:
+            raise RuntimeError("spool is not open")
+        conn = self._rconn
+        if conn is None or self._closing:
+            raise RuntimeError("spool is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn, conn)
+
+    def _submit(self, fn: Callable[[sqlite3.Connection, _Tx], T]) -> asyncio.Future[T]:
+        if not self._started or self._closing:
+            raise RuntimeError("spool is not open")
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Op(fn, fut, loop))
+        return fut
+
+    def _writer_main(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
+        try:
+            while True:
+                timeout = max(0.0, self._next_prune - time.monotonic())
+                try:
+                    item = self._queue.get(timeout=min(timeout, 3600.0))
+                except queue.Empty:
+                    self._prune_in_writer()
+                    continue
+                batch = [item]
+                while len(batch) < self.max_batch:
+                    try:
+                        batch.append(self._queue.get_nowait())
+                    except queue.Empty:
+                        break
+                ops = [op for op in batch if isinstance(op, _Op)]
+                if ops:
+                    self._run_batch(ops)
+                if len(ops) != len(batch):  # _STOP: everything submitted before it is done
+                    break
+                if time.monotonic() >= self._next_prune:
+                    self._prune_in_writer()
+        except BaseException:  # pragma: no cover - a bug; never leave callers hanging
+            log.exception("spool writer thread crashed")
+            self._fail_queued(RuntimeError("spool writer stopped"))
+        finally:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_set_outcome, done, None, None)
+
+    def _fail_queued(self, exc: BaseException) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, _Op):
+                self._resolve(item, None, exc)
+
+    @staticmethod
+    def _resolve(op: _Op, value: Any, exc: BaseException | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            op.loop.call_soon_threadsafe(_set_outcome, op.future, value, exc)
+
+    def _run_batch(self, ops: list[_Op]) -> None:
+        conn = self._wconn
+        assert conn is not None
+        tx = _Tx(self._pending, self._dead)
+        results: list[tuple[_Op, Any, BaseException | None]] = []
+        changes = conn.total_changes
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._check_external_changes(conn, tx)
+            for op in ops:
+                saved = (tx.pending, tx.dead, tx.new)
+                conn.execute("SAVEPOINT op")
+                try:
+                    value = op.fn(conn, tx)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    tx.pending, tx.dead, tx.new = saved
+                    if isinstance(exc, sqlite3.Error):
+                        log.error("spool operation failed: %s", exc)
+                        exc = Unavailable("the judgment spool cannot record this right now")
+                    results.append((op, None, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    results.append((op, value, None))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("spool transaction failed: %s", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            err = Unavailable("the judgment spool cannot record judgments right now")
+            for op in ops:
+                self._resolve(op, None, err)
+            return
+        self._pending, self._dead = tx.pending, tx.dead
+        if conn.total_changes != changes:  # read-only batches (refresh) write nothing
+            self.commits += 1
+            self.metrics.commits.inc()
+            self.metrics.commit_batch_size.observe(len(ops))
+        if tx.new:
+            self.metrics.enqueued.inc(tx.new)
+        self._update_gauges()
+        for op, value, error in results:
+            self._resolve(op, value, error)
+
+    def _update_gauges(self) -> None:
+        self.metrics.spool_depth.set(self._pending)
+        self.metrics.dead_letters.set(self._dead)
+
+    def _check_external_changes(self, conn: sqlite3.Connection, tx: _Tx) -> None:
+        # data_version changes when *another* connection (the admin CLI) committed.
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            pending, dead = self._count(conn)
+            tx.pending, tx.dead = pending, dead
+
+    @staticmethod
+    def _count(conn: sqlite3.Connection) -> tuple[int, int]:
+        counts = dict(
+            conn.execute(
+                "SELECT state, COUNT(*) FROM spool_entries WHERE state IN (?, ?) GROUP BY state",
+                (_QUEUED, _DEAD),
+            ).fetchall()
+        )
+        return counts.get(_QUEUED, 0), counts.get(_DEAD, 0)
+
+    def _recount(self, conn: sqlite3.Connection) -> None:
+        self._pending, self._dead = self._count(conn)
+
+    @staticmethod
+    def _repair_heads(conn: sqlite3.Connection) -> None:
+        """Rebuilds the `is_head` flags from scratch (start-up; cheap insurance)."""
+        heads = "SELECT MIN(seq) FROM spool_entries WHERE state = ? GROUP BY order_key"
+        conn.execute(
+            f"UPDATE spool_entries SET is_head = 0 WHERE is_head = 1 "
+            f"AND (state != ? OR seq NOT IN ({heads}))",
+            (_QUEUED, _QUEUED),
+        )
+        conn.execute(
+            f"UPDATE spool_entries SET is_head = 1 WHERE is_head = 0 AND seq IN ({heads})",
+            (_QUEUED,),
+        )
+
+    @staticmethod
+    def _promote_head(conn: sqlite3.Connection, order_key: str) -> None:
+        conn.execute(
+            "UPDATE spool_entries SET is_head = 1 WHERE seq = "
+            "(SELECT MIN(seq) FROM spool_entries WHERE order_key = ? AND state = ?) "
+            "AND is_head = 0",
+            (order_key, _QUEUED),
+        )
+
+    def _fix_head(self, conn: sqlite3.Connection, order_key: str) -> None:
+        conn.execute(
+            "UPDATE spool_entries SET is_head = 0 WHERE order_key = ? AND state = ? "
+            "AND is_head = 1",
+            (order_key, _QUEUED),
+        )
+        self._promote_head(conn, order_key)
+
+    def _enqueue_tx(
+        self, conn: sqlite3.Connection, tx: _Tx, judgments: list[Judgment], now: int
+    ) -> tuple[list[SpoolEntry], int]:
+        found: dict[str, SpoolEntry | Judgment] = {}
+        new: list[Judgment] = []
+        for j in judgments:
+            if j.assessment_id in found:
+                continue
+            row = conn.execute(
+                f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id = ?",
+                (j.assessment_id,),
+            ).fetchone()
+            if row is not None:
+                found[j.assessment_id] = _row_to_entry(row)
+            else:
+                found[j.assessment_id] = j
+                new.append(j)
+        if new and tx.pending + len(new) > self.max_pending:
+            raise ResourceExhausted(
+                "too many judgments are waiting to be stored; retry later",
+                retry_after_s=self.retry_after_s,
+            )
+        for j in new:
+            key = j.target.order_key
+            has_pending = conn.execute(
+                "SELECT 1 FROM spool_entries WHERE order_key = ? AND state = ? LIMIT 1",
+                (key, _QUEUED),
+            ).fetchone()
+            wait_from = j.created_ms if j.created_ms > 0 else now
+            cur = conn.execute(
+                "INSERT INTO spool_entries (assessment_id, order_key, state, is_head, judgment, "
+                "trace_id, enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    j.assessment_id,
+                    key,
+                    _QUEUED,
+                    0 if has_pending else 1,
+                    j.to_json(),
+                    j.target.trace_id,
+                    now,
+                    wait_from,
+                    now,
+                    now,
+                ),
+            )
+            found[j.assessment_id] = SpoolEntry(
+                judgment=j,
+                state=IngestionState.QUEUED,
+                trace_id=j.target.trace_id,
+                seq=cur.lastrowid or 0,
+                enqueued_ms=now,
+                wait_from_ms=wait_from,
+                next_attempt_ms=now,
+                updated_ms=now,
+            )
+        tx.pending += len(new)
+        tx.new += len(new)
+        out: list[SpoolEntry] = []
+        for j in judgments:
+            entry = found[j.assessment_id]
+            assert isinstance(entry, SpoolEntry)
+            out.append(entry)
+        return out, len(new)
+
+    def _finish_tx(
+        self,
+        conn: sqlite3.Connection,
+        tx: _Tx,
+        assessment_id: str,
+        state: str,
+        reason: str | None,
+        trace_id: str | None,
+    ) -> bool:
+        now = now_ms()
+        row = conn.execute(
+            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = attempts + 1, "
+            "last_error = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
+            "WHERE assessment_id = ? AND state = ? RETURNING order_key",
+            (state, reason, trace_id, now, assessment_id, _QUEUED),
+        ).fetchone()
+        if row is None:
+            return False
+        self._promote_head(conn, row[0])
+        tx.pending -= 1
+        if state == _DEAD:
+            tx.dead += 1
+        return True
+
+    def _replay_tx(self, conn: sqlite3.Connection, tx: _Tx, ids: list[str] | None, now: int) -> int:
+        update = (
+            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = 0, "
+            "next_attempt_ms = ?, wait_from_ms = ?, updated_ms = ? WHERE state = ?"
+        )
+        params: tuple[Any, ...] = (_QUEUED, now, now, now, _DEAD)
+        rows: list[Any] = []
+        if ids is None:
+            rows = conn.execute(update + " RETURNING order_key", params).fetchall()
+        else:
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                sql = f"{update} AND assessment_id IN ({marks}) RETURNING order_key"
+                rows.extend(conn.execute(sql, (*params, *chunk)).fetchall())
+        for key in {r[0] for r in rows}:
+            self._fix_head(conn, key)
+        tx.pending += len(rows)
+        tx.dead -= len(rows)
+        return len(rows)
+
+    def _prune_chunk(self, conn: sqlite3.Connection, now: int) -> int:
+        cutoff = now - int(self.retention_s * 1000)
+        cur = conn.execute(
+            "DELETE FROM spool_entries WHERE seq IN (SELECT seq FROM spool_entries "
+            "WHERE state = ? AND updated_ms < ? LIMIT ?)",
+            (_STORED, cutoff, _PRUNE_CHUNK),
+        )
+        return cur.rowcount
+
+    def _prune_in_writer(self) -> None:
+        """One bounded chunk per transaction, so enqueues are never held up for long."""
+        self._next_prune = time.monotonic() + self.prune_interval_s
+        conn = self._wconn
+        if conn is None or not self.exclusive:
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            removed = self._prune_chunk(conn, now_ms())
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.warning("spool pruning failed: %s", exc)
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            return
+        if removed:
+            log.info("pruned %d stored judgments older than the retention period", removed)
+        if removed >= _PRUNE_CHUNK:
+            self._next_prune = time.monotonic()  # more to do, after the waiting operations
