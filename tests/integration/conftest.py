@@ -1,53 +1,13 @@
-"""An in-process feedback server (grpc.aio on port 0) against a real MLflow server."""
+"""Fixtures: an in-process feedback server against the session's real MLflow server."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-import uuid
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
-from feedback.v1 import chat_service_pb2_grpc, feedback_service_pb2_grpc
 
-from feedback_server.app import App, build
-from feedback_server.settings import Settings
-
-
-class Service:
-    """A running app plus stubs on an aio channel."""
-
-    def __init__(self, app: App, channel: grpc.aio.Channel, tracking_uri: str) -> None:
-        self.app = app
-        self.channel = channel
-        self.tracking_uri = tracking_uri
-        self.chat = chat_service_pb2_grpc.ChatServiceStub(channel)
-        self.feedback = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
-
-
-async def start_service(tracking_uri: str, data_dir: Path, **overrides: Any) -> Service:
-    settings = Settings(
-        host="127.0.0.1",
-        port=0,
-        metrics_port=0,
-        tracking_uri=tracking_uri,
-        experiment_name=overrides.pop("experiment_name", f"test-{uuid.uuid4().hex[:8]}"),
-        data_dir=data_dir,
-        trace_grace_s=overrides.pop("trace_grace_s", 0.5),
-        shutdown_grace_s=2.0,
-        **overrides,
-    )
-    app = await build(settings)
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{app.port}")
-    return Service(app, channel, tracking_uri)
-
-
-async def stop_service(service: Service) -> None:
-    await service.channel.close()
-    await service.app.stop(1.0)
+from tests.support.service import Service, start_service, stop_service
 
 
 @pytest.fixture(scope="session")
@@ -57,18 +17,3 @@ async def service(
     svc = await start_service(mlflow_sqlite.url, tmp_path_factory.mktemp("spool"))
     yield svc
     await stop_service(svc)
-
-
-async def wait_until(
-    check: Callable[[], Any], timeout: float = 60.0, interval: float = 0.25
-) -> Any:
-    """Polls the blocking `check` (in a thread, so the in-process server keeps running)
-    until it returns something truthy; fails with the last value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")

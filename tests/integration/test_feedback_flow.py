@@ -18,14 +18,18 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from .conftest import Service, start_service, stop_service, wait_until
+from tests.support.service import Service, start_service, stop_service, wait_until
 
 pytestmark = pytest.mark.integration
 
 
 def get_trace(service: Service, trace_id: str) -> Any:
+    """The trace once fully stored (spans may land before the trace's info is final)."""
     mlflow.set_tracking_uri(service.tracking_uri)
-    return mlflow.get_trace(trace_id, silent=True)
+    trace = mlflow.get_trace(trace_id, silent=True)
+    if trace is None or trace.info.trace_metadata.get("mlflow.trace.infoFinalized") != "true":
+        return None
+    return trace
 
 
 def assessments_of(service: Service, trace_id: str) -> dict[str, Any]:

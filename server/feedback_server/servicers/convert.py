@@ -127,7 +127,18 @@ def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
     return out
 
 
-def timestamp_ms(ts: timestamp_pb2.Timestamp) -> int:
+MAX_TIMESTAMP_S = 253_402_300_799  # 9999-12-31T23:59:59Z, the protobuf Timestamp range
+
+
+def timestamp_in(
+    v: Violations, field: str, ts: timestamp_pb2.Timestamp, present: bool
+) -> int | None:
+    """Milliseconds since the epoch, or None when unset; only 1970..9999 is valid."""
+    if not present:
+        return None
+    if not 0 <= ts.seconds <= MAX_TIMESTAMP_S or not 0 <= ts.nanos < 1_000_000_000:
+        v.add(field, "must be a valid timestamp from 1970 to 9999")
+        return None
     return int(ts.ToMilliseconds())
 
 

@@ -131,13 +131,15 @@ class FeedbackServicer(feedback_service_pb2_grpc.FeedbackServiceServicer):
     ) -> pb.SummarizeFeedbackResponse:
         v = Violations()
         now_ms = int(time.time() * 1000)
-        end_ms = convert.timestamp_ms(request.end_time) if request.HasField("end_time") else now_ms
-        start_ms = (
-            convert.timestamp_ms(request.start_time)
-            if request.HasField("start_time")
-            else end_ms - DAY_MS
+        end = convert.timestamp_in(v, "end_time", request.end_time, request.HasField("end_time"))
+        end_ms = now_ms if end is None else end
+        start = convert.timestamp_in(
+            v, "start_time", request.start_time, request.HasField("start_time")
         )
-        if end_ms <= start_ms:
+        start_ms = end_ms - DAY_MS if start is None else start
+        if v.items:
+            pass  # the window is not checked when a bound is already invalid
+        elif end_ms <= start_ms:
             v.add("end_time", "must be after start_time")
         elif end_ms - start_ms > MAX_WINDOW_MS:
             v.add("start_time", "the window spans at most 366 days")
