@@ -15,6 +15,8 @@ from feedback.v1 import (
     chat_service_pb2_grpc,
     feedback_service_pb2,
     feedback_service_pb2_grpc,
+    review_service_pb2,
+    review_service_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
@@ -25,12 +27,15 @@ from .backends import create_backend
 from .domain.chat import ChatService
 from .domain.drainer import Drainer
 from .domain.feedback import FeedbackService, MlflowWriter
+from .domain.review import ReviewService, SchemaCatalog
+from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
 from .interceptors import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
+from .servicers.review import ReviewServicer
 from .settings import Settings
 
 log = logging.getLogger("feedback_server")
@@ -38,6 +43,7 @@ log = logging.getLogger("feedback_server")
 SERVICE_NAMES = (
     chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
     feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
+    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
 )
 
 
@@ -109,6 +115,23 @@ async def build(settings: Settings) -> App:
         ack_wait_ms=settings.ack_wait_ms,
         summary_max_traces=settings.summary_max_traces,
     )
+    # Expert review (domain/review.py); its label schemas are enforced on feedback writes.
+    catalog = SchemaCatalog(gateway)
+    feedback.label_checker = catalog
+    review = ReviewService(
+        gateway,
+        feedback,
+        chat,
+        registry,
+        catalog,
+        judge_factory=judge_factory(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key.get_secret_value(),
+            timeout_s=settings.openai_timeout_s,
+        ),
+        query_max_scan=settings.summary_max_traces,
+    )
 
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(settings.auth_token)],
@@ -127,6 +150,7 @@ async def build(settings: Settings) -> App:
     feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
         FeedbackServicer(feedback), server
     )
+    review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -10,9 +10,9 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from ..errors import NotFound, Unavailable
+from ..errors import FieldViolation, InvalidArgument, NotFound, Unavailable
 from .model import (
     IngestionState,
     JsonValue,
@@ -76,6 +76,16 @@ def assessment_id_for(rpc: str, request_id: str, target: TraceTarget, part: str 
         [rpc, request_id, target.trace_id or "", target.client_request_id or "", part]
     )
     return "a-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+class LabelChecker(Protocol):
+    """Checks judgment values against the label schemas of their names (domain/review.py)."""
+
+    async def violations(
+        self, checks: Sequence[tuple[str, str, JsonValue]]
+    ) -> list[FieldViolation]:
+        """One violation per (field path, judgment name, value) that breaks its schema."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -145,6 +155,8 @@ class FeedbackService:
         self._grace_s = trace_grace_s
         self._ack_wait_s = ack_wait_ms / 1000
         self._summary_max = summary_max_traces
+        # Label-schema enforcement, set by app.py (domain/review.py); None: no checks.
+        self.label_checker: LabelChecker | None = None
 
     # --- writes ------------------------------------------------------------------------
 
@@ -160,6 +172,7 @@ class FeedbackService:
         metadata: Mapping[str, str],
         request_id: str,
     ) -> Accepted:
+        await self._check_labels([("value", name, value)])
         request_id = request_id or uuid.uuid4().hex
         judgment = Judgment(
             assessment_id=assessment_id_for("LogFeedback", request_id, target),
@@ -210,6 +223,7 @@ class FeedbackService:
                     created_ms=now,
                 )
             )
+        await self._check_labels([(f"ratings[{d!r}]", n, val) for d, n, val in parts])
         return await self._accept(judgments), parts
 
     async def log_expectation(
@@ -223,6 +237,7 @@ class FeedbackService:
         metadata: Mapping[str, str],
         request_id: str,
     ) -> Accepted:
+        await self._check_labels([("value", name, value)])
         request_id = request_id or uuid.uuid4().hex
         judgment = Judgment(
             assessment_id=assessment_id_for("LogExpectation", request_id, target),
@@ -353,6 +368,20 @@ class FeedbackService:
             end_ms=end_ms,
             truncated=truncated,
         )
+
+    # --- hooks for expert review (domain/review.py) ------------------------------------
+
+    async def log_judgments(self, judgments: list[Judgment]) -> Accepted:
+        """The durable write path for judgments built by other domain modules (expert
+        labels, evaluation scores): same resolution, spool and acknowledgment as the RPCs."""
+        return await self._accept(judgments)
+
+    async def _check_labels(self, checks: Sequence[tuple[str, str, JsonValue]]) -> None:
+        """Rejects values that break the label schema of their name; nothing is written."""
+        if self.label_checker is not None:
+            violations = await self.label_checker.violations(checks)
+            if violations:
+                raise InvalidArgument(violations)
 
 
 # --- request checks used by the servicers --------------------------------------------------
