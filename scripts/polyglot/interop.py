@@ -1,0 +1,434 @@
+"""`make interop`: every language's seed-flow example against a real stack, checked in MLflow.
+
+1. Builds the Go, TypeScript and Java clients and their examples (in parallel) while an
+   MLflow tracking server (SQLite store, free loopback port) and the Python feedback server
+   (free port) start.
+2. Runs each example with FEEDBACK_ADDR pointing at the feedback server (in parallel). Each
+   prints KEY=VALUE lines (TRACE_ID, CLIENT_REQUEST_ID, STREAM_TRACE_ID, ...) and exits 0.
+3. Checks through MLflow itself (``mlflow.get_trace`` with the tracking URI of step 1,
+   polling, since judgments may be queued before they are stored) that each judgment landed
+   on the right trace with the right name, type, value, rationale, source type and source
+   ID, and that the streamed turn's trace carries the example's client request ID.
+
+    python scripts/polyglot/interop.py [--langs go,ts,java] [--keep] [--build-only]
+
+Exit status 0 when every language passed. Logs and stores live in var/interop/<run>/
+(removed after a passing run unless --keep).
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import contextlib
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.mlflow_server import MlflowServer, free_port  # noqa: E402
+
+USER_ID = "enduser_123"
+RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"
+RATINGS_RATIONALE = "Accurate and helpful overview"
+BUILD_TIMEOUT_S = 1200.0
+RUN_TIMEOUT_S = 180.0
+STORE_TIMEOUT_S = float(os.environ.get("INTEROP_STORE_TIMEOUT", "120"))
+VENV_BIN = ROOT / ".venv" / "bin"
+
+
+@dataclass
+class Lang:
+    name: str
+    cwd: Path
+    build: list[list[str]]
+    run: list[str]
+
+
+def tools_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOFLAGS", "-mod=readonly")
+    return env
+
+
+def java_run_command() -> list[str]:
+    java = ROOT / "clients" / "java"
+    classpath_file = java / "target" / "classpath.txt"
+    classpath = classpath_file.read_text().strip() if classpath_file.exists() else ""
+    return [
+        "java",
+        "-cp",
+        f"{java / 'target' / 'classes'}{os.pathsep}{classpath}",
+        "dev.feedbackservice.feedback.example.SeedFlow",
+    ]
+
+
+def languages(bin_dir: Path) -> dict[str, Lang]:
+    clients = ROOT / "clients"
+    ensure_ts = f"source {ROOT / 'scripts/polyglot/tools.sh'} && ensure_ts_plugin"
+    return {
+        "go": Lang(
+            "go",
+            clients / "go",
+            [
+                ["go", "vet", "./..."],
+                ["go", "test", "./..."],
+                ["go", "build", "-o", str(bin_dir / "seedflow-go"), "./cmd/seedflow"],
+            ],
+            [str(bin_dir / "seedflow-go")],
+        ),
+        "ts": Lang(
+            "ts",
+            clients / "ts",
+            [["bash", "-c", ensure_ts], ["node_modules/.bin/tsc", "-p", "tsconfig.json"]],
+            ["node", "dist/example.js"],
+        ),
+        "java": Lang(
+            "java",
+            clients / "java",
+            [["mvn", "-B", "-q", "-Dstyle.color=never", "compile"]],
+            [],  # java_run_command(), once target/classpath.txt exists
+        ),
+    }
+
+
+def log(msg: str) -> None:
+    print(f"[interop] {msg}", flush=True)
+
+
+def tail(path: Path, chars: int = 4000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError as exc:
+        return f"<no log: {exc}>"
+
+
+def build(lang: Lang, log_dir: Path) -> float:
+    began = time.monotonic()
+    log_path = log_dir / f"build-{lang.name}.log"
+    with log_path.open("ab") as out:
+        for cmd in lang.build:
+            out.write(f"$ {' '.join(cmd)}\n".encode())
+            out.flush()
+            code = subprocess.call(
+                cmd,
+                cwd=lang.cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=tools_env(),
+                timeout=BUILD_TIMEOUT_S,
+            )
+            if code != 0:
+                raise RuntimeError(
+                    f"{lang.name}: `{' '.join(cmd)}` failed ({code}):\n{tail(log_path)}"
+                )
+    return time.monotonic() - began
+
+
+@dataclass
+class Outcome:
+    lang: str
+    code: int = -1
+    seconds: float = 0.0
+    values: dict[str, str] = field(default_factory=dict)
+    stdout: str = ""
+    stderr: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
+    cmd = java_run_command() if lang.name == "java" else lang.run
+    out = Outcome(lang.name)
+    began = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd,
+            cwd=lang.cwd,
+            env={**tools_env(), "FEEDBACK_ADDR": addr},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+        out.code, out.stdout, out.stderr = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as exc:
+        out.stdout = exc.stdout or "" if isinstance(exc.stdout, str) else ""
+        out.problems.append(f"example timed out after {RUN_TIMEOUT_S:.0f} s")
+    out.seconds = time.monotonic() - began
+    (log_dir / f"run-{lang.name}.log").write_text(
+        f"$ {' '.join(cmd)}\n--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
+    )
+    for line in out.stdout.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.isupper() and key.replace("_", "").isalnum():
+            out.values[key] = value
+    if out.code != 0:
+        out.problems.append(f"example exited {out.code}: {out.stderr.strip()[-2000:]}")
+    for key in ("TRACE_ID", "CLIENT_REQUEST_ID", "STREAM_TRACE_ID", "FEEDBACK_ASSESSMENT_ID"):
+        if not out.values.get(key):
+            out.problems.append(f"example printed no {key}=")
+    if out.values.get("RESULT") != "OK":
+        out.problems.append("example did not print RESULT=OK")
+    return out
+
+
+@contextlib.contextmanager
+def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
+    """The Python feedback server (console script) on a free port; yields its address."""
+    port = free_port()
+    log_path = work / "feedback-server.log"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri,
+        "MLFLOW_EXPERIMENT_NAME": "interop",
+        "FEEDBACK_DATA_DIR": str(work / "data"),
+        "FEEDBACK_SERVER_PORT": str(port),
+        "PYTHONUNBUFFERED": "1",
+    }
+    cmd = [str(VENV_BIN / "feedback-server"), "--port", str(port), "--metrics-port", "0"]
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=work,
+            start_new_session=True,
+        )
+    addr = f"127.0.0.1:{port}"
+    try:
+        wait_serving(addr, proc, log_path)
+        yield addr
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def wait_serving(addr: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    deadline = time.monotonic() + 120
+    with grpc.insecure_channel(addr) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"feedback-server exited {proc.returncode}:\n{tail(log_path)}")
+            with contextlib.suppress(grpc.RpcError):
+                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            time.sleep(0.25)
+    raise RuntimeError(f"feedback-server on {addr} not SERVING in 120 s:\n{tail(log_path)}")
+
+
+# ----- checks in MLflow --------------------------------------------------------------------
+
+
+@dataclass
+class Expect:
+    trace_id: str
+    name: str
+    value: Any
+    rationale: str | None
+    assessment_ids: set[str]
+
+
+def expectations(out: Outcome) -> list[Expect]:
+    v = out.values
+    rating_ids = {i for i in v.get("RATINGS_ASSESSMENT_IDS", "").split(",") if i}
+    return [
+        Expect(v["TRACE_ID"], "user_feedback", False, RATIONALE, {v["FEEDBACK_ASSESSMENT_ID"]}),
+        Expect(v["STREAM_TRACE_ID"], "user_accuracy", 0.8, RATINGS_RATIONALE, rating_ids),
+        Expect(v["STREAM_TRACE_ID"], "user_helpfulness", 1.0, RATINGS_RATIONALE, rating_ids),
+    ]
+
+
+def same_value(got: Any, want: Any) -> bool:
+    if isinstance(want, bool):
+        return got is want
+    if isinstance(want, float):
+        ok = isinstance(got, int | float) and not isinstance(got, bool)
+        return ok and math.isclose(float(got), want, abs_tol=1e-9)
+    return bool(got == want)
+
+
+def check_trace(trace: Any, exp: Expect) -> str | None:
+    """None when `exp` is satisfied by `trace`, else what is missing."""
+    if trace is None:
+        return f"trace {exp.trace_id} not found in MLflow"
+    found = []
+    for a in trace.info.assessments or []:
+        if a.name != exp.name:
+            continue
+        source = a.source
+        found.append(
+            f"{a.assessment_id}: value={a.value!r} source={source.source_type}:{source.source_id}"
+            f" rationale={a.rationale!r}"
+        )
+        if (
+            getattr(a, "feedback", None) is not None
+            and same_value(a.value, exp.value)
+            and str(source.source_type) == "HUMAN"
+            and source.source_id == USER_ID
+            and (exp.rationale is None or a.rationale == exp.rationale)
+            and (not exp.assessment_ids or a.assessment_id in exp.assessment_ids)
+        ):
+            return None
+    want = f"{exp.name}={exp.value!r} from HUMAN:{USER_ID} (ids {sorted(exp.assessment_ids)})"
+    return f"trace {exp.trace_id}: no {want}; found {found or 'nothing'}"
+
+
+def verify_in_mlflow(outcomes: list[Outcome], tracking_uri: str) -> None:
+    """Polls MLflow until every expectation holds; records problems on the outcomes."""
+    os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    import logging
+
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    pending = {o.lang: expectations(o) for o in outcomes if not o.problems}
+    missing: dict[str, list[str]] = {}
+    deadline = time.monotonic() + STORE_TIMEOUT_S
+    while pending and time.monotonic() < deadline:
+        missing = {}
+        traces: dict[str, Any] = {}
+        for lang, exps in pending.items():
+            for exp in exps:
+                if exp.trace_id not in traces:
+                    try:
+                        traces[exp.trace_id] = mlflow.get_trace(exp.trace_id)
+                    except Exception as exc:
+                        traces[exp.trace_id] = None
+                        missing.setdefault(lang, []).append(f"get_trace: {exc}")
+                problem = check_trace(traces[exp.trace_id], exp)
+                if problem:
+                    missing.setdefault(lang, []).append(problem)
+        pending = {lang: pending[lang] for lang in missing}
+        if pending:
+            time.sleep(1.0)
+    for o in outcomes:
+        if o.lang in pending:
+            o.problems.extend(missing.get(o.lang, ["not stored in time"]))
+    # The client request IDs recorded on the traces (MLflow's trace info).
+    for o in outcomes:
+        if o.problems:
+            continue
+        for key_trace, key_id in (
+            ("STREAM_TRACE_ID", "CLIENT_REQUEST_ID"),
+            ("TRACE_ID", "CHAT_CLIENT_REQUEST_ID"),
+        ):
+            want = o.values.get(key_id)
+            trace = mlflow.get_trace(o.values[key_trace])
+            got = trace.info.client_request_id if trace is not None else None
+            if want and got != want:
+                o.problems.append(
+                    f"trace {o.values[key_trace]} has client_request_id {got!r}, want {want!r}"
+                )
+
+
+# ----- main ---------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--langs", default="go,ts,java", help="comma-separated subset")
+    parser.add_argument("--keep", action="store_true", help="keep var/interop/<run> on success")
+    parser.add_argument("--build-only", action="store_true", help="only build the clients")
+    args = parser.parse_args(argv)
+    began = time.monotonic()
+    base = ROOT / "var" / "interop"
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=base))
+    bin_dir = work / "bin"
+    bin_dir.mkdir()
+    all_langs = languages(bin_dir)
+    names = [n.strip() for n in args.langs.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(all_langs))
+    if unknown:
+        parser.error(f"unknown languages {unknown}; known: {sorted(all_langs)}")
+    langs = [all_langs[n] for n in names]
+    log(f"work dir {work.relative_to(ROOT)}")
+    ok = False
+    try:
+        ok = run(args, langs, work, began)
+    finally:
+        if ok and not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            log(f"logs kept in {work}")
+    return 0 if ok else 1
+
+
+def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -> bool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(langs)) as pool:
+        builds = {lang.name: pool.submit(build, lang, work) for lang in langs}
+        if args.build_only:
+            return wait_builds(builds)
+        t = time.monotonic()
+        with MlflowServer.sqlite(work / "mlflow") as mlflow_server:
+            log(f"MLflow at {mlflow_server.url} ({time.monotonic() - t:.1f} s)")
+            t = time.monotonic()
+            with feedback_server(mlflow_server.url, work) as addr:
+                log(f"feedback server at {addr} ({time.monotonic() - t:.1f} s)")
+                if not wait_builds(builds):
+                    return False
+                t = time.monotonic()
+                outcomes = list(pool.map(lambda lang: run_example(lang, addr, work), langs))
+                for o in outcomes:
+                    log(f"{o.lang}: example exited {o.code} in {o.seconds:.1f} s")
+                log(f"examples ran in {time.monotonic() - t:.1f} s")
+                t = time.monotonic()
+                verify_in_mlflow(outcomes, mlflow_server.url)
+                log(f"MLflow checks took {time.monotonic() - t:.1f} s")
+    passed = [o for o in outcomes if not o.problems]
+    failed = [o for o in outcomes if o.problems]
+    for o in outcomes:
+        v = o.values
+        status = "PASS" if not o.problems else "FAIL"
+        log(
+            f"{status} {o.lang:5} chat trace {v.get('TRACE_ID', '?')}, stream trace "
+            f"{v.get('STREAM_TRACE_ID', '?')} (client request {v.get('CLIENT_REQUEST_ID', '?')})"
+        )
+        for p in o.problems:
+            log(f"       {p}")
+        if o.problems and o.stdout:
+            log(f"       stdout:\n{o.stdout}")
+    log(f"total {time.monotonic() - began:.1f} s")
+    print(f"interop: {len(passed)} passed, {len(failed)} failed", flush=True)
+    return not failed
+
+
+def wait_builds(builds: dict[str, concurrent.futures.Future[float]]) -> bool:
+    ok = True
+    for name, future in builds.items():
+        try:
+            log(f"{name}: built in {future.result():.1f} s")
+        except Exception as exc:
+            log(f"{name}: BUILD FAILED: {exc}")
+            ok = False
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
