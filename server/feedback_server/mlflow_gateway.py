@@ -502,7 +502,7 @@ class MlflowGateway:
         request = ls.ListLabelSchemas(experiment_id=experiment_id, max_results=page_size)
         if page_token:
             request.page_token = page_token
-        what = ("label_schema", "")
+        what = ("page_token", "")  # the only caller input MLflow can refuse here
         response = await self._run(
             lambda: self._review_call(ls.ListLabelSchemas, request, "label-schemas/list", what)
         )
@@ -582,7 +582,7 @@ class MlflowGateway:
             request.item_id = item_id
         if page_token:
             request.page_token = page_token
-        what = ("review_session", "")
+        what = ("page_token", "")  # the only caller input MLflow can refuse here
         response = await self._run(
             lambda: self._review_call(rq.ListReviewQueues, request, "review-queues/list", what)
         )

@@ -19,6 +19,7 @@ from feedback.v1 import (
 
 from . import _convert
 from ._errors import from_rpc_error, metadata_str, missing_completion
+from ._review import AsyncReviewMethods
 from ._sync import DEFAULT_TARGET
 from ._types import (
     TRACE_ID_METADATA_KEY,
@@ -138,7 +139,7 @@ class AsyncChatStream(AsyncIterator[str]):
         self.cancel()
 
 
-class AsyncFeedbackClient:
+class AsyncFeedbackClient(AsyncReviewMethods):
     """The `grpc.aio` twin of `FeedbackClient`: same arguments, same methods, awaited.
 
     ``stream_chat()`` is not awaited: it returns an `AsyncChatStream` to ``async for`` over.

@@ -18,6 +18,7 @@ from feedback.v1 import (
 
 from . import _convert
 from ._errors import from_rpc_error, metadata_str, missing_completion
+from ._review import ReviewMethods
 from ._types import (
     TRACE_ID_METADATA_KEY,
     USER_FEEDBACK,
@@ -150,7 +151,7 @@ class ChatStream(Iterator[str]):
         self.cancel()
 
 
-class FeedbackClient:
+class FeedbackClient(ReviewMethods):
     """A typed client of the feedback service (`ChatService` and `FeedbackService`).
 
     Args:

@@ -30,7 +30,14 @@ import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -387,7 +394,8 @@ class SchemaCatalog:
     Enforcement (`violations`) never waits on a slow MLflow: a stale list is used
     while a refresh runs in the background; with no list at all it waits at most
     `cold_wait_s`, then lets the judgment through unchecked. After a failed refresh
-    it does not try again for `retry_s` seconds.
+    it does not try again for `retry_s` seconds, and after a cold wait that timed out
+    no write waits for `retry_s` seconds.
     """
 
     def __init__(
@@ -395,7 +403,7 @@ class SchemaCatalog:
         gateway: MlflowGateway,
         *,
         ttl_s: float = 10.0,
-        cold_wait_s: float = 1.0,
+        cold_wait_s: float = 0.5,
         retry_s: float = 5.0,
     ) -> None:
         self._gateway = gateway
@@ -405,6 +413,7 @@ class SchemaCatalog:
         self._by_name: dict[str, LabelSchemaSpec] | None = None
         self._loaded_at = -math.inf
         self._failed_at = -math.inf
+        self._no_wait_until = -math.inf
         self._refresh: asyncio.Task[dict[str, LabelSchemaSpec]] | None = None
         self._generation = 0
 
@@ -467,8 +476,12 @@ class SchemaCatalog:
         task = self._start_refresh()
         if self._by_name is not None:
             return self._by_name  # stale while the refresh runs
-        with contextlib.suppress(Exception):
+        if time.monotonic() < self._no_wait_until:
+            return None  # a cold wait just timed out: do not make every write wait
+        try:
             await asyncio.wait_for(asyncio.shield(task), self._cold_wait_s)
+        except Exception:
+            self._no_wait_until = time.monotonic() + self._retry_s
         if self._by_name is None:
             log.warning("label schemas unknown (MLflow unreachable): judgment accepted unchecked")
         return self._by_name
@@ -523,13 +536,16 @@ class LeaseTable:
     """Which reviewer works on which pending item, until when. Every method is
     synchronous: called from the event loop, each is atomic."""
 
-    def __init__(self, max_entries: int = 100_000) -> None:
+    def __init__(
+        self, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._leases: dict[tuple[str, str], Lease] = {}
         self._max = max_entries
+        self._clock = clock
 
     def holder(self, queue_id: str, trace_id: str) -> Lease | None:
         lease = self._leases.get((queue_id, trace_id))
-        if lease is not None and lease.expires_at <= time.monotonic():
+        if lease is not None and lease.expires_at <= self._clock():
             del self._leases[(queue_id, trace_id)]
             return None
         return lease
@@ -542,7 +558,7 @@ class LeaseTable:
             return None
         if len(self._leases) >= self._max:
             self._prune()
-        lease = Lease(reviewer, time.monotonic() + ttl_s, int((time.time() + ttl_s) * 1000))
+        lease = Lease(reviewer, self._clock() + ttl_s, int((time.time() + ttl_s) * 1000))
         self._leases[(queue_id, trace_id)] = lease
         return lease
 
@@ -553,7 +569,7 @@ class LeaseTable:
         return [t for (q, t), lease in self.live(queue_id).items() if lease.reviewer == reviewer]
 
     def live(self, queue_id: str) -> dict[tuple[str, str], Lease]:
-        now = time.monotonic()
+        now = self._clock()
         return {
             key: lease
             for key, lease in self._leases.items()
@@ -561,7 +577,7 @@ class LeaseTable:
         }
 
     def _prune(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         for key in [k for k, lease in self._leases.items() if lease.expires_at <= now]:
             del self._leases[key]
 
@@ -801,22 +817,22 @@ class ReviewService:
             except AlreadyExists:
                 existing = await self._gateway.get_review_queue(name)
             else:
-                return Session(queue, wanted)
+                return _session(queue, wanted)
         if (
             existing is not None
             and existing.custom
             and existing.name == name
-            and list(existing.schema_ids) == schema_ids
+            and set(existing.schema_ids) == set(schema_ids)
             and set(existing.users) == set(reviewers)
         ):
-            return Session(existing, wanted)
+            return _session(existing, wanted)
         raise AlreadyExists("review_session", name)
 
     async def get_session(self, name: str) -> Session:
         queue = await self._gateway.get_review_queue(name)
         if queue is None or not queue.custom:
             raise NotFound("review_session", name)
-        return Session(queue, tuple(await self.catalog.by_ids(queue.schema_ids)))
+        return _session(queue, await self.catalog.by_ids(queue.schema_ids))
 
     async def list_sessions(
         self, reviewer: str, page_size: int, page_token: str
@@ -825,7 +841,7 @@ class ReviewService:
             reviewer or None, page_size, page_token or None
         )
         sessions = [
-            Session(q, tuple(await self.catalog.by_ids(q.schema_ids))) for q in queues if q.custom
+            _session(q, await self.catalog.by_ids(q.schema_ids)) for q in queues if q.custom
         ]
         return sessions, token
 
@@ -1259,6 +1275,11 @@ class ReviewService:
 
 
 # --- pure helpers ----------------------------------------------------------------------------
+
+
+def _session(queue: ReviewQueueRecord, schemas: Iterable[LabelSchemaSpec]) -> Session:
+    """MLflow keeps a queue's schema IDs as a set: schemas are shown by creation time."""
+    return Session(queue, tuple(sorted(schemas, key=lambda s: (s.create_time_ms, s.name))))
 
 
 def _submitted(trace_id: str, judgments: Iterable[Judgment], accepted: Accepted) -> Submitted:

@@ -1117,8 +1117,9 @@ type ReviewSession struct {
 	// Required. The session's name, unique in the experiment (case-insensitive).
 	// 1 to 64 characters from `[A-Za-z0-9_.-]`, starting with a letter.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Required. The names of the label schemas reviewers fill in, in display
-	// order. 1 to 16 distinct names of existing schemas.
+	// Required. The names of the label schemas reviewers fill in. 1 to 16
+	// distinct names of existing schemas. Returned in the order the schemas
+	// were created (MLflow keeps a review queue's schemas as a set).
 	LabelSchemas []string `protobuf:"bytes,2,rep,name=label_schemas,json=labelSchemas,proto3" json:"label_schemas,omitempty"`
 	// Required. The IDs of the reviewers allowed to work on the session. 1 to
 	// 10 distinct IDs (case-insensitive) of 1 to 250 characters, without control

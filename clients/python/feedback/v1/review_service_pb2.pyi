@@ -605,8 +605,9 @@ class ReviewSession(_message.Message):
     """Output only. The MLflow review queue ID."""
     @_builtins.property
     def label_schemas(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Required. The names of the label schemas reviewers fill in, in display
-        order. 1 to 16 distinct names of existing schemas.
+        """Required. The names of the label schemas reviewers fill in. 1 to 16
+        distinct names of existing schemas. Returned in the order the schemas
+        were created (MLflow keeps a review queue's schemas as a set).
         """
 
     @_builtins.property

@@ -409,8 +409,9 @@ export interface ReviewSession {
    */
   name: string;
   /**
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    */
   labelSchemas: string[];
   /**

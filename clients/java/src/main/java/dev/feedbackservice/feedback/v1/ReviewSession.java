@@ -115,8 +115,9 @@ private static final long serialVersionUID = 0L;
       com.google.protobuf.LazyStringArrayList.emptyList();
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -128,8 +129,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -140,8 +142,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -153,8 +156,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -943,8 +947,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -957,8 +962,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -969,8 +975,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -982,8 +989,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -996,8 +1004,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -1016,8 +1025,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -1035,8 +1045,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -1054,8 +1065,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>
@@ -1070,8 +1082,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Required. The names of the label schemas reviewers fill in, in display
-     * order. 1 to 16 distinct names of existing schemas.
+     * Required. The names of the label schemas reviewers fill in. 1 to 16
+     * distinct names of existing schemas. Returned in the order the schemas
+     * were created (MLflow keeps a review queue's schemas as a set).
      * </pre>
      *
      * <code>repeated string label_schemas = 2;</code>

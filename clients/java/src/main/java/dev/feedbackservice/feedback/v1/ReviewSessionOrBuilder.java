@@ -34,8 +34,9 @@ public interface ReviewSessionOrBuilder extends
 
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -45,8 +46,9 @@ public interface ReviewSessionOrBuilder extends
       getLabelSchemasList();
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -55,8 +57,9 @@ public interface ReviewSessionOrBuilder extends
   int getLabelSchemasCount();
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
@@ -66,8 +69,9 @@ public interface ReviewSessionOrBuilder extends
   java.lang.String getLabelSchemas(int index);
   /**
    * <pre>
-   * Required. The names of the label schemas reviewers fill in, in display
-   * order. 1 to 16 distinct names of existing schemas.
+   * Required. The names of the label schemas reviewers fill in. 1 to 16
+   * distinct names of existing schemas. Returned in the order the schemas
+   * were created (MLflow keeps a review queue's schemas as a set).
    * </pre>
    *
    * <code>repeated string label_schemas = 2;</code>
