@@ -9,6 +9,7 @@ import asyncio
 import string
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -802,14 +803,17 @@ async def test_decline_and_progress_per_reviewer(review: Review) -> None:
         await review.stub.GetNextItem(rv.GetNextItemRequest(session=session, reviewer="bob"))
     ).item
     assert alice.trace_id != bob.trace_id
-    await review.stub.SubmitLabels(
-        rv.SubmitLabelsRequest(
-            session=session,
-            reviewer="alice",
-            trace_id=alice.trace_id,
-            labels={accuracy: category("Inaccurate")},
-        )
+    labeled = rv.SubmitLabelsRequest(
+        session=session,
+        reviewer="alice",
+        trace_id=alice.trace_id,
+        labels={accuracy: category("Inaccurate")},
     )
+    first = await review.stub.SubmitLabels(labeled)
+    assert first.request_id.startswith("auto-")
+    # An identical retry without a request_id is idempotent too (its key is derived).
+    retry = await review.stub.SubmitLabels(labeled)
+    assert retry.results == first.results and retry.request_id == first.request_id
     declined = await review.stub.DeclineItem(
         rv.DeclineItemRequest(session=session, reviewer="bob", trace_id=bob.trace_id)
     )
@@ -1138,19 +1142,17 @@ async def test_python_client_runs_the_seed_review(review: Review) -> None:
     created = await client.create_review_session(session, [accuracy, expected], ["Expert_1"])
     assert created.reviewers == ("expert_1",)
     assert session in {s.name for s in await client.list_review_sessions("expert_1")}
+    since = datetime.now(UTC)
     trace_id = await thumbs_down_turn(review, "What is MLflow?")
     await wait_until(lambda: assessments_of(review, trace_id))
-    added = await client.add_session_items_matching(session, feedback_value=False)
-    assert trace_id in {i.trace_id for i in added.items}
+    added = await client.add_session_items_matching(session, feedback_value=False, start=since)
+    assert [i.trace_id for i in added.items] == [trace_id]
     other = await client.add_session_items(session, [trace_id])
     assert other.items[0].status is ReviewItemStatus.PENDING
 
     task = await client.next_item(session, "expert_1", lease=120)
-    assert task.item is not None and [s.name for s in task.label_schemas] == [accuracy, expected]
-    while task.item is not None and task.item.trace_id != trace_id:
-        await client.decline_item(session, "expert_1", task.item.trace_id)
-        task = await client.next_item(session, "expert_1")
-    assert task.item is not None
+    assert task.item is not None and task.item.trace_id == trace_id
+    assert [s.name for s in task.label_schemas] == [accuracy, expected]
     assert any(a.name == "user_feedback" and a.value is False for a in task.item.assessments)
     with pytest.raises(InvalidArgumentError) as bad:
         await client.submit_labels(session, "expert_1", trace_id, {accuracy: "Purple"})

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import hashlib
 import json
 import logging
 import math
@@ -956,9 +957,10 @@ class ReviewService:
                 v.add(f"{path}.comment", f"label schema {label_name!r} does not take comments")
         v.raise_if_any()
 
-        caller_request_id = request_id
-        request_id = request_id or uuid.uuid4().hex
         queue_id = session.queue.queue_id
+        # Without a caller's key, the key derives from the content: an identical retry
+        # (say, after UNAVAILABLE once the labels were queued) stores nothing twice.
+        request_id = request_id or _content_key(queue_id, trace_id, reviewer, labels)
         judgments = [
             self._label_judgment(session, schemas[n], labels[n], reviewer, trace_id, request_id)
             for n in sorted(labels)
@@ -970,7 +972,7 @@ class ReviewService:
                     "review_item", trace_id, f"trace {trace_id} is not an item of session {name!r}"
                 )
             if item.status is ItemStatus.COMPLETE:
-                if caller_request_id and item.completed_by == reviewer:
+                if item.completed_by == reviewer:
                     replay = await self._replayed(trace_id, judgments, request_id)
                     if replay is not None:
                         return replay
@@ -1280,6 +1282,12 @@ class ReviewService:
 def _session(queue: ReviewQueueRecord, schemas: Iterable[LabelSchemaSpec]) -> Session:
     """MLflow keeps a queue's schema IDs as a set: schemas are shown by creation time."""
     return Session(queue, tuple(sorted(schemas, key=lambda s: (s.create_time_ms, s.name))))
+
+
+def _content_key(queue_id: str, trace_id: str, reviewer: str, labels: Mapping[str, LabelIn]) -> str:
+    parts = [[name, labels[name].value, labels[name].comment] for name in sorted(labels)]
+    content = json.dumps([queue_id, trace_id, reviewer, parts], default=str)
+    return "auto-" + hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
 def _submitted(trace_id: str, judgments: Iterable[Judgment], accepted: Accepted) -> Submitted:

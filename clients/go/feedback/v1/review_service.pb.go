@@ -2139,7 +2139,9 @@ type SubmitLabelsRequest struct {
 	// be one of the session's label schemas.
 	Labels map[string]*Label `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Optional. An idempotency key; same rules as
-	// `LogFeedbackRequest.request_id`.
+	// `LogFeedbackRequest.request_id`. When empty, the key derives from the
+	// session, the item, the reviewer and the labels, so that an identical retry
+	// stores nothing twice either.
 	RequestId     string `protobuf:"bytes,5,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1184,7 +1184,9 @@ class SubmitLabelsRequest(_message.Message):
     """
     request_id: _builtins.str
     """Optional. An idempotency key; same rules as
-    `LogFeedbackRequest.request_id`.
+    `LogFeedbackRequest.request_id`. When empty, the key derives from the
+    session, the item, the reviewer and the labels, so that an identical retry
+    stores nothing twice either.
     """
     @_builtins.property
     def labels(self) -> _containers.MessageMap[_builtins.str, Global___Label]:

@@ -657,7 +657,9 @@ export interface SubmitLabelsRequest {
   labels: { [key: string]: Label };
   /**
    * Optional. An idempotency key; same rules as
-   * `LogFeedbackRequest.request_id`.
+   * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+   * session, the item, the reviewer and the labels, so that an identical retry
+   * stores nothing twice either.
    */
   requestId: string;
 }

@@ -316,7 +316,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
   /**
    * <pre>
    * Optional. An idempotency key; same rules as
-   * `LogFeedbackRequest.request_id`.
+   * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+   * session, the item, the reviewer and the labels, so that an identical retry
+   * stores nothing twice either.
    * </pre>
    *
    * <code>string request_id = 5;</code>
@@ -338,7 +340,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
   /**
    * <pre>
    * Optional. An idempotency key; same rules as
-   * `LogFeedbackRequest.request_id`.
+   * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+   * session, the item, the reviewer and the labels, so that an identical retry
+   * stores nothing twice either.
    * </pre>
    *
    * <code>string request_id = 5;</code>
@@ -1273,7 +1277,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
     /**
      * <pre>
      * Optional. An idempotency key; same rules as
-     * `LogFeedbackRequest.request_id`.
+     * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+     * session, the item, the reviewer and the labels, so that an identical retry
+     * stores nothing twice either.
      * </pre>
      *
      * <code>string request_id = 5;</code>
@@ -1294,7 +1300,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
     /**
      * <pre>
      * Optional. An idempotency key; same rules as
-     * `LogFeedbackRequest.request_id`.
+     * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+     * session, the item, the reviewer and the labels, so that an identical retry
+     * stores nothing twice either.
      * </pre>
      *
      * <code>string request_id = 5;</code>
@@ -1316,7 +1324,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
     /**
      * <pre>
      * Optional. An idempotency key; same rules as
-     * `LogFeedbackRequest.request_id`.
+     * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+     * session, the item, the reviewer and the labels, so that an identical retry
+     * stores nothing twice either.
      * </pre>
      *
      * <code>string request_id = 5;</code>
@@ -1334,7 +1344,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
     /**
      * <pre>
      * Optional. An idempotency key; same rules as
-     * `LogFeedbackRequest.request_id`.
+     * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+     * session, the item, the reviewer and the labels, so that an identical retry
+     * stores nothing twice either.
      * </pre>
      *
      * <code>string request_id = 5;</code>
@@ -1349,7 +1361,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue) {
     /**
      * <pre>
      * Optional. An idempotency key; same rules as
-     * `LogFeedbackRequest.request_id`.
+     * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+     * session, the item, the reviewer and the labels, so that an identical retry
+     * stores nothing twice either.
      * </pre>
      *
      * <code>string request_id = 5;</code>

@@ -134,7 +134,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue);
   /**
    * <pre>
    * Optional. An idempotency key; same rules as
-   * `LogFeedbackRequest.request_id`.
+   * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+   * session, the item, the reviewer and the labels, so that an identical retry
+   * stores nothing twice either.
    * </pre>
    *
    * <code>string request_id = 5;</code>
@@ -144,7 +146,9 @@ dev.feedbackservice.feedback.v1.Label defaultValue);
   /**
    * <pre>
    * Optional. An idempotency key; same rules as
-   * `LogFeedbackRequest.request_id`.
+   * `LogFeedbackRequest.request_id`. When empty, the key derives from the
+   * session, the item, the reviewer and the labels, so that an identical retry
+   * stores nothing twice either.
    * </pre>
    *
    * <code>string request_id = 5;</code>
