@@ -381,16 +381,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -> bool:
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(langs)) as pool:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(langs) + 1) as pool:
         builds = {lang.name: pool.submit(build, lang, work) for lang in langs}
         if args.build_only:
             return wait_builds(builds)
+        # MLflow and the feedback server start side by side (the service comes up and
+        # serves while MLflow is still unreachable), while the clients build.
         t = time.monotonic()
-        with MlflowServer.sqlite(work / "mlflow") as mlflow_server:
-            log(f"MLflow at {mlflow_server.url} ({time.monotonic() - t:.1f} s)")
-            t = time.monotonic()
+        mlflow_server = MlflowServer.sqlite(work / "mlflow", port=free_port())
+        mlflow_started = pool.submit(mlflow_server.start)
+        try:
             with feedback_server(mlflow_server.url, work) as addr:
                 log(f"feedback server at {addr} ({time.monotonic() - t:.1f} s)")
+                mlflow_started.result()
+                log(f"MLflow at {mlflow_server.url} ({time.monotonic() - t:.1f} s)")
                 if not wait_builds(builds):
                     return False
                 t = time.monotonic()
@@ -401,6 +405,10 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
                 t = time.monotonic()
                 verify_in_mlflow(outcomes, mlflow_server.url)
                 log(f"MLflow checks took {time.monotonic() - t:.1f} s")
+        finally:
+            with contextlib.suppress(Exception):
+                mlflow_started.result()
+            mlflow_server.stop()
     passed = [o for o in outcomes if not o.problems]
     failed = [o for o in outcomes if o.problems]
     for o in outcomes:

@@ -234,11 +234,17 @@ public final class FeedbackClient implements AutoCloseable {
     return s.toString();
   }
 
+  /** Shuts the channel down, waiting up to 5 s for calls in flight. */
   @Override
-  public void close() throws InterruptedException {
+  public void close() {
     channel.shutdown();
-    if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+    try {
+      if (!channel.awaitTermination(5, TimeUnit.SECONDS)) {
+        channel.shutdownNow();
+      }
+    } catch (InterruptedException e) {
       channel.shutdownNow();
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -39,7 +39,7 @@ public final class SeedFlow {
 
   private SeedFlow() {}
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
     int exit = 0;
     try (FeedbackClient client = FeedbackClient.fromEnv()) {
       run(client);
