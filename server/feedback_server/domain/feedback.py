@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_FEEDBACK_NAME = "user_feedback"
+# After MLflow failed to confirm a write's target, writes skip that check for this long.
+WRITE_LOOKUP_BACKOFF_S = 5.0
 RATING_PREFIX = "user_"
 
 
@@ -155,6 +157,9 @@ class FeedbackService:
         self._grace_s = trace_grace_s
         self._ack_wait_s = ack_wait_ms / 1000
         self._summary_max = summary_max_traces
+        # Until then, writes do not ask MLflow to confirm their target: it just failed to
+        # answer (down, or hung). See `_lookup_for_write`.
+        self._write_lookups_off_until = 0.0
         # Label-schema enforcement, set by app.py (domain/review.py); None: no checks.
         self.label_checker: LabelChecker | None = None
 
@@ -283,7 +288,10 @@ class FeedbackService:
         delay = 0.05
         while True:
             try:
-                found = await self._lookup(target)
+                if for_write:
+                    found = await self._lookup_for_write(target, deadline)
+                else:
+                    found = await self._lookup(target)
             except Unavailable:
                 if for_write:
                     return target.trace_id
@@ -300,6 +308,27 @@ class FeedbackService:
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    async def _lookup_for_write(self, target: TraceTarget, deadline: float) -> str | None:
+        """`_lookup` for a write, which must be acknowledged without waiting on MLflow: the
+        lookup is abandoned at the grace deadline (a hung MLflow answers only after the HTTP
+        timeout, 10 s, and its calls queue up in the I/O pool), and for a few seconds after
+        MLflow failed to answer, writes skip it (queued now, their target resolved and
+        checked by the drainer). Traces this process produced are known without MLflow."""
+        if target.trace_id:
+            if self._registry.knows(target.trace_id):
+                return target.trace_id
+        elif (known := self._registry.trace_for(target.client_request_id or "")) is not None:
+            return known
+        if time.monotonic() < self._write_lookups_off_until:
+            raise Unavailable("MLflow did not answer recently")
+        try:
+            return await asyncio.wait_for(
+                self._lookup(target), max(0.1, deadline - time.monotonic())
+            )
+        except (Unavailable, TimeoutError):
+            self._write_lookups_off_until = time.monotonic() + WRITE_LOOKUP_BACKOFF_S
+            raise Unavailable("MLflow did not answer in time") from None
 
     async def _lookup(self, target: TraceTarget) -> str | None:
         if target.trace_id:

@@ -1,0 +1,720 @@
+"""Real processes for the resilience tests: the feedback server as a subprocess,
+load generators, MLflow read-back and the figures the suite reports.
+
+    server = FeedbackServerProcess(mlflow_url, data_dir, experiment="exp")
+    server.start()          # waits for gRPC health SERVING
+    server.kill()           # SIGKILL (a crash), then server.start() on the same data dir
+    server.metrics()        # the Prometheus counters of the running process
+
+Standard library, grpc and mlflow only. Every process started here is also killed at
+interpreter exit if a test's teardown did not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from feedback.v1 import chat_service_pb2 as chat_pb
+from feedback.v1 import chat_service_pb2_grpc, common_pb2, feedback_service_pb2_grpc
+from feedback.v1 import feedback_service_pb2 as fb_pb
+from google.protobuf import struct_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.mlflow_server import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_SERVER_STARTUP_TIMEOUT", "90"))
+
+_LIVE: weakref.WeakSet[FeedbackServerProcess] = weakref.WeakSet()
+
+
+def feedback_server_executable() -> Path:
+    for candidate in (
+        Path(sys.executable).parent / "feedback-server",
+        REPO / ".venv/bin/feedback-server",
+    ):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise RuntimeError("no feedback-server executable in the venv; run `make install`")
+
+
+class FeedbackServerProcess:
+    """`feedback-server` as a subprocess on a fixed loopback port (kept across restarts)."""
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        data_dir: Path,
+        *,
+        experiment: str,
+        log_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.data_dir = Path(data_dir)
+        self.experiment = experiment
+        self.log_path = Path(log_dir or self.data_dir.parent) / f"feedback-server-{experiment}.log"
+        self.port = free_port()
+        self.metrics_port = free_port()
+        self.extra_env = dict(env or {})
+        self.starts = 0
+        self.startup_seconds: list[float] = []
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def environment(self) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            # The server's MLflow client settings are its own defaults, not the test process's.
+            if not k.startswith(("MLFLOW_", "FEEDBACK_"))
+        }
+        env.update(
+            {
+                "PYTHONUNBUFFERED": "1",
+                "FEEDBACK_SERVER_HOST": "127.0.0.1",
+                "FEEDBACK_SERVER_PORT": str(self.port),
+                "FEEDBACK_METRICS_PORT": str(self.metrics_port),
+                "FEEDBACK_DATA_DIR": str(self.data_dir),
+                "MLFLOW_TRACKING_URI": self.tracking_uri,
+                "MLFLOW_EXPERIMENT_NAME": self.experiment,
+                "FEEDBACK_SHUTDOWN_GRACE_S": "5",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start(self) -> FeedbackServerProcess:
+        if self.running:
+            raise RuntimeError("feedback server already running")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.starts += 1
+        began = time.monotonic()
+        with self.log_path.open("ab") as log:
+            log.write(f"\n===== start #{self.starts} at {time.ctime()} =====\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(
+                [str(feedback_server_executable())],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+                cwd=self.data_dir,
+                start_new_session=True,
+            )
+        _LIVE.add(self)
+        try:
+            self._wait_serving(began)
+        except BaseException:
+            self.kill()
+            raise
+        self.startup_seconds.append(time.monotonic() - began)
+        return self
+
+    def _wait_serving(self, began: float) -> None:
+        deadline = began + STARTUP_TIMEOUT_S
+        while True:
+            assert self._proc is not None
+            code = self._proc.poll()
+            if code is not None:
+                raise RuntimeError(f"feedback server exited with {code}:\n{self.log_tail()}")
+            if self.serving():
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"feedback server not SERVING in time:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def serving(self) -> bool:
+        try:
+            with grpc.insecure_channel(self.address) as channel:
+                reply = health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=1.0
+                )
+                return reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            return False
+
+    def kill(self) -> None:
+        """A crash: SIGKILL to the process group, no graceful shutdown."""
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=10)
+        self._proc = None
+        _LIVE.discard(self)
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """Graceful stop (SIGTERM), SIGKILL after `timeout`; returns the exit code."""
+        if self._proc is None:
+            return None
+        code: int | None = None
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.send_signal(signal.SIGTERM)
+            try:
+                code = self._proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                code = None
+        else:
+            code = self._proc.returncode
+        self.kill()
+        return code
+
+    def log_tail(self, chars: int = 6000) -> str:
+        try:
+            return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
+        except OSError as exc:
+            return f"<no log: {exc}>"
+
+    def metrics(self) -> dict[str, float]:
+        """Flat `name{labels}` -> value of the server's Prometheus endpoint ({} if down)."""
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2
+            ) as resp:
+                text = resp.read().decode()
+        except OSError:
+            return {}
+        out: dict[str, float] = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            with contextlib.suppress(ValueError):
+                out[name] = float(value)
+        return out
+
+    def __enter__(self) -> FeedbackServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for server in list(_LIVE):
+        with contextlib.suppress(Exception):
+            server.kill()
+
+
+# --------------------------------------------------------------------------- clients
+
+
+class Stubs:
+    """Async stubs on one channel."""
+
+    def __init__(self, address: str) -> None:
+        # Reconnect quickly after the server restarts (gRPC's default backoff reaches 120 s).
+        self.channel = grpc.aio.insecure_channel(
+            address,
+            options=[
+                ("grpc.initial_reconnect_backoff_ms", 200),
+                ("grpc.min_reconnect_backoff_ms", 200),
+                ("grpc.max_reconnect_backoff_ms", 1000),
+            ],
+        )
+        self.chat = chat_service_pb2_grpc.ChatServiceStub(self.channel)
+        self.feedback = feedback_service_pb2_grpc.FeedbackServiceStub(self.channel)
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+
+@dataclass(frozen=True)
+class Traced:
+    trace_id: str
+    client_request_id: str
+
+
+async def chat_turns(
+    address: str, count: int, *, concurrency: int = 16, prefix: str = "turn"
+) -> list[Traced]:
+    """`count` Chat calls (retried on UNAVAILABLE / RESOURCE_EXHAUSTED); their traces."""
+    stubs = Stubs(address)
+    out: list[Traced] = []
+    todo = list(range(count))
+
+    async def worker() -> None:
+        while todo:
+            i = todo.pop()
+            for attempt in range(20):
+                try:
+                    reply = await stubs.chat.Chat(
+                        chat_pb.ChatRequest(
+                            message=f"{prefix} question {i}",
+                            client_request_id=f"{prefix}-{i}",
+                            user_id=f"user-{i % 7}",
+                            session_id=f"s-{i % 11}",
+                        ),
+                        timeout=60,
+                    )
+                except grpc.aio.AioRpcError as err:
+                    if err.code() in RETRYABLE and attempt < 19:
+                        await asyncio.sleep(0.5)
+                        continue
+                    raise
+                out.append(Traced(reply.trace_id, reply.client_request_id))
+                break
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await stubs.close()
+    return out
+
+
+RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """One request of the load, and the assessments it must produce on its trace."""
+
+    index: int
+    rpc: str  # LogFeedback | LogRatings | LogExpectation
+    trace: Traced
+    by_request_id: bool  # target the trace by its client request ID
+    names: tuple[str, ...]  # assessment names it produces (one per rating dimension)
+    request_id: str
+
+    def request(self) -> Any:
+        target = (
+            common_pb2.TraceRef(client_request_id=self.trace.client_request_id)
+            if self.by_request_id
+            else common_pb2.TraceRef(trace_id=self.trace.trace_id)
+        )
+        if self.rpc == "LogFeedback":
+            return fb_pb.LogFeedbackRequest(
+                target=target,
+                name=self.names[0],
+                value=common_pb2.FeedbackValue(boolean=self.index % 3 != 0),
+                rationale=f"judgment {self.index}",
+                source=common_pb2.Source(id=f"user-{self.index % 13}"),
+                request_id=self.request_id,
+            )
+        if self.rpc == "LogRatings":
+            dims = {
+                n.removeprefix("user_"): 1 + (self.index + k) % 5 for k, n in enumerate(self.names)
+            }
+            return fb_pb.LogRatingsRequest(
+                target=target,
+                ratings=dims,
+                source=common_pb2.Source(id=f"user-{self.index % 13}"),
+                request_id=self.request_id,
+            )
+        value = struct_pb2.Value()
+        value.string_value = f"expected answer {self.index}"
+        return fb_pb.LogExpectationRequest(
+            target=target,
+            name=self.names[0],
+            value=value,
+            source=common_pb2.Source(id="labeler"),
+            request_id=self.request_id,
+        )
+
+
+def plan_judgments(traces: list[Traced], count: int, *, tag: str) -> list[Judgment]:
+    """`count` requests spread over `traces`; every (trace, assessment name) pair is unique,
+    so a duplicate in MLflow shows as the same name twice on one trace."""
+    out: list[Judgment] = []
+    n = len(traces)
+    for i in range(count):
+        trace = traces[i % n]
+        round_ = i // n
+        kind = i % 10
+        rid = f"{tag}-{i}"
+        if kind < 6:
+            out.append(Judgment(i, "LogFeedback", trace, kind == 5, (f"{tag}_fb{round_}",), rid))
+        elif kind < 9:
+            names = (f"user_{tag}_r{round_}a", f"user_{tag}_r{round_}b")
+            out.append(Judgment(i, "LogRatings", trace, kind == 8, names, rid))
+        else:
+            out.append(Judgment(i, "LogExpectation", trace, False, (f"{tag}_ex{round_}",), rid))
+    return out
+
+
+@dataclass
+class Ack:
+    judgment: Judgment
+    state: int
+    assessment_ids: tuple[str, ...]
+    latency_s: float
+    at: float  # monotonic time of the acknowledgment
+
+
+@dataclass
+class LoadResult:
+    acks: dict[int, Ack] = field(default_factory=dict)  # judgment index -> last acknowledgment
+    errors: dict[str, int] = field(default_factory=dict)  # status code name -> count
+    unacknowledged: set[int] = field(default_factory=set)  # sent, never acknowledged
+    latencies: list[float] = field(default_factory=list)  # every acknowledged call
+    # A repeated request (same request_id) answered with other assessment IDs than before.
+    id_mismatches: int = 0
+    repeats: int = 0  # acknowledgments of a request that was already acknowledged
+
+    def error(self, code: str) -> None:
+        self.errors[code] = self.errors.get(code, 0) + 1
+
+
+async def send_one(stubs: Stubs, j: Judgment, deadline_s: float = 30.0) -> Ack:
+    t0 = time.monotonic()
+    req = j.request()
+    if j.rpc == "LogFeedback":
+        reply = await stubs.feedback.LogFeedback(req, timeout=deadline_s)
+        ids: tuple[str, ...] = (reply.assessment_id,)
+    elif j.rpc == "LogRatings":
+        reply = await stubs.feedback.LogRatings(req, timeout=deadline_s)
+        by_name = {r.name: r.assessment_id for r in reply.results}
+        ids = tuple(by_name[n] for n in j.names)
+    else:
+        reply = await stubs.feedback.LogExpectation(req, timeout=deadline_s)
+        ids = (reply.assessment_id,)
+    t1 = time.monotonic()
+    return Ack(j, reply.state, ids, t1 - t0, t1)
+
+
+async def run_load(
+    address: str,
+    judgments: Iterable[Judgment],
+    *,
+    concurrency: int,
+    rate_per_s: float,
+    result: LoadResult | None = None,
+    stop: asyncio.Event | None = None,
+    retry_unavailable: bool = False,
+    deadline_s: float = 30.0,
+) -> LoadResult:
+    """Sends `judgments` from `concurrency` clients, paced to `rate_per_s` overall.
+
+    A request that fails is recorded as unacknowledged (and retried while the status is
+    retryable and `retry_unavailable`). Stops early when `stop` is set.
+    """
+    result = result or LoadResult()
+    queue = list(judgments)
+    queue.reverse()
+    stubs = Stubs(address)
+    start = time.monotonic()
+    sent = 0
+
+    async def worker() -> None:
+        nonlocal sent
+        while queue and not (stop is not None and stop.is_set()):
+            j = queue.pop()
+            due = start + sent / rate_per_s
+            sent += 1
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            while True:
+                try:
+                    ack = await send_one(stubs, j, deadline_s)
+                except grpc.aio.AioRpcError as err:
+                    result.error(err.code().name)
+                    if retry_unavailable and err.code() in RETRYABLE:
+                        await asyncio.sleep(0.2)
+                        continue
+                    if j.index not in result.acks:
+                        result.unacknowledged.add(j.index)
+                    break
+                previous = result.acks.get(j.index)
+                if previous is not None:
+                    result.repeats += 1
+                    if previous.assessment_ids != ack.assessment_ids:
+                        result.id_mismatches += 1
+                result.acks[j.index] = ack
+                result.unacknowledged.discard(j.index)
+                result.latencies.append(ack.latency_s)
+                break
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    finally:
+        await stubs.close()
+    return result
+
+
+# --------------------------------------------------------------------------- MLflow read-back
+
+
+def experiment_traces(tracking_uri: str, experiment: str) -> dict[str, list[Any]]:
+    """trace ID -> its assessments, for every trace of the experiment (paged search)."""
+    import mlflow
+    from mlflow.tracing.client import TracingClient
+
+    mlflow.set_tracking_uri(tracking_uri)
+    exp = mlflow.get_experiment_by_name(experiment)
+    if exp is None:
+        return {}
+    client = TracingClient(tracking_uri)
+    out: dict[str, list[Any]] = {}
+    token: str | None = None
+    while True:
+        page = client.search_traces(
+            experiment_ids=[exp.experiment_id],
+            max_results=500,
+            page_token=token,
+            include_spans=False,
+        )
+        for trace in page:
+            out[trace.info.trace_id] = list(trace.info.assessments or [])
+        token = page.token
+        if not token:
+            return out
+
+
+@dataclass
+class Audit:
+    """Acknowledged judgments checked against what MLflow holds."""
+
+    acknowledged_requests: int
+    expected_assessments: int
+    stored: int  # expected assessments present exactly once
+    lost: int  # expected, absent
+    duplicated: int  # (trace, name) pairs of the load found more than once
+    wrong_id: int  # present under another assessment ID than acknowledged
+    unexpected: int  # load assessments nobody acknowledged (should be 0 once all retried)
+    missing_examples: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def audit(traces: dict[str, list[Any]], acks: Iterable[Ack], tag: str) -> Audit:
+    """Counts assessments per (trace, name) for the names of the load tagged `tag`."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for trace_id, assessments in traces.items():
+        for a in assessments:
+            if a.name.startswith((f"{tag}_", f"user_{tag}_")):
+                found.setdefault((trace_id, a.name), []).append(a.assessment_id)
+    expected: dict[tuple[str, str], str] = {}
+    n_acks = 0
+    for ack in acks:
+        n_acks += 1
+        for name, aid in zip(ack.judgment.names, ack.assessment_ids, strict=True):
+            expected[(ack.judgment.trace.trace_id, name)] = aid
+    stored = lost = wrong = 0
+    missing: list[str] = []
+    for key, aid in expected.items():
+        ids = found.get(key, [])
+        if not ids:
+            lost += 1
+            if len(missing) < 5:
+                missing.append(f"{key[0]}/{key[1]}/{aid}")
+        elif aid not in ids:
+            wrong += 1
+        else:
+            stored += 1
+    duplicated = sum(1 for ids in found.values() if len(ids) > 1)
+    unexpected = sum(1 for key in found if key not in expected)
+    return Audit(n_acks, len(expected), stored, lost, duplicated, wrong, unexpected, missing)
+
+
+async def wait_for(check: Callable[[], Any], within_s: float, interval: float = 1.0) -> Any:
+    """Polls blocking `check` in a thread until truthy; returns the last value (maybe falsy)."""
+    deadline = time.monotonic() + within_s
+    value: Any = None
+    while True:
+        value = await asyncio.to_thread(check)
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(interval)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    data = sorted(values)
+    k = max(0, min(len(data) - 1, math.ceil(q / 100 * len(data)) - 1))
+    return data[k]
+
+
+def ms(value: float | None) -> float | None:
+    return None if value is None else round(value * 1000, 1)
+
+
+def mlflow_feedback_ceiling(
+    tracking_uri: str, trace_ids: list[str], *, threads: int = 16, seconds: float = 8.0
+) -> dict[str, Any]:
+    """MLflow's own assessment-write ceiling: `threads` threads calling mlflow.log_feedback
+    directly against the same server for `seconds`. Returns calls, errors and calls/s."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    stop = time.monotonic() + seconds
+    counts = [0] * threads
+    errors = [0] * threads
+
+    def work(k: int) -> None:
+        i = 0
+        while time.monotonic() < stop:
+            trace_id = trace_ids[(k + i * threads) % len(trace_ids)]
+            i += 1
+            try:
+                mlflow.log_feedback(
+                    trace_id=trace_id, name="ceiling_probe", value=True, source=None
+                )
+                counts[k] += 1
+            except Exception:
+                errors[k] += 1
+
+    began = time.monotonic()
+    pool = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.monotonic() - began
+    return {
+        "threads": threads,
+        "seconds": round(elapsed, 2),
+        "calls": sum(counts),
+        "errors": sum(errors),
+        "per_s": round(sum(counts) / elapsed, 1),
+    }
+
+
+def report(tmp_dir: Path, name: str, figures: dict[str, Any]) -> Path:
+    """Writes figures as JSON under the test's tmp dir and prints them (visible with -s,
+    and in the captured output of a failing test)."""
+    path = Path(tmp_dir) / f"resilience-{name}.json"
+    path.write_text(json.dumps(figures, indent=2, sort_keys=True, default=str))
+    collected = os.environ.get("FEEDBACK_RESILIENCE_REPORT_DIR")
+    if collected:
+        Path(collected).mkdir(parents=True, exist_ok=True)
+        (Path(collected) / path.name).write_text(path.read_text())
+    text = format_report(name, path, figures)
+    REPORTS.append(text)
+    print(text, flush=True)
+    return path
+
+
+#: Every report of this session, printed again in pytest's terminal summary (so the figures
+#: show in `make test` output without `-s`).
+REPORTS: list[str] = []
+
+
+def format_report(name: str, path: Path, figures: dict[str, Any]) -> str:
+    lines = [f"RESILIENCE {name}: figures in {path}"]
+    for key, value in sorted(figures.items()):
+        lines.append(f"RESILIENCE {name}: {key} = {json.dumps(value, default=str)}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- drain sampling
+
+
+@dataclass
+class Sample:
+    t: float  # monotonic
+    depth: float | None
+    stored: float | None
+    dead: float | None
+
+
+class DrainSampler:
+    """Polls the feedback server's /metrics every `interval` s in the background."""
+
+    def __init__(self, server: FeedbackServerProcess, interval: float = 0.5) -> None:
+        self.server = server
+        self.interval = interval
+        self.samples: list[Sample] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> DrainSampler:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def sample(self) -> Sample:
+        m = await asyncio.to_thread(self.server.metrics)
+        s = Sample(
+            time.monotonic(),
+            m.get("feedback_spool_depth"),
+            m.get("feedback_judgments_stored_total"),
+            m.get("feedback_spool_dead_letters"),
+        )
+        self.samples.append(s)
+        return s
+
+    async def _run(self) -> None:
+        while True:
+            await self.sample()
+            await asyncio.sleep(self.interval)
+
+    async def wait_drained(self, within_s: float, not_before: float = 0.0) -> Sample | None:
+        """The first sample with an empty spool taken after `not_before`, or None."""
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline:
+            s = await self.sample()
+            if s.t >= not_before and s.depth == 0:
+                return s
+            await asyncio.sleep(self.interval)
+        return None
+
+    def drain_figures(self, since: float, until: float) -> dict[str, Any]:
+        """Drain throughput between `since` (e.g. MLflow back) and `until` (spool empty):
+        the lag to the first stored judgment, the average rate from then on, and the best
+        5-second window."""
+        window = [s for s in self.samples if since <= s.t <= until and s.stored is not None]
+        if len(window) < 2:
+            return {}
+        base = window[0].stored or 0.0
+        first = next((s for s in window if (s.stored or 0) > base), None)
+        last = window[-1]
+        out: dict[str, Any] = {
+            "backlog_at_start": window[0].depth,
+            "stored_in_window": (last.stored or 0) - base,
+        }
+        if first is not None:
+            out["lag_to_first_store_s"] = round(first.t - since, 1)
+            span = last.t - first.t
+            if span > 0:
+                out["avg_per_s"] = round(((last.stored or 0) - (first.stored or 0)) / span, 1)
+        best = 0.0
+        for i, a in enumerate(window):
+            for b in window[i + 1 :]:
+                if b.t - a.t >= 5.0:
+                    best = max(best, ((b.stored or 0) - (a.stored or 0)) / (b.t - a.t))
+                    break
+        out["peak_5s_per_s"] = round(best, 1)
+        return out
+
+
+def machine() -> dict[str, Any]:
+    """Context for the figures: cores and load while the test ran."""
+    return {"cpus": os.cpu_count(), "loadavg_1m": round(os.getloadavg()[0], 2)}
