@@ -11,6 +11,7 @@
    ID, and that the streamed turn's trace carries the example's client request ID.
 
     python scripts/polyglot/interop.py [--langs go,ts,java] [--keep] [--build-only]
+                                       [--tracking-uri http://127.0.0.1:PORT]
 
 Exit status 0 when every language passed. Logs and stores live in var/interop/<run>/
 (removed after a passing run unless --keep).
@@ -355,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--langs", default="go,ts,java", help="comma-separated subset")
     parser.add_argument("--keep", action="store_true", help="keep var/interop/<run> on success")
     parser.add_argument("--build-only", action="store_true", help="only build the clients")
+    parser.add_argument(
+        "--tracking-uri", help="use this running MLflow server instead of starting one"
+    )
     args = parser.parse_args(argv)
     began = time.monotonic()
     base = ROOT / "var" / "interop"
@@ -388,13 +392,20 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
         # MLflow and the feedback server start side by side (the service comes up and
         # serves while MLflow is still unreachable), while the clients build.
         t = time.monotonic()
-        mlflow_server = MlflowServer.sqlite(work / "mlflow", port=free_port())
-        mlflow_started = pool.submit(mlflow_server.start)
+        mlflow_server: MlflowServer | None = None
+        mlflow_started: concurrent.futures.Future[Any] | None = None
+        if args.tracking_uri:
+            tracking_uri = args.tracking_uri
+        else:
+            mlflow_server = MlflowServer.sqlite(work / "mlflow", port=free_port())
+            mlflow_started = pool.submit(mlflow_server.start)
+            tracking_uri = mlflow_server.url
         try:
-            with feedback_server(mlflow_server.url, work) as addr:
+            with feedback_server(tracking_uri, work) as addr:
                 log(f"feedback server at {addr} ({time.monotonic() - t:.1f} s)")
-                mlflow_started.result()
-                log(f"MLflow at {mlflow_server.url} ({time.monotonic() - t:.1f} s)")
+                if mlflow_started is not None:
+                    mlflow_started.result()
+                log(f"MLflow at {tracking_uri} ({time.monotonic() - t:.1f} s)")
                 if not wait_builds(builds):
                     return False
                 t = time.monotonic()
@@ -403,12 +414,13 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
                     log(f"{o.lang}: example exited {o.code} in {o.seconds:.1f} s")
                 log(f"examples ran in {time.monotonic() - t:.1f} s")
                 t = time.monotonic()
-                verify_in_mlflow(outcomes, mlflow_server.url)
+                verify_in_mlflow(outcomes, tracking_uri)
                 log(f"MLflow checks took {time.monotonic() - t:.1f} s")
         finally:
-            with contextlib.suppress(Exception):
-                mlflow_started.result()
-            mlflow_server.stop()
+            if mlflow_server is not None and mlflow_started is not None:
+                with contextlib.suppress(Exception):
+                    mlflow_started.result()
+                mlflow_server.stop()
     passed = [o for o in outcomes if not o.problems]
     failed = [o for o in outcomes if o.problems]
     for o in outcomes:
