@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_FEEDBACK_NAME = "user_feedback"
-# After MLflow failed to confirm a write's target, writes skip that check for this long.
+# A write waits at most its grace period (and at least this long) for MLflow to confirm
+# its target; after MLflow failed to answer, writes skip that check for the backoff.
+WRITE_LOOKUP_MIN_WAIT_S = 2.0
 WRITE_LOOKUP_BACKOFF_S = 5.0
 RATING_PREFIX = "user_"
 
@@ -310,11 +312,13 @@ class FeedbackService:
             delay = min(delay * 2, 0.5)
 
     async def _lookup_for_write(self, target: TraceTarget, deadline: float) -> str | None:
-        """`_lookup` for a write, which must be acknowledged without waiting on MLflow: the
-        lookup is abandoned at the grace deadline (a hung MLflow answers only after the HTTP
-        timeout, 10 s, and its calls queue up in the I/O pool), and for a few seconds after
-        MLflow failed to answer, writes skip it (queued now, their target resolved and
-        checked by the drainer). Traces this process produced are known without MLflow."""
+        """`_lookup` for a write, which is acknowledged without waiting on MLflow.
+
+        MLflow gets the grace period (at least `WRITE_LOOKUP_MIN_WAIT_S`) to answer: a hung
+        MLflow answers only after its HTTP timeout (10 s), its calls piling up in the I/O
+        pool. If it does not answer, the write is queued unverified (the drainer resolves
+        and checks the target) and, for `WRITE_LOOKUP_BACKOFF_S`, writes skip MLflow.
+        Traces this process produced are known locally."""
         if target.trace_id:
             if self._registry.knows(target.trace_id):
                 return target.trace_id
@@ -324,7 +328,7 @@ class FeedbackService:
             raise Unavailable("MLflow did not answer recently")
         try:
             return await asyncio.wait_for(
-                self._lookup(target), max(0.1, deadline - time.monotonic())
+                self._lookup(target), max(WRITE_LOOKUP_MIN_WAIT_S, deadline - time.monotonic())
             )
         except (Unavailable, TimeoutError):
             self._write_lookups_off_until = time.monotonic() + WRITE_LOOKUP_BACKOFF_S
