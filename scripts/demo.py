@@ -174,6 +174,15 @@ def run_demo(addr: str, tracking_uri: str) -> None:
     print(f"\nOpen the MLflow UI at {tracking_uri} -> experiment -> Traces -> {answer.trace_id}")
 
 
+def run_all(addr: str, tracking_uri: str) -> None:
+    """The end-user and developer steps, then the expert review and the evaluation."""
+    from demo_review import run_review_demo  # scripts/ is on sys.path when run as a script
+
+    run_demo(addr, tracking_uri)
+    with grpc.insecure_channel(addr) as channel:
+        run_review_demo(channel, tracking_uri)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addr", help="a running feedback server (default: start a private stack)")
@@ -185,10 +194,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.addr:
         wait_serving(args.addr)
-        run_demo(args.addr, args.tracking_uri)
+        run_all(args.addr, args.tracking_uri)
     else:
         with private_stack() as (addr, tracking_uri):
-            run_demo(addr, tracking_uri)
+            run_all(addr, tracking_uri)
     return 0
 
 

@@ -54,7 +54,9 @@ class Settings(BaseSettings):
     echo_delay_s: float = Field(0.0, ge=0)
     openai_base_url: str = ""
     openai_model: str = ""
-    openai_api_key: SecretStr = Field(SecretStr(""), validation_alias=AliasChoices("OPENAI_API_KEY"))
+    openai_api_key: SecretStr = Field(
+        SecretStr(""), validation_alias=AliasChoices("OPENAI_API_KEY")
+    )
     openai_timeout_s: float = Field(60.0, gt=0)
     openai_system_prompt: str = ""
     export_workers: int = Field(4, ge=1, le=64)

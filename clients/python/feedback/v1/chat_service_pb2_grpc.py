@@ -57,7 +57,8 @@ class ChatServiceServicer:
 
     def Chat(self, request, context):
         """Answers one message. The response carries the MLflow trace ID and the
-        client request ID of the turn.
+        client request ID of the turn. On failure the status's trailing metadata
+        carries the trace ID under `x-mlflow-trace-id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -67,8 +68,10 @@ class ChatServiceServicer:
         """Answers one message as a stream: zero or more `delta` messages, then
         exactly one `completion` (always last on success) carrying the trace ID,
         the client request ID and the full text. The trace ID is also sent in the
-        initial metadata under `x-mlflow-trace-id`. On failure the stream ends with
-        a non-OK status and the trace ID in the trailing metadata.
+        initial metadata under `x-mlflow-trace-id` (and the client request ID under
+        `x-client-request-id`), before the first delta, so a client can correlate
+        from the first byte. On failure the stream ends with a non-OK status and the
+        trace ID in the trailing metadata under `x-mlflow-trace-id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

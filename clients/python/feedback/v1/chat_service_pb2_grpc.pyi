@@ -38,14 +38,17 @@ class ChatServiceStub:
     def __new__(cls, channel: _aio.Channel) -> ChatServiceAsyncStub: ...
     Chat: _grpc.UnaryUnaryMultiCallable[_chat_service_pb2.ChatRequest, _chat_service_pb2.ChatResponse]
     """Answers one message. The response carries the MLflow trace ID and the
-    client request ID of the turn.
+    client request ID of the turn. On failure the status's trailing metadata
+    carries the trace ID under `x-mlflow-trace-id`.
     """
     StreamChat: _grpc.UnaryStreamMultiCallable[_chat_service_pb2.StreamChatRequest, _chat_service_pb2.StreamChatResponse]
     """Answers one message as a stream: zero or more `delta` messages, then
     exactly one `completion` (always last on success) carrying the trace ID,
     the client request ID and the full text. The trace ID is also sent in the
-    initial metadata under `x-mlflow-trace-id`. On failure the stream ends with
-    a non-OK status and the trace ID in the trailing metadata.
+    initial metadata under `x-mlflow-trace-id` (and the client request ID under
+    `x-client-request-id`), before the first delta, so a client can correlate
+    from the first byte. On failure the stream ends with a non-OK status and the
+    trace ID in the trailing metadata under `x-mlflow-trace-id`.
     """
 
 @_typing.type_check_only
@@ -58,14 +61,17 @@ class ChatServiceAsyncStub(ChatServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     Chat: _aio.UnaryUnaryMultiCallable[_chat_service_pb2.ChatRequest, _chat_service_pb2.ChatResponse]  # type: ignore[assignment]
     """Answers one message. The response carries the MLflow trace ID and the
-    client request ID of the turn.
+    client request ID of the turn. On failure the status's trailing metadata
+    carries the trace ID under `x-mlflow-trace-id`.
     """
     StreamChat: _aio.UnaryStreamMultiCallable[_chat_service_pb2.StreamChatRequest, _chat_service_pb2.StreamChatResponse]  # type: ignore[assignment]
     """Answers one message as a stream: zero or more `delta` messages, then
     exactly one `completion` (always last on success) carrying the trace ID,
     the client request ID and the full text. The trace ID is also sent in the
-    initial metadata under `x-mlflow-trace-id`. On failure the stream ends with
-    a non-OK status and the trace ID in the trailing metadata.
+    initial metadata under `x-mlflow-trace-id` (and the client request ID under
+    `x-client-request-id`), before the first delta, so a client can correlate
+    from the first byte. On failure the stream ends with a non-OK status and the
+    trace ID in the trailing metadata under `x-mlflow-trace-id`.
     """
 
 class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -81,7 +87,8 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_chat_service_pb2.ChatResponse, _abc.Awaitable[_chat_service_pb2.ChatResponse]]:
         """Answers one message. The response carries the MLflow trace ID and the
-        client request ID of the turn.
+        client request ID of the turn. On failure the status's trailing metadata
+        carries the trace ID under `x-mlflow-trace-id`.
         """
 
     @_abc_1.abstractmethod
@@ -93,8 +100,10 @@ class ChatServiceServicer(metaclass=_abc_1.ABCMeta):
         """Answers one message as a stream: zero or more `delta` messages, then
         exactly one `completion` (always last on success) carrying the trace ID,
         the client request ID and the full text. The trace ID is also sent in the
-        initial metadata under `x-mlflow-trace-id`. On failure the stream ends with
-        a non-OK status and the trace ID in the trailing metadata.
+        initial metadata under `x-mlflow-trace-id` (and the client request ID under
+        `x-client-request-id`), before the first delta, so a client can correlate
+        from the first byte. On failure the stream ends with a non-OK status and the
+        trace ID in the trailing metadata under `x-mlflow-trace-id`.
         """
 
 def add_ChatServiceServicer_to_server(servicer: ChatServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
