@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/buf lint proto
+	$(MAKE) lint-proto
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
