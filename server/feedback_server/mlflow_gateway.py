@@ -188,6 +188,10 @@ class MlflowGateway:
         _export_retry_s = export_retry_s
         _STOP_EXPORT_RETRIES.clear()
         os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, timeout_s)))
+        # MLflow serves every call of the process from one cached HTTP session: its pool
+        # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
+        # a connection per extra call (and logs "Connection pool is full" each time).
+        os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(io_workers + export_workers))
         mlflow.set_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
