@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -21,6 +22,16 @@ from grpc_status import rpc_status
 from tests.support.service import Service, start_service, stop_service, wait_until
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def service(
+    mlflow_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Service]:
+    """The flows run against MLflow on SQLite and on PostgreSQL."""
+    svc = await start_service(mlflow_server.url, tmp_path_factory.mktemp("spool"))
+    yield svc
+    await stop_service(svc)
 
 
 def get_trace(service: Service, trace_id: str) -> Any:
