@@ -167,24 +167,27 @@ class FeedbackService:
 
     # --- writes ------------------------------------------------------------------------
 
-    async def log_feedback(
+    async def log_judgment(
         self,
         *,
+        kind: JudgmentKind,
         target: TraceTarget,
         name: str,
         value: JsonValue,
-        rationale: str,
         source_type: SourceType,
         source_id: str,
         metadata: Mapping[str, str],
         request_id: str,
+        rationale: str = "",
     ) -> Accepted:
+        """One feedback (LogFeedback) or expectation (LogExpectation)."""
         await self._check_labels([("value", name, value)])
         request_id = request_id or uuid.uuid4().hex
+        rpc = "LogFeedback" if kind is JudgmentKind.FEEDBACK else "LogExpectation"
         judgment = Judgment(
-            assessment_id=assessment_id_for("LogFeedback", request_id, target),
+            assessment_id=assessment_id_for(rpc, request_id, target),
             request_id=request_id,
-            kind=JudgmentKind.FEEDBACK,
+            kind=kind,
             target=target,
             name=name,
             value=value,
@@ -232,33 +235,6 @@ class FeedbackService:
             )
         await self._check_labels([(f"ratings[{d!r}]", n, val) for d, n, val in parts])
         return await self._accept(judgments), parts
-
-    async def log_expectation(
-        self,
-        *,
-        target: TraceTarget,
-        name: str,
-        value: JsonValue,
-        source_type: SourceType,
-        source_id: str,
-        metadata: Mapping[str, str],
-        request_id: str,
-    ) -> Accepted:
-        await self._check_labels([("value", name, value)])
-        request_id = request_id or uuid.uuid4().hex
-        judgment = Judgment(
-            assessment_id=assessment_id_for("LogExpectation", request_id, target),
-            request_id=request_id,
-            kind=JudgmentKind.EXPECTATION,
-            target=target,
-            name=name,
-            value=value,
-            source_type=source_type,
-            source_id=source_id,
-            metadata=dict(metadata),
-            created_ms=_now_ms(),
-        )
-        return await self._accept([judgment])
 
     async def _accept(self, judgments: list[Judgment]) -> Accepted:
         target = judgments[0].target

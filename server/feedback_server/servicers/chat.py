@@ -8,7 +8,7 @@ import grpc
 from feedback.v1 import chat_service_pb2 as pb
 from feedback.v1 import chat_service_pb2_grpc
 
-from ..domain.chat import ChatService, validate_turn
+from ..domain.chat import ActiveTurn, ChatService, validate_turn
 from ..interceptors import add_trailing_metadata
 
 TRACE_ID_HEADER = "x-mlflow-trace-id"
@@ -27,9 +27,12 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     def __init__(self, service: ChatService) -> None:
         self._service = service
 
-    async def Chat(
-        self, request: pb.ChatRequest, context: grpc.aio.ServicerContext
-    ) -> pb.ChatResponse:
+    async def _begin(
+        self,
+        request: pb.ChatRequest | pb.StreamChatRequest,
+        context: grpc.aio.ServicerContext,
+        rpc: str,
+    ) -> ActiveTurn:
         turn = validate_turn(
             request.message,
             request.client_request_id,
@@ -37,9 +40,14 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             request.session_id,
             request.metadata,
         )
-        active = await self._service.begin(
-            turn, rpc="Chat", admission_timeout_s=_admission_timeout(context)
+        return await self._service.begin(
+            turn, rpc=rpc, admission_timeout_s=_admission_timeout(context)
         )
+
+    async def Chat(
+        self, request: pb.ChatRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ChatResponse:
+        active = await self._begin(request, context, "Chat")
         try:
             result = await active.run()
         except BaseException as exc:
@@ -54,21 +62,12 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
     async def StreamChat(
         self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.StreamChatResponse]:
-        turn = validate_turn(
-            request.message,
-            request.client_request_id,
-            request.user_id,
-            request.session_id,
-            request.metadata,
-        )
-        active = await self._service.begin(
-            turn, rpc="StreamChat", admission_timeout_s=_admission_timeout(context)
-        )
+        active = await self._begin(request, context, "StreamChat")
         try:
             await context.send_initial_metadata(
                 (
                     (TRACE_ID_HEADER, active.trace_id),
-                    (CLIENT_REQUEST_ID_HEADER, turn.client_request_id),
+                    (CLIENT_REQUEST_ID_HEADER, active.client_request_id),
                 )
             )
             async for piece in active.pieces():

@@ -15,6 +15,7 @@ from ..domain.feedback import (
     check_rationale,
     check_source,
 )
+from ..domain.model import JudgmentKind
 from ..domain.validation import Violations
 from . import convert
 
@@ -40,7 +41,8 @@ class FeedbackServicer(feedback_service_pb2_grpc.FeedbackServiceServicer):
         v.metadata("metadata", request.metadata)
         v.request_id("request_id", request.request_id)
         v.raise_if_any()
-        accepted = await self._service.log_feedback(
+        accepted = await self._service.log_judgment(
+            kind=JudgmentKind.FEEDBACK,
             target=target,
             name=name,
             value=value,
@@ -99,7 +101,8 @@ class FeedbackServicer(feedback_service_pb2_grpc.FeedbackServiceServicer):
         v.metadata("metadata", request.metadata)
         v.request_id("request_id", request.request_id)
         v.raise_if_any()
-        accepted = await self._service.log_expectation(
+        accepted = await self._service.log_judgment(
+            kind=JudgmentKind.EXPECTATION,
             target=target,
             name=request.name,
             value=value,
