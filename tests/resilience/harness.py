@@ -186,6 +186,12 @@ class FeedbackServerProcess:
         self.kill()
         return code
 
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
     def log_tail(self, chars: int = 6000) -> str:
         try:
             return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
