@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from feedback_server.domain.feedback import FeedbackService
-from feedback_server.domain.model import IngestionState, SourceType, TraceTarget
+from feedback_server.domain.model import IngestionState, JudgmentKind, SourceType, TraceTarget
 from feedback_server.domain.spool import Spool
 from feedback_server.domain.traces import TraceRegistry
 from feedback_server.metrics import SpoolMetrics
@@ -43,11 +43,11 @@ class Drainer:
 
 
 async def _write(service: FeedbackService, target: TraceTarget, request_id: str) -> Any:
-    return await service.log_feedback(
+    return await service.log_judgment(
+        kind=JudgmentKind.FEEDBACK,
         target=target,
         name="user_feedback",
         value=True,
-        rationale="",
         source_type=SourceType.HUMAN,
         source_id="u",
         metadata={},
