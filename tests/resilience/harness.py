@@ -471,11 +471,11 @@ async def run_load(
 
 def experiment_traces(tracking_uri: str, experiment: str) -> dict[str, list[Any]]:
     """trace ID -> its assessments, for every trace of the experiment (paged search)."""
-    import mlflow
     from mlflow.tracing.client import TracingClient
+    from mlflow.tracking import MlflowClient
 
-    mlflow.set_tracking_uri(tracking_uri)
-    exp = mlflow.get_experiment_by_name(experiment)
+    # Explicit clients: the process-wide tracking URI may belong to an in-process server.
+    exp = MlflowClient(tracking_uri).get_experiment_by_name(experiment)
     if exp is None:
         return {}
     client = TracingClient(tracking_uri)
@@ -575,6 +575,7 @@ def mlflow_feedback_ceiling(
     directly against the same server for `seconds`. Returns calls, errors and calls/s."""
     import mlflow
 
+    previous_uri = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(tracking_uri)
     stop = time.monotonic() + seconds
     counts = [0] * threads
@@ -600,6 +601,7 @@ def mlflow_feedback_ceiling(
     for t in pool:
         t.join()
     elapsed = time.monotonic() - began
+    mlflow.set_tracking_uri(previous_uri)
     return {
         "threads": threads,
         "seconds": round(elapsed, 2),
