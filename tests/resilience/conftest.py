@@ -23,12 +23,6 @@ import pytest
 from tests.resilience.harness import REPORTS, FeedbackServerProcess, report
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "resilience: kills MLflow / the feedback server under load (real processes)"
-    )
-
-
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The figures of every resilience test that ran, whether or not output was captured."""
     if REPORTS:
