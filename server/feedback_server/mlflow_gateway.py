@@ -150,6 +150,30 @@ def _exporter_init(self: MlflowV3SpanExporter, *args: Any, **kwargs: Any) -> Non
 MlflowV3SpanExporter.__init__ = _exporter_init  # type: ignore[method-assign]
 
 
+def _probe_databricks_headers_once() -> None:
+    """Before every HTTP request MLflow asks whether it runs in a Databricks notebook, job
+    or cluster, through imports that fail and are not cached (a sys.path scan each time):
+    about a quarter of the CPU of writing one assessment (bench/, py-spy). The answer
+    cannot change while the process runs, so the provider is asked once, here."""
+    try:
+        from mlflow.tracking.request_header import registry
+        from mlflow.tracking.request_header.databricks_request_header_provider import (
+            DatabricksRequestHeaderProvider,
+        )
+
+        providers = registry._request_header_provider_registry
+        providers._registry = [
+            p
+            for p in providers._registry
+            if not (isinstance(p, DatabricksRequestHeaderProvider) and not p.in_context())
+        ]
+    except Exception:  # MLflow internals moved: keep MLflow's default behaviour
+        log.debug("could not simplify MLflow's request header providers", exc_info=True)
+
+
+_probe_databricks_headers_once()
+
+
 class ChatTrace:
     """The MLflow trace of one chat turn, held in memory until `finish()` exports it."""
 

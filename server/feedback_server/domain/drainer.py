@@ -146,8 +146,11 @@ class Drainer:
         self._waiters.clear()
 
     def notify(self) -> None:
-        """Wakes the drainer now (new judgments were enqueued)."""
-        self._wake.set()
+        """Wakes the drainer now (new judgments were enqueued). With every slot busy there is
+        nothing to start: the next finishing write wakes it, so a burst of acknowledgments
+        does not wake it once per judgment."""
+        if len(self._inflight) < self.concurrency:
+            self._wake.set()
 
     async def wait_stored(self, assessment_ids: Iterable[str], timeout_s: float) -> bool:
         """True once all entries are stored in MLflow; False on timeout, dead letter, unknown ID."""
