@@ -1,0 +1,72 @@
+"""The transport floor of the streaming benchmark: a bare grpc.aio StreamChat.
+
+It streams the EchoBackend's pieces as deltas and ends with a completion, like
+the service, but with no validation, interceptor, trace or export: the
+difference between the service and this server is what the service's own code
+adds to a stream; the difference between this server and calling EchoBackend
+in-process is what gRPC itself costs.
+
+    python -m bench.echo_server --port PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import grpc
+from feedback.v1 import chat_service_pb2 as pb
+from feedback.v1 import chat_service_pb2_grpc
+from feedback_server.backends.base import ChatTurn
+from feedback_server.backends.echo import EchoBackend
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+
+
+class BareChat(chat_service_pb2_grpc.ChatServiceServicer):
+    def __init__(self) -> None:
+        self._backend = EchoBackend(0.0)
+
+    async def StreamChat(
+        self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamChatResponse]:
+        turn = ChatTurn(request.message, request.client_request_id or "bare", "", "", {})
+        parts = []
+        async for piece in self._backend.stream(turn):
+            parts.append(piece)
+            yield pb.StreamChatResponse(delta=pb.ChatDelta(content=piece))
+        yield pb.StreamChatResponse(
+            completion=pb.ChatCompletion(
+                trace_id="", client_request_id=turn.client_request_id, response="".join(parts)
+            )
+        )
+
+
+async def serve(port: int) -> None:
+    server = grpc.aio.server()
+    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(BareChat(), server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.echo_server")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    asyncio.run(serve(args.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Ingestion: LogFeedback acknowledgments against the framework ceiling and the seed's design.
+
+- `framework`: LogFeedback and the standard health Check, served by the same server
+  process, driven by the same ghz settings, interleaved per concurrency (LogFeedback
+  then Check) so both see the same background: the drainer writing the growing
+  backlog to MLflow at full speed, as it would after any burst.
+- `seed`: the seed's design (bench/seed_server.py: `mlflow.log_feedback` inside the
+  handler) on the same MLflow server at the same concurrencies.
+- `scale`: LogFeedback and Check with one server process, then two processes on the
+  same port (SO_REUSEPORT, separate FEEDBACK_DATA_DIRs); ghz opens 8 connections so
+  the kernel spreads them over the listeners.
+
+LogFeedback targets 64 traces made by the service's Chat, round-robin, so that
+what is measured is the acknowledgment path (validation, durable spool write), not
+the lookup of unknown trace IDs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .common import CpuMeter, load_avg, log
+from .ghz import run_ghz
+
+LOG_FEEDBACK = "feedback.v1.FeedbackService/LogFeedback"
+HEALTH_CHECK = "grpc.health.v1.Health/Check"
+CONCURRENCIES = (1, 16, 64)
+
+
+def feedback_requests(trace_ids: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "target": {"traceId": t},
+            "name": "user_feedback",
+            "value": {"boolean": i % 3 != 0},
+            "source": {"type": "SOURCE_TYPE_HUMAN", "id": f"user-{i % 50}"},
+        }
+        for i, t in enumerate(trace_ids)
+    ]
+
+
+def _run(
+    port: int, call: str, data: Any, c: int, seconds: float, protoset: Path, meter: CpuMeter | None
+) -> dict[str, Any]:
+    if meter is not None:
+        meter.start()
+    result = run_ghz(port, call, data=data, concurrency=c, duration_s=seconds, protoset=protoset)
+    if meter is not None:
+        result["cpu_pct"] = meter.stop()
+    result["load_avg"] = load_avg()
+    return result
+
+
+def framework(
+    port: int,
+    trace_ids: list[str],
+    protoset: Path,
+    *,
+    seconds: float,
+    meter: CpuMeter | None = None,
+) -> dict[str, Any]:
+    data = feedback_requests(trace_ids)
+    # Warm-up (not reported): code paths, connections, and a drain backlog.
+    run_ghz(port, LOG_FEEDBACK, data=data, concurrency=16, duration_s=1.5, protoset=protoset)
+    run_ghz(port, HEALTH_CHECK, data={}, concurrency=16, duration_s=0.5, protoset=protoset)
+    runs: dict[str, Any] = {}
+    for c in CONCURRENCIES:
+        lf = _run(port, LOG_FEEDBACK, data, c, seconds, protoset, meter)
+        hc = _run(port, HEALTH_CHECK, {}, c, seconds, protoset, meter)
+        runs[str(c)] = {
+            "log_feedback": lf,
+            "health_check": hc,
+            "rps_ratio": round(lf["rps"] / hc["rps"], 3) if hc["rps"] else None,
+        }
+        log(
+            f"ingestion C={c}: LogFeedback {lf['rps']:.0f}/s p99 {lf['p99_ms']:.1f} ms, "
+            f"Check {hc['rps']:.0f}/s p99 {hc['p99_ms']:.1f} ms"
+        )
+    c16 = runs["16"]
+    return {
+        "seconds_per_run": seconds,
+        "runs": runs,
+        "figures": {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
+        | {
+            "log_feedback_rps_c16": c16["log_feedback"]["rps"],
+            "health_rps_c16": c16["health_check"]["rps"],
+            "log_feedback_p99_ms_c16": c16["log_feedback"]["p99_ms"],
+            "health_p99_ms_c16": c16["health_check"]["p99_ms"],
+        },
+    }
+
+
+def seed(
+    port: int,
+    trace_ids: list[str],
+    protoset: Path,
+    ours: dict[str, Any],
+    *,
+    seconds: float,
+    meter: CpuMeter | None = None,
+) -> dict[str, Any]:
+    data = feedback_requests(trace_ids)
+    run_ghz(port, LOG_FEEDBACK, data=data, concurrency=4, duration_s=1.0, protoset=protoset)
+    runs: dict[str, Any] = {}
+    for c in CONCURRENCIES:
+        s = _run(port, LOG_FEEDBACK, data, c, seconds, protoset, meter)
+        mine = ours["runs"][str(c)]["log_feedback"]
+        runs[str(c)] = {
+            "seed": s,
+            "service_rps": mine["rps"],
+            "rps_ratio": round(mine["rps"] / s["rps"], 1) if s["rps"] else None,
+            "p50_ratio": round(s["p50_ms"] / mine["p50_ms"], 1) if mine["p50_ms"] else None,
+        }
+        log(f"seed C={c}: {s['rps']:.1f}/s p99 {s['p99_ms']:.0f} ms (errors {s['errors']})")
+    return {
+        "seconds_per_run": seconds,
+        "runs": runs,
+        "figures": {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
+        | {"seed_rps_c16": runs["16"]["seed"]["rps"]},
+    }
+
+
+def scale_point(
+    port: int, trace_ids: list[str], protoset: Path, *, seconds: float, concurrency: int = 64
+) -> dict[str, Any]:
+    data = feedback_requests(trace_ids)
+    kw: dict[str, Any] = {"concurrency": concurrency, "connections": 8, "protoset": protoset}
+    # Warm-up: every process meets every trace once (a process that did not make a trace
+    # asks MLflow once whether it exists) and has a drain backlog.
+    run_ghz(port, LOG_FEEDBACK, data=data, duration_s=2.0, **kw)
+    lf = run_ghz(port, LOG_FEEDBACK, data=data, duration_s=seconds, **kw)
+    hc = run_ghz(port, HEALTH_CHECK, data={}, duration_s=seconds, **kw)
+    lf["load_avg"] = hc["load_avg"] = load_avg()
+    return {"log_feedback": lf, "health_check": hc}
