@@ -27,8 +27,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from prometheus_client import Counter
 
 from .backends.base import ChatTurn
 from .domain.model import (
@@ -117,9 +118,9 @@ class _RetryingExportClient:
                     return attr(*args, **kwargs)
                 except Exception as exc:
                     if not _is_transient(exc) or time.monotonic() + delay > deadline:
-                        GATEWAY_STATS.export_failures += 1
+                        TRACE_EXPORT_FAILURES.inc()
                         raise
-                    GATEWAY_STATS.export_retries += 1
+                    TRACE_EXPORT_RETRIES.inc()
                     log.warning("trace export %s failed (%s); retrying", name, type(exc).__name__)
                     if self._stop.wait(delay * (0.5 + random.random())):
                         raise
@@ -128,13 +129,12 @@ class _RetryingExportClient:
         return call
 
 
-@dataclass
-class GatewayStats:
-    export_retries: int = 0
-    export_failures: int = 0
-
-
-GATEWAY_STATS = GatewayStats()
+TRACE_EXPORT_RETRIES = Counter(
+    "feedback_trace_export_retries_total", "Trace export calls retried after a transient failure"
+)
+TRACE_EXPORT_FAILURES = Counter(
+    "feedback_trace_export_failures_total", "Trace export calls that failed for good"
+)
 _STOP_EXPORT_RETRIES = threading.Event()
 _export_retry_s = 300.0
 _original_exporter_init = MlflowV3SpanExporter.__init__
