@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from .common import (
     load_avg,
     log,
     spawn_feedback_server,
-    start_feedback_server,
+    wait_listening,
     wait_serving,
     write_result,
 )
@@ -135,7 +136,7 @@ def _python_proc(stack: Stack, work: Path, name: str, module: str, *args: str) -
 def _niced_mlflow_server_class() -> Any:
     from tests.support.mlflow_server import MlflowServer
 
-    class NicedMlflowServer(MlflowServer):  # type: ignore[misc]
+    class NicedMlflowServer(MlflowServer):
         """An MLflow server started at nice 19 (`renice(0)` before measuring it)."""
 
         def command(self) -> list[str]:
@@ -147,6 +148,19 @@ def _niced_mlflow_server_class() -> Any:
                     os.setpriority(os.PRIO_PGRP, self.pid, niceness)
 
     return NicedMlflowServer
+
+
+@contextlib.contextmanager
+def _stalled(pgid: int | None) -> Iterator[None]:
+    """MLflow's processes stopped (SIGSTOP) for the duration, continued whatever happens."""
+    if pgid is None:
+        yield
+        return
+    os.killpg(pgid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(pgid, signal.SIGCONT)
 
 
 def _kill_group(proc: Any) -> None:
@@ -255,10 +269,10 @@ def main(argv: list[str] | None = None) -> int:
             pg = PostgresServer(port=free_port())
             stack.add(pg.stop)
 
-            def start_pg_mlflow() -> MlflowServer:
-                # Only the drain_postgresql phase needs it: the install of PostgreSQL (on a
-                # fresh machine) and MLflow's start-up run at nice 19 behind the first
-                # phases, and MLflow gets its normal priority back before it is measured.
+            def start_pg_mlflow() -> Any:
+                # Installed (on a fresh machine) and started at nice 19, so that it yields
+                # to the other set-up work; MLflow gets its normal priority back before
+                # it is measured.
                 assert pg is not None
                 subprocess.run(
                     [
@@ -339,11 +353,14 @@ def main(argv: list[str] | None = None) -> int:
         for proc, port in procs.values():
             wait_serving(port, proc, timeout=180)
         f_sqlite.result()
+        if f_pg is not None:
+            # Its start-up must not overlap a measurement; a failure only skips its phase.
+            with contextlib.suppress(Exception):
+                f_pg.result()
         log(f"MLflow (SQLite) at {url}; servers up: {sorted(procs)}")
+        ghz_tool.deprioritize(ghz_install)
 
         trace_ids: list[str] = []
-        if "main" in procs:
-            trace_ids = _chat_traces(procs["main"][1], 64)
 
         def groups(*names: str) -> dict[str, int]:
             out = {n: procs[n][0].pid for n in names if n in procs}
@@ -379,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
             results["memory"] = res
             write_result("memory", res)
 
+        if "main" in procs:
+            # LogFeedback's targets, made after the streaming phase so that their exports
+            # do not run behind it (they finish during the wait below).
+            trace_ids = _chat_traces(procs["main"][1], 64)
         if {"drain_sqlite", "drain_postgresql"} & set(phases) and "main" in procs:
             # The main server's chat turns are still being exported to the SQLite MLflow:
             # wait, so that the drain phases measure MLflow alone.
@@ -433,7 +454,14 @@ def main(argv: list[str] | None = None) -> int:
             log("phase ingestion")
             proc, port = procs["main"]
             meter = CpuMeter(groups("main"))
-            res = ingestion.framework(port, trace_ids, protoset, seconds=dur.run_s, meter=meter)
+            res = ingestion.framework(
+                port,
+                trace_ids,
+                protoset,
+                seconds=dur.run_s,
+                meter=meter,
+                stall_mlflow=lambda: _stalled(ml_sqlite.pid),
+            )
             results["ingestion"] = res
             write_result("ingestion", res)
 
@@ -441,16 +469,22 @@ def main(argv: list[str] | None = None) -> int:
         if "scale" in phases:
             log("phase scale")
             proc, port = procs["main"]
-            one = ingestion.scale_point(port, trace_ids, protoset, seconds=dur.run_s)
-            second = start_feedback_server(
+            one = ingestion.scale_point(
+                port, trace_ids, protoset, seconds=dur.run_s, meter=CpuMeter(groups("main"))
+            )
+            second = spawn_feedback_server(
                 stack,
                 work,
                 "server-second",
                 tracking_uri=url,
                 experiment=f"bench-main-{suffix}",
                 port=port,
+                stop_timeout_s=3,
             )
-            two = ingestion.scale_point(port, trace_ids, protoset, seconds=dur.run_s)
+            wait_listening(second[0], port)
+            time.sleep(1.0)
+            meter = CpuMeter(groups("main") | {"second": second[0].pid})
+            two = ingestion.scale_point(port, trace_ids, protoset, seconds=dur.run_s, meter=meter)
             second[0].stop(3)
             res = {
                 "one_process": one,

@@ -62,8 +62,13 @@ def render(results: dict[str, dict[str, Any]], path: Path, subtitle: str) -> Pat
     ing = results.get("ingestion", {}).get("figures", {})
     _bars(
         axes[0][0],
-        ["C=1", "C=16", "C=64"],
-        [ing.get("rps_ratio_c1"), ing.get("rps_ratio_c16"), ing.get("rps_ratio_c64")],
+        ["C=1", "C=16", "C=64", "C=16\nMLflow\nstalled"],
+        [
+            ing.get("rps_ratio_c1"),
+            ing.get("rps_ratio_c16"),
+            ing.get("rps_ratio_c64"),
+            ing.get("rps_ratio_c16_mlflow_stalled"),
+        ],
         0.5,
         "1. LogFeedback / health Check throughput",
         "ratio",
@@ -71,8 +76,13 @@ def render(results: dict[str, dict[str, Any]], path: Path, subtitle: str) -> Pat
     seed = results.get("seed", {}).get("figures", {})
     _bars(
         axes[0][1],
-        ["C=1", "C=16", "C=64"],
-        [seed.get("rps_ratio_c1"), seed.get("rps_ratio_c16"), seed.get("rps_ratio_c64")],
+        ["C=1", "C=16", "C=64", "C=16\nack path\nalone"],
+        [
+            seed.get("rps_ratio_c1"),
+            seed.get("rps_ratio_c16"),
+            seed.get("rps_ratio_c64"),
+            seed.get("rps_ratio_c16_ack_path_alone"),
+        ],
         20,
         "2. LogFeedback ack / seed design (log_feedback in handler)",
         "x",

@@ -50,6 +50,7 @@ __all__ = [
     "spawn_feedback_server",
     "start_feedback_server",
     "summarize_ms",
+    "wait_listening",
     "wait_serving",
     "write_result",
 ]
@@ -209,6 +210,45 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def listening(pid: int, port: int) -> bool:
+    """Whether process `pid` has a TCP socket listening on `port` (IPv4 or IPv6)."""
+    inodes = set()
+    for name in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/net/{name}") as fh:
+                next(fh)
+                for line in fh:
+                    fields = line.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except OSError:
+            continue
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:[") and target[8:-1] in inodes:
+            return True
+    return False
+
+
+def wait_listening(proc: Proc, port: int, timeout: float = 120.0) -> None:
+    """Waits until this very process listens on `port` (a second server on a shared
+    SO_REUSEPORT port: a health check could be answered by the first one)."""
+    deadline = time.monotonic() + timeout
+    while not listening(proc.pid, port):
+        if not proc.alive():
+            raise RuntimeError(f"{proc.name} exited early; log:\n{proc.tail()}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.name} not listening on {port} within {timeout:.0f}s")
+        time.sleep(0.2)
 
 
 def wait_serving(port: int, proc: Proc | None = None, timeout: float = 90.0) -> None:

@@ -7,7 +7,7 @@
 - `seed`: the seed's design (bench/seed_server.py: `mlflow.log_feedback` inside the
   handler) on the same MLflow server at the same concurrencies.
 - `scale`: LogFeedback and Check with one server process, then two processes on the
-  same port (SO_REUSEPORT, separate FEEDBACK_DATA_DIRs); ghz opens 8 connections so
+  same port (SO_REUSEPORT, separate FEEDBACK_DATA_DIRs); ghz opens 16 connections so
   the kernel spreads them over the listeners.
 
 LogFeedback targets 64 traces made by the service's Chat, round-robin, so that
@@ -17,6 +17,9 @@ the lookup of unknown trace IDs.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +62,7 @@ def framework(
     *,
     seconds: float,
     meter: CpuMeter | None = None,
+    stall_mlflow: Callable[[], AbstractContextManager[None]] | None = None,
 ) -> dict[str, Any]:
     data = feedback_requests(trace_ids)
     # Warm-up (not reported): code paths, connections, and a drain backlog.
@@ -78,17 +82,35 @@ def framework(
             f"Check {hc['rps']:.0f}/s p99 {hc['p99_ms']:.1f} ms"
         )
     c16 = runs["16"]
-    return {
-        "seconds_per_run": seconds,
-        "runs": runs,
-        "figures": {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
-        | {
-            "log_feedback_rps_c16": c16["log_feedback"]["rps"],
-            "health_rps_c16": c16["health_check"]["rps"],
-            "log_feedback_p99_ms_c16": c16["log_feedback"]["p99_ms"],
-            "health_p99_ms_c16": c16["health_check"]["p99_ms"],
-        },
+    figures: dict[str, Any] = {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
+    figures |= {
+        "log_feedback_rps_c16": c16["log_feedback"]["rps"],
+        "health_rps_c16": c16["health_check"]["rps"],
+        "log_feedback_p99_ms_c16": c16["log_feedback"]["p99_ms"],
+        "health_p99_ms_c16": c16["health_check"]["p99_ms"],
     }
+    if stall_mlflow is not None:
+        # The acknowledgment path alone: MLflow is stopped (SIGSTOP), so the drainer's and
+        # the exporter's calls hang instead of using the server's CPU (and MLflow's).
+        with stall_mlflow():
+            time.sleep(0.5)
+            lf = _run(port, LOG_FEEDBACK, data, 16, seconds, protoset, meter)
+            hc = _run(port, HEALTH_CHECK, {}, 16, seconds, protoset, meter)
+        runs["16_mlflow_stalled"] = {
+            "log_feedback": lf,
+            "health_check": hc,
+            "rps_ratio": round(lf["rps"] / hc["rps"], 3) if hc["rps"] else None,
+        }
+        log(
+            f"ingestion C=16, MLflow stalled: LogFeedback {lf['rps']:.0f}/s p99 "
+            f"{lf['p99_ms']:.1f} ms, Check {hc['rps']:.0f}/s p99 {hc['p99_ms']:.1f} ms"
+        )
+        figures |= {
+            "rps_ratio_c16_mlflow_stalled": runs["16_mlflow_stalled"]["rps_ratio"],
+            "log_feedback_rps_c16_mlflow_stalled": lf["rps"],
+            "log_feedback_p99_ms_c16_mlflow_stalled": lf["p99_ms"],
+        }
+    return {"seconds_per_run": seconds, "runs": runs, "figures": figures}
 
 
 def seed(
@@ -113,23 +135,39 @@ def seed(
             "p50_ratio": round(s["p50_ms"] / mine["p50_ms"], 1) if mine["p50_ms"] else None,
         }
         log(f"seed C={c}: {s['rps']:.1f}/s p99 {s['p99_ms']:.0f} ms (errors {s['errors']})")
-    return {
-        "seconds_per_run": seconds,
-        "runs": runs,
-        "figures": {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
-        | {"seed_rps_c16": runs["16"]["seed"]["rps"]},
-    }
+    figures = {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
+    figures["seed_rps_c16"] = runs["16"]["seed"]["rps"]
+    stalled = ours["runs"].get("16_mlflow_stalled")
+    if stalled and runs["16"]["seed"]["rps"]:
+        figures["rps_ratio_c16_ack_path_alone"] = round(
+            stalled["log_feedback"]["rps"] / runs["16"]["seed"]["rps"], 1
+        )
+    return {"seconds_per_run": seconds, "runs": runs, "figures": figures}
 
 
 def scale_point(
-    port: int, trace_ids: list[str], protoset: Path, *, seconds: float, concurrency: int = 64
+    port: int,
+    trace_ids: list[str],
+    protoset: Path,
+    *,
+    seconds: float,
+    concurrency: int = 64,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     data = feedback_requests(trace_ids)
-    kw: dict[str, Any] = {"concurrency": concurrency, "connections": 8, "protoset": protoset}
+    kw: dict[str, Any] = {"concurrency": concurrency, "connections": 16, "protoset": protoset}
     # Warm-up: every process meets every trace once (a process that did not make a trace
     # asks MLflow once whether it exists) and has a drain backlog.
     run_ghz(port, LOG_FEEDBACK, data=data, duration_s=2.0, **kw)
-    lf = run_ghz(port, LOG_FEEDBACK, data=data, duration_s=seconds, **kw)
-    hc = run_ghz(port, HEALTH_CHECK, data={}, duration_s=seconds, **kw)
-    lf["load_avg"] = hc["load_avg"] = load_avg()
-    return {"log_feedback": lf, "health_check": hc}
+    out = {}
+    for name, call, payload in (
+        ("log_feedback", LOG_FEEDBACK, data),
+        ("health_check", HEALTH_CHECK, {}),
+    ):
+        if meter is not None:
+            meter.start()
+        out[name] = run_ghz(port, call, data=payload, duration_s=seconds, **kw)
+        if meter is not None:
+            out[name]["cpu_pct"] = meter.stop()
+        out[name]["load_avg"] = load_avg()
+    return out

@@ -51,7 +51,7 @@ class SeedFeedback(feedback_service_pb2_grpc.FeedbackServiceServicer):
             source=source,
         )
         return feedback_service_pb2.LogFeedbackResponse(
-            assessment_id=feedback.assessment_id,
+            assessment_id=feedback.assessment_id or "",
             trace_id=request.target.trace_id,
             state=common_pb2.INGESTION_STATE_STORED,
             request_id=request.request_id,
