@@ -177,6 +177,11 @@ def _set_outcome(fut: asyncio.Future[Any], value: Any, exc: BaseException | None
         fut.set_result(value)
 
 
+def _set_outcomes(results: list[tuple[_Op, Any, BaseException | None]]) -> None:
+    for op, value, exc in results:
+        _set_outcome(op.future, value, exc)
+
+
 def _row_to_entry(row: Sequence[Any]) -> SpoolEntry:
     return SpoolEntry(
         judgment=Judgment.from_json(row[3]),
@@ -599,6 +604,17 @@ class Spool:
         with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
             op.loop.call_soon_threadsafe(_set_outcome, op.future, value, exc)
 
+    @staticmethod
+    def _resolve_all(results: list[tuple[_Op, Any, BaseException | None]]) -> None:
+        """Resolves a transaction's futures with one wake-up of each event loop involved,
+        instead of one per operation (each wake-up is a write to the loop's self-pipe)."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Op, Any, BaseException | None]]] = {}
+        for result in results:
+            by_loop.setdefault(result[0].loop, []).append(result)
+        for loop, batch in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+                loop.call_soon_threadsafe(_set_outcomes, batch)
+
     def _run_batch(self, ops: list[_Op]) -> None:
         conn = self._wconn
         assert conn is not None
@@ -641,8 +657,7 @@ class Spool:
         if tx.new:
             self.metrics.enqueued.inc(tx.new)
         self._update_gauges()
-        for op, value, error in results:
-            self._resolve(op, value, error)
+        self._resolve_all(results)
 
     def _update_gauges(self) -> None:
         self.metrics.spool_depth.set(self._pending)
