@@ -124,9 +124,11 @@ def run_ghz(
     connections: int = 1,
     cpus: int = 1,
     timeout_s: float = 20.0,
+    rps: float | None = None,
 ) -> dict[str, Any]:
-    """One closed-loop ghz run: `concurrency` workers, each one call at a time, for
-    `duration_s` seconds or `total` calls.
+    """One ghz run: `concurrency` workers, each one call at a time, for `duration_s`
+    seconds or `total` calls; closed loop (as fast as answers come), or open loop at
+    `rps` calls per second.
 
     `data` is one request message (JSON, protojson names) or a list of messages,
     which ghz sends round-robin. Returns rps (successful calls per second), latency
@@ -151,6 +153,7 @@ def run_ghz(
         "--connections",
         str(connections),
         *limit,
+        *(["--rps", str(max(1, round(rps)))] if rps else []),
         "--cpus",
         str(cpus),
         "--timeout",

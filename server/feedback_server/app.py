@@ -85,6 +85,7 @@ async def build(settings: Settings) -> App:
         io_workers=max(8, settings.drain_concurrency * 2),
         export_workers=settings.export_workers,
         export_retry_s=settings.export_retry_s,
+        max_traces_in_memory=settings.max_open_turns + settings.export_max_pending,
     )
     registry = TraceRegistry()
     backend = create_backend(
@@ -96,7 +97,13 @@ async def build(settings: Settings) -> App:
         echo_delay_s=settings.echo_delay_s,
         system_prompt=settings.openai_system_prompt or None,
     )
-    chat = ChatService(backend, gateway, registry, export_max_pending=settings.export_max_pending)
+    chat = ChatService(
+        backend,
+        gateway,
+        registry,
+        export_max_pending=settings.export_max_pending,
+        max_open_turns=settings.max_open_turns,
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     spool = Spool(settings.spool_path, max_pending=settings.spool_max_pending)
     await spool.start()

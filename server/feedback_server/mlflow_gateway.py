@@ -181,6 +181,23 @@ def _probe_databricks_headers_once() -> None:
 _probe_databricks_headers_once()
 
 
+def _size_trace_buffer(traces: int) -> None:
+    """MLflow keeps the traces of unfinished turns (and finished ones until exported) in a
+    buffer that silently drops the oldest beyond `MLFLOW_TRACE_BUFFER_MAX_SIZE` (default
+    1000). It is sized for the service's bounds (open turns + exports waiting) before the
+    buffer is created, unless the operator set it."""
+    os.environ.setdefault("MLFLOW_TRACE_BUFFER_MAX_SIZE", str(max(1000, traces)))
+    manager = InMemoryTraceManager._instance
+    size = getattr(getattr(manager, "_traces", None), "maxsize", None)
+    if isinstance(size, int) and size < traces:
+        log.warning(
+            "MLflow's trace buffer holds %d traces, fewer than the %d this server may hold "
+            "(FEEDBACK_MAX_OPEN_TURNS + FEEDBACK_EXPORT_MAX_PENDING)",
+            size,
+            traces,
+        )
+
+
 class _AssessmentPoster:
     """Creates assessments over one keep-alive HTTP connection per thread.
 
@@ -328,6 +345,7 @@ class MlflowGateway:
         io_workers: int = 16,
         export_workers: int = 4,
         export_retry_s: float = 300.0,
+        max_traces_in_memory: int = 1000,
     ) -> None:
         global _export_retry_s
         _export_retry_s = export_retry_s
@@ -337,6 +355,7 @@ class MlflowGateway:
         # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
         # a connection per extra call (and logs "Connection pool is full" each time).
         os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(io_workers + export_workers))
+        _size_trace_buffer(max_traces_in_memory)
         mlflow.set_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name

@@ -60,8 +60,8 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(60.0, gt=0)
     openai_system_prompt: str = ""
     export_workers: int = Field(4, ge=1, le=64)
-    # At most 1000: MLflow's in-memory trace buffer drops the oldest beyond that.
-    export_max_pending: int = Field(256, ge=1, le=1000)
+    export_max_pending: int = Field(256, ge=1, le=10_000)
+    max_open_turns: int = Field(1024, ge=1, le=100_000)
     export_retry_s: float = Field(300.0, ge=0)
 
     # Summaries

@@ -101,6 +101,15 @@ class ActiveTurn:
 
 
 class ChatService:
+    """Admits, answers and traces chat turns.
+
+    Two bounds, both waited on at admission (backpressure), then `RESOURCE_EXHAUSTED`:
+    at most `max_open_turns` turns being answered, and no new turn while
+    `export_max_pending` ended turns wait for their traces to be exported. An open turn
+    does not count against the export bound, so long streams do not hold back export
+    capacity; traces held in memory stay below the sum of the two.
+    """
+
     def __init__(
         self,
         backend: ChatBackend,
@@ -108,22 +117,25 @@ class ChatService:
         registry: TraceRegistry,
         *,
         export_max_pending: int = 256,
+        max_open_turns: int = 1024,
     ) -> None:
         self.backend = backend
         self._gateway = gateway
         self._registry = registry
-        # Backpressure: at most this many turns whose trace is not exported yet.
-        self._export_slots = asyncio.Semaphore(export_max_pending)
+        self._open_turns = asyncio.Semaphore(max_open_turns)
+        self._export_max_pending = export_max_pending
+        self._export_room = asyncio.Event()
+        self._export_room.set()
         self._exports: set[asyncio.Future[bool]] = set()
 
     async def begin(self, turn: ChatTurn, *, rpc: str, admission_timeout_s: float) -> ActiveTurn:
-        """Admits a turn (waiting for export capacity) and starts its trace."""
+        """Admits a turn (waiting for capacity) and starts its trace."""
         experiment_id = await self._gateway.experiment_id()
         try:
-            await asyncio.wait_for(self._export_slots.acquire(), admission_timeout_s)
+            await asyncio.wait_for(self._admit(), admission_timeout_s)
         except TimeoutError:
             raise ResourceExhausted(
-                "too many chat turns waiting for their traces to be stored; retry later",
+                "too many chat turns open or waiting for their traces to be stored; retry later",
                 retry_after_s=1.0,
             ) from None
         try:
@@ -131,12 +143,19 @@ class ChatService:
                 rpc=rpc, turn=turn, backend=self.backend.name, experiment_id=experiment_id
             )
         except BaseException:
-            self._export_slots.release()
+            self._open_turns.release()
             raise
         return ActiveTurn(self, turn, trace)
 
+    async def _admit(self) -> None:
+        while len(self._exports) >= self._export_max_pending:
+            self._export_room.clear()
+            await self._export_room.wait()
+        await self._open_turns.acquire()
+
     def export(self, active: ActiveTurn, error: str | None) -> None:
         """Hands the ended trace to the export pool; feedback for it waits on the future."""
+        self._open_turns.release()
         loop = asyncio.get_running_loop()
         trace = active._trace
 
@@ -154,7 +173,8 @@ class ChatService:
 
         def done(f: asyncio.Future[bool]) -> None:
             self._exports.discard(f)
-            self._export_slots.release()
+            if len(self._exports) < self._export_max_pending:
+                self._export_room.set()
 
         future.add_done_callback(done)
 

@@ -250,7 +250,9 @@ class Spool:
         self._pending = 0
         self._dead = 0
         self._data_version = -1
-        self._queue: queue.SimpleQueue[_Op | object] = queue.SimpleQueue()
+        # Lists of operations (one per event-loop iteration, see `_hand_over`), or _STOP.
+        self._queue: queue.SimpleQueue[list[_Op] | object] = queue.SimpleQueue()
+        self._outbox: list[_Op] = []
         self._writer: threading.Thread | None = None
         self._wconn: sqlite3.Connection | None = None
         self._rconn: sqlite3.Connection | None = None
@@ -295,6 +297,7 @@ class Spool:
         if not self._started or self._closing:
             return
         self._closing = True
+        self._hand_over()
         self._queue.put(_STOP)
         if self._writer_done is not None:
             await asyncio.shield(self._writer_done)
@@ -558,8 +561,17 @@ class Spool:
             raise RuntimeError("spool is not open")
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Op(fn, fut, loop))
+        self._outbox.append(_Op(fn, fut, loop))
+        if len(self._outbox) == 1:
+            loop.call_soon(self._hand_over)
         return fut
+
+    def _hand_over(self) -> None:
+        """Passes the operations submitted during one event-loop iteration to the writer
+        thread at once: one cross-thread wake-up per iteration instead of one per operation."""
+        ops, self._outbox = self._outbox, []
+        if ops:
+            self._queue.put(ops)
 
     def _writer_main(self, loop: asyncio.AbstractEventLoop, done: asyncio.Future[None]) -> None:
         try:
@@ -570,16 +582,19 @@ class Spool:
                 except queue.Empty:
                     self._prune_in_writer()
                     continue
-                batch = [item]
-                while len(batch) < self.max_batch:
+                ops: list[_Op] = []
+                while isinstance(item, list):
+                    ops.extend(item)
+                    if len(ops) >= self.max_batch:
+                        break
                     try:
-                        batch.append(self._queue.get_nowait())
+                        item = self._queue.get_nowait()
                     except queue.Empty:
                         break
-                ops = [op for op in batch if isinstance(op, _Op)]
-                if ops:
-                    self._run_batch(ops)
-                if len(ops) != len(batch):  # _STOP: everything submitted before it is done
+                stop = item is _STOP
+                for start in range(0, len(ops), self.max_batch):
+                    self._run_batch(ops[start : start + self.max_batch])
+                if stop:  # everything submitted before it is done
                     break
                 if time.monotonic() >= self._next_prune:
                     self._prune_in_writer()
@@ -596,8 +611,9 @@ class Spool:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if isinstance(item, _Op):
-                self._resolve(item, None, exc)
+            if isinstance(item, list):
+                for op in item:
+                    self._resolve(op, None, exc)
 
     @staticmethod
     def _resolve(op: _Op, value: Any, exc: BaseException | None) -> None:
