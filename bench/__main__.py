@@ -447,6 +447,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             res["load_avg"] = load_avg()
             proc.stop(3)
+            if store == "postgresql":  # not needed any more: no CPU or disk for the phases after
+                server.stop()
+                assert pg is not None
+                pg.stop()
             results[phase] = res
             write_result(phase, res)
 

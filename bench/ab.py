@@ -1,0 +1,131 @@
+"""Before/after: the server at another git revision (A) against the working tree (B).
+
+    .venv/bin/python -m bench.ab 1b0529f            # 4 interleaved rounds
+    .venv/bin/python -m bench.ab 1b0529f --rounds 6
+
+Both servers run at once against one MLflow server (SQLite), each with its own spool; the
+revision's `server/` is checked out into a scratch git worktree and put first on the
+server's PYTHONPATH. Rounds alternate A-B / B-A, so that machine noise hits both alike.
+Per round and server:
+
+- LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio;
+- drain: 1,200 LogFeedback calls, then the time until the spool is empty and the server's
+  CPU time per drained judgment (from /proc, every thread of the process).
+
+Prints each round and the means; writes nothing to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from . import ghz as ghz_tool
+from . import ingestion
+from .__main__ import _chat_traces
+from .common import ROOT, WORK_BASE, Stack, free_port, group_cpu_s, log, start_feedback_server
+
+
+def _spool_depth(metrics_port: int) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read()
+    for line in text.decode().splitlines():
+        if line.startswith("feedback_spool_depth "):
+            return float(line.split()[1])
+    raise RuntimeError("feedback_spool_depth not exported")
+
+
+def _round(
+    name: str, proc: Any, port: int, metrics_port: int, data: Any, protoset: Path
+) -> dict[str, float]:
+    lf = ghz_tool.run_ghz(
+        port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
+    )
+    hc = ghz_tool.run_ghz(
+        port, ingestion.HEALTH_CHECK, data={}, concurrency=16, duration_s=4, protoset=protoset
+    )
+    while _spool_depth(metrics_port) > 0:  # start the drain measure from an empty spool
+        time.sleep(0.5)
+    ghz_tool.run_ghz(
+        port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, total=1200, protoset=protoset
+    )
+    depth = _spool_depth(metrics_port)
+    cpu0, t0 = group_cpu_s([proc.pid])[proc.pid], time.monotonic()
+    while _spool_depth(metrics_port) > 0:
+        time.sleep(0.2)
+    cpu1, t1 = group_cpu_s([proc.pid])[proc.pid], time.monotonic()
+    row = {
+        "log_feedback_rps": lf["rps"],
+        "check_rps": hc["rps"],
+        "ratio": lf["rps"] / hc["rps"],
+        "log_feedback_p99_ms": lf["p99_ms"],
+        "drain_per_s": depth / (t1 - t0),
+        "cpu_ms_per_drained": 1000 * (cpu1 - cpu0) / depth,
+    }
+    log(
+        f"{name}: LogFeedback {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
+        f" ms), Check {row['check_rps']:.0f}/s, ratio {row['ratio']:.3f}; drained {depth:.0f} at"
+        f" {row['drain_per_s']:.1f}/s, {row['cpu_ms_per_drained']:.2f} ms CPU per judgment"
+    )
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("revision", help="git revision of A (the working tree is B)")
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    from tests.support.mlflow_server import MlflowServer
+
+    ghz_tool.wait_install(ghz_tool.start_install())
+    WORK_BASE.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="ab-", dir=WORK_BASE))
+    tree = work / "a-tree"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), args.revision], cwd=ROOT, check=True
+    )
+    try:
+        with Stack() as stack:
+            mlflow = MlflowServer.sqlite(work / "mlflow").start()
+            stack.add(mlflow.stop)
+            servers = {}
+            for name, env in (("A", {"PYTHONPATH": str(tree / "server")}), ("B", {})):
+                metrics_port = free_port()
+                proc, port = start_feedback_server(
+                    stack,
+                    work,
+                    name,
+                    tracking_uri=mlflow.url,
+                    experiment=f"ab-{uuid.uuid4().hex[:6]}",
+                    env={**env, "FEEDBACK_METRICS_PORT": str(metrics_port)},
+                )
+                servers[name] = (proc, port, metrics_port)
+            protoset = ghz_tool.write_protoset(work / "services.binpb")
+            data = {
+                name: ingestion.feedback_requests(_chat_traces(port, 64))
+                for name, (_, port, _) in servers.items()
+            }
+            rows: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
+            for r in range(args.rounds):
+                for name in ("A", "B") if r % 2 == 0 else ("B", "A"):
+                    proc, port, metrics_port = servers[name]
+                    rows[name].append(
+                        _round(f"round {r} {name}", proc, port, metrics_port, data[name], protoset)
+                    )
+            print(f"\nA = {args.revision}, B = working tree; means over {args.rounds} rounds")
+            for key in rows["A"][0]:
+                a = statistics.mean(row[key] for row in rows["A"])
+                b = statistics.mean(row[key] for row in rows["B"])
+                print(f"  {key:24s} A {a:9.3f}   B {b:9.3f}   B/A {b / a:6.3f}")
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+
+
+if __name__ == "__main__":
+    main()
