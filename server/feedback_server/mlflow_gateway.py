@@ -198,6 +198,15 @@ def _size_trace_buffer(traces: int) -> None:
         )
 
 
+def _behind_proxy(url: urllib.parse.SplitResult) -> bool:
+    """Whether requests (MLflow's HTTP client) would reach `url` through a proxy."""
+    import urllib.request
+
+    return url.scheme in urllib.request.getproxies() and not urllib.request.proxy_bypass(
+        url.hostname or ""
+    )
+
+
 class _AssessmentPoster:
     """Creates assessments over one keep-alive HTTP connection per thread.
 
@@ -205,8 +214,9 @@ class _AssessmentPoster:
     environment lookups, response parsing into entities); this sends the same request
     body (`CreateAssessment` as MLflow's client serializes it) in about 1 ms, which is
     what the drainer pays per judgment inside the serving process (bench/, py-spy).
-    Only for plain http(s) tracking servers with no auth or token/basic auth; any other
-    set-up (Databricks, SigV4, auth plugins, client certificates) keeps MLflow's client.
+    Only for plain http(s) tracking servers reached without a proxy, with no auth or
+    token/basic auth; any other set-up (Databricks, SigV4, auth plugins, client
+    certificates, HTTP(S)_PROXY) keeps MLflow's client.
     Errors are raised as MLflow's client raises them (`RestException` for an error body,
     `MlflowException` for any other non-200 answer, `OSError` for the connection).
     """
@@ -243,8 +253,10 @@ class _AssessmentPoster:
             if not isinstance(store, RestStore) or get_request_workspace():
                 return None
             creds = store.get_host_creds()
+            url = urllib.parse.urlsplit(creds.host)
             if (
-                urllib.parse.urlsplit(creds.host).scheme not in ("http", "https")
+                url.scheme not in ("http", "https")
+                or _behind_proxy(url)
                 or creds.aws_sigv4
                 or creds.auth
                 or creds.use_databricks_sdk

@@ -167,3 +167,17 @@ def test_other_set_ups_keep_mlflows_client(creds: dict[str, Any]) -> None:
     assert _AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
     _Client.store = RestStore(lambda: MlflowHostCreds("http://127.0.0.1:9"))
     assert _AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]
+
+
+def test_a_proxy_keeps_mlflows_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlflow.store.tracking.rest_store import RestStore
+
+    class _Client:
+        store = RestStore(lambda: MlflowHostCreds("http://mlflow.internal:5000"))
+
+    for name in ("no_proxy", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    assert _AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
+    monkeypatch.setenv("NO_PROXY", "mlflow.internal")
+    assert _AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]
