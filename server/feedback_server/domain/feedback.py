@@ -329,15 +329,15 @@ class FeedbackService:
         trace_id = await self.resolve(target, for_write=False)
         assert trace_id is not None
         await self._registry.wait_exported(trace_id)
+        # The spool first: a judgment drained between the two reads is then still listed
+        # (queued, or stored when MLflow already has it); read the other way round, it
+        # would be in neither.
+        pending = await self._spool.pending_for_trace(trace_id)
         stored = await self._gateway.list_assessments(trace_id)
         if stored is None:
             stored = []
         seen = {a.assessment_id for a in stored}
-        queued = [
-            _queued_view(e)
-            for e in await self._spool.pending_for_trace(trace_id)
-            if e.judgment.assessment_id not in seen
-        ]
+        queued = [_queued_view(e) for e in pending if e.judgment.assessment_id not in seen]
         items = sorted([*stored, *queued], key=lambda a: a.create_time_ms)
         if target.span_id:
             items = [a for a in items if a.span_id == target.span_id]
