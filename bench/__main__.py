@@ -30,8 +30,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from . import chart, drain, ingestion, memory, streaming
 from . import ghz as ghz_tool
 from .common import (
@@ -42,6 +40,7 @@ from .common import (
     CpuMeter,
     Proc,
     Stack,
+    chat_traces,
     free_port,
     load_avg,
     log,
@@ -124,18 +123,6 @@ class Durations:
         self.drain_warm_s = 2.0 if quick else 3.0
         self.drain_window_s = 5.0 if quick else 8.0
         self.streams = 1000
-
-
-def _chat_traces(port: int, n: int) -> list[str]:
-    from feedback.v1 import chat_service_pb2 as pb
-    from feedback.v1 import chat_service_pb2_grpc
-
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = chat_service_pb2_grpc.ChatServiceStub(channel)
-        return [
-            stub.Chat(pb.ChatRequest(message=f"benchmark turn {i}"), timeout=60).trace_id
-            for i in range(n)
-        ]
 
 
 def _python_proc(stack: Stack, work: Path, name: str, module: str, *args: str) -> Proc:
@@ -403,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         if "main" in procs:
             # LogFeedback's targets, made after the streaming phase so that their exports
             # do not run behind it (they finish during the wait below).
-            trace_ids = _chat_traces(procs["main"][1], 64)
+            trace_ids = chat_traces(procs["main"][1], 64)
         if {"drain_sqlite", "drain_postgresql"} & set(phases) and "main" in procs:
             # The main server's chat turns are still being exported to the SQLite MLflow:
             # wait, so that the drain phases measure MLflow alone.
@@ -530,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"bench-main-{suffix}",
             )
             wait_serving(port, seed_proc, timeout=180)
-            if not trace_ids:  # ingestion was not run: make traces with a throwaway server
+            if "ingestion" not in results:  # its figures are the other side of the ratio
                 raise SystemExit("the seed phase needs the ingestion phase (same run)")
             meter = CpuMeter({"seed": seed_proc.pid, "mlflow": ml_sqlite.pid or 0})
             res = ingestion.seed(

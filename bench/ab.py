@@ -29,8 +29,16 @@ from typing import Any
 
 from . import ghz as ghz_tool
 from . import ingestion
-from .__main__ import _chat_traces
-from .common import ROOT, WORK_BASE, Stack, free_port, group_cpu_s, log, start_feedback_server
+from .common import (
+    ROOT,
+    WORK_BASE,
+    Stack,
+    chat_traces,
+    free_port,
+    group_cpu_s,
+    log,
+    start_feedback_server,
+)
 
 
 def _spool_depth(metrics_port: int) -> float:
@@ -108,7 +116,7 @@ def main() -> None:
                 servers[name] = (proc, port, metrics_port)
             protoset = ghz_tool.write_protoset(work / "services.binpb")
             data = {
-                name: ingestion.feedback_requests(_chat_traces(port, 64))
+                name: ingestion.feedback_requests(chat_traces(port, 64))
                 for name, (_, port, _) in servers.items()
             }
             rows: dict[str, list[dict[str, float]]] = {"A": [], "B": []}

@@ -7,6 +7,7 @@ for everything it started, in reverse order, whatever happens.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -42,11 +43,13 @@ __all__ = [
     "CpuMeter",
     "Proc",
     "Stack",
+    "chat_traces",
     "free_port",
     "load_avg",
     "log",
     "percentile",
     "rss_mb",
+    "serve_until_signalled",
     "spawn_feedback_server",
     "start_feedback_server",
     "summarize_ms",
@@ -314,3 +317,35 @@ def timed(label: str) -> Iterator[None]:
         yield
     finally:
         log(f"{label}: {time.monotonic() - t0:.1f}s")
+
+
+async def serve_until_signalled(port: int, add_servicer: Callable[[grpc.aio.Server], None]) -> None:
+    """A bare grpc.aio baseline server (the servicer `add_servicer` registers, plus health)
+    on 127.0.0.1:`port`, until SIGTERM or SIGINT."""
+    from grpc_health.v1.health import aio as health_aio
+
+    server = grpc.aio.server()
+    add_servicer(server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await server.stop(1.0)
+
+
+def chat_traces(port: int, n: int) -> list[str]:
+    """`n` Chat turns through the service on `port`; their trace IDs."""
+    from feedback.v1 import chat_service_pb2 as pb
+    from feedback.v1 import chat_service_pb2_grpc
+
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = chat_service_pb2_grpc.ChatServiceStub(channel)
+        return [
+            stub.Chat(pb.ChatRequest(message=f"benchmark turn {i}"), timeout=60).trace_id
+            for i in range(n)
+        ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from collections.abc import AsyncIterator
 
@@ -22,8 +21,8 @@ from feedback.v1 import chat_service_pb2 as pb
 from feedback.v1 import chat_service_pb2_grpc
 from feedback_server.backends.base import ChatTurn
 from feedback_server.backends.echo import EchoBackend
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
+
+from .common import serve_until_signalled
 
 
 class BareChat(chat_service_pb2_grpc.ChatServiceServicer):
@@ -46,18 +45,10 @@ class BareChat(chat_service_pb2_grpc.ChatServiceServicer):
 
 
 async def serve(port: int) -> None:
-    server = grpc.aio.server()
-    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(BareChat(), server)
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await health.set("", health_pb2.HealthCheckResponse.SERVING)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(
+        port,
+        lambda server: chat_service_pb2_grpc.add_ChatServiceServicer_to_server(BareChat(), server),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

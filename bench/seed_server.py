@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import logging
 import os
-import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,8 +23,8 @@ os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 import grpc
 from feedback.v1 import common_pb2, feedback_service_pb2, feedback_service_pb2_grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
+
+from .common import serve_until_signalled
 
 
 class SeedFeedback(feedback_service_pb2_grpc.FeedbackServiceServicer):
@@ -66,18 +65,12 @@ async def serve(port: int, tracking_uri: str, experiment: str, threads: int) -> 
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(threads, thread_name_prefix="seed")
     )
-    server = grpc.aio.server()
-    feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(SeedFeedback(), server)
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    await health.set("", health_pb2.HealthCheckResponse.SERVING)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(
+        port,
+        lambda server: feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
+            SeedFeedback(), server
+        ),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

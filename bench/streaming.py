@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -31,32 +32,32 @@ from .common import summarize_ms
 MESSAGE = " ".join(f"w{i}" for i in range(54))
 
 
-async def _grpc_stream(stub: Any) -> tuple[float, float, int]:
+async def _timed(pieces: AsyncIterator[Any]) -> tuple[float, float, int]:
+    """(time to the first piece, time per piece after it, pieces), from the call on."""
     t0 = time.perf_counter()
     first = last = 0.0
     n = 0
-    async for event in stub.StreamChat(pb.StreamChatRequest(message=MESSAGE)):
-        if event.WhichOneof("event") == "delta":
-            now = time.perf_counter()
-            if n == 0:
-                first = now
-            last = now
-            n += 1
-    return first - t0, (last - first) / max(1, n - 1), n
-
-
-async def _direct_stream(backend: EchoBackend) -> tuple[float, float, int]:
-    turn = ChatTurn(MESSAGE, "direct")
-    t0 = time.perf_counter()
-    first = last = 0.0
-    n = 0
-    async for _piece in backend.stream(turn):
+    async for _ in pieces:
         now = time.perf_counter()
         if n == 0:
             first = now
         last = now
         n += 1
     return first - t0, (last - first) / max(1, n - 1), n
+
+
+async def _deltas(stub: Any) -> AsyncIterator[Any]:
+    async for event in stub.StreamChat(pb.StreamChatRequest(message=MESSAGE)):
+        if event.WhichOneof("event") == "delta":
+            yield event
+
+
+async def _grpc_stream(stub: Any) -> tuple[float, float, int]:
+    return await _timed(_deltas(stub))
+
+
+async def _direct_stream(backend: EchoBackend) -> tuple[float, float, int]:
+    return await _timed(backend.stream(ChatTurn(MESSAGE, "direct")))
 
 
 async def measure(

@@ -19,22 +19,14 @@ from feedback_server.domain.model import (
 )
 from mlflow.tracing.client import TracingClient
 
-from tests.support.service import Service, wait_until
+from tests.support.service import Service, finalized_trace, wait_until
 
 
 async def _trace(service: Service) -> str:
     """A chat turn's trace, once MLflow has it whole (its spans can land first)."""
     reply = await service.chat.Chat(chat_pb.ChatRequest(message="hello"))
-    await wait_until(lambda: _finalized(service, reply.trace_id))
+    await wait_until(lambda: finalized_trace(service.tracking_uri, reply.trace_id))
     return str(reply.trace_id)
-
-
-def _finalized(service: Service, trace_id: str) -> bool:
-    mlflow.set_tracking_uri(service.tracking_uri)
-    trace = mlflow.get_trace(trace_id, silent=True)
-    return (
-        trace is not None and trace.info.trace_metadata.get("mlflow.trace.infoFinalized") == "true"
-    )
 
 
 def _judgment(kind: JudgmentKind, value: Any, **kw: Any) -> Judgment:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
-import mlflow
 import pytest
 from feedback.v1 import chat_service_pb2 as chat_pb
 from feedback.v1 import common_pb2
@@ -19,7 +18,13 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from tests.support.service import Service, start_service, stop_service, wait_until
+from tests.support.service import (
+    Service,
+    finalized_trace,
+    start_service,
+    stop_service,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +40,7 @@ async def service(
 
 
 def get_trace(service: Service, trace_id: str) -> Any:
-    """The trace once fully stored (spans may land before the trace's info is final)."""
-    mlflow.set_tracking_uri(service.tracking_uri)
-    trace = mlflow.get_trace(trace_id, silent=True)
-    if trace is None or trace.info.trace_metadata.get("mlflow.trace.infoFinalized") != "true":
-        return None
-    return trace
+    return finalized_trace(service.tracking_uri, trace_id)
 
 
 def assessments_of(service: Service, trace_id: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tests.support.mlflow_server import free_port
+from tests.support.processes import kill_group
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_SERVER_STARTUP_TIMEOUT", "90"))
@@ -162,10 +163,7 @@ class FeedbackServerProcess:
         """A crash: SIGKILL to the process group, no graceful shutdown."""
         if self._proc is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=10)
+        kill_group(self._proc)
         self._proc = None
         _LIVE.discard(self)
 
@@ -508,8 +506,16 @@ class Audit:
     unexpected: int  # load assessments nobody acknowledged (should be 0 once all retried)
     missing_examples: list[str]
 
-    def as_dict(self) -> dict[str, Any]:
-        return self.__dict__.copy()
+    def figures(self) -> dict[str, int]:
+        """The audit's counts, as the resilience reports name them."""
+        return {
+            "judgments_expected": self.expected_assessments,
+            "judgments_stored_once": self.stored,
+            "judgments_lost": self.lost,
+            "judgments_duplicated": self.duplicated,
+            "judgments_wrong_id": self.wrong_id,
+            "judgments_unexpected": self.unexpected,
+        }
 
 
 def audit(traces: dict[str, list[Any]], acks: Iterable[Ack], tag: str) -> Audit:

@@ -94,10 +94,7 @@ async def test_restart_during_mlflow_hang_still_acknowledges(
         "failed": result.errors,
         "ack_latency_ms_p50_while_hung": ms(percentile(result.latencies, 50)),
         "ack_latency_ms_p99_while_hung": ms(percentile(result.latencies, 99)),
-        "judgments_expected": check.expected_assessments,
-        "judgments_stored_once": check.stored,
-        "judgments_lost": check.lost,
-        "judgments_duplicated": check.duplicated,
+        **check.figures(),
         "drain_after_resume_s": round(drained.t - resumed_at, 1),
         "machine": machine(),
     }

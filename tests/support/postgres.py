@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.support.processes import kill_group
+
 __all__ = ["PostgresError", "PostgresServer", "ensure_postgres_binaries"]
 
 DEFAULT_STARTUP_TIMEOUT_S = 60.0
@@ -402,10 +404,7 @@ class PostgresServer:
     def _kill(self) -> None:
         if self._proc is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._proc.wait(timeout=10)
+        kill_group(self._proc)
         self._proc = None
 
     def _log_tail(self, chars: int = 4000) -> str:

@@ -61,3 +61,15 @@ async def wait_until(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {limit_s}s (last: {last!r})")
+
+
+def finalized_trace(tracking_uri: str, trace_id: str) -> Any:
+    """The trace once MLflow has it whole (its spans can land before its info is final),
+    else None."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    trace = mlflow.get_trace(trace_id, silent=True)
+    if trace is None or trace.info.trace_metadata.get("mlflow.trace.infoFinalized") != "true":
+        return None
+    return trace
