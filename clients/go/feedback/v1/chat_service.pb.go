@@ -120,8 +120,13 @@ type ChatResponse struct {
 	// Output only. The client request ID of this turn: the caller's, or the one
 	// the service generated.
 	ClientRequestId string `protobuf:"bytes,3,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Output only. An end-user feedback token for this turn's trace and user
+	// (see `FeedbackService.CreateFeedbackToken`): it lets a browser send
+	// feedback on this answer, and only on it. Empty when the service has no
+	// token secret configured.
+	FeedbackToken string `protobuf:"bytes,4,opt,name=feedback_token,json=feedbackToken,proto3" json:"feedback_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ChatResponse) Reset() {
@@ -171,6 +176,13 @@ func (x *ChatResponse) GetTraceId() string {
 func (x *ChatResponse) GetClientRequestId() string {
 	if x != nil {
 		return x.ClientRequestId
+	}
+	return ""
+}
+
+func (x *ChatResponse) GetFeedbackToken() string {
+	if x != nil {
+		return x.FeedbackToken
 	}
 	return ""
 }
@@ -401,7 +413,10 @@ type ChatCompletion struct {
 	// Output only. The client request ID of this turn.
 	ClientRequestId string `protobuf:"bytes,2,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
 	// Output only. The full answer: the concatenation of every delta.
-	Response      string `protobuf:"bytes,3,opt,name=response,proto3" json:"response,omitempty"`
+	Response string `protobuf:"bytes,3,opt,name=response,proto3" json:"response,omitempty"`
+	// Output only. An end-user feedback token for this turn; same as
+	// `ChatResponse.feedback_token`.
+	FeedbackToken string `protobuf:"bytes,4,opt,name=feedback_token,json=feedbackToken,proto3" json:"feedback_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +472,13 @@ func (x *ChatCompletion) GetResponse() string {
 	return ""
 }
 
+func (x *ChatCompletion) GetFeedbackToken() string {
+	if x != nil {
+		return x.FeedbackToken
+	}
+	return ""
+}
+
 var File_feedback_v1_chat_service_proto protoreflect.FileDescriptor
 
 const file_feedback_v1_chat_service_proto_rawDesc = "" +
@@ -471,11 +493,12 @@ const file_feedback_v1_chat_service_proto_rawDesc = "" +
 	"\bmetadata\x18\x05 \x03(\v2&.feedback.v1.ChatRequest.MetadataEntryR\bmetadata\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"q\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x98\x01\n" +
 	"\fChatResponse\x12\x1a\n" +
 	"\bresponse\x18\x01 \x01(\tR\bresponse\x12\x19\n" +
 	"\btrace_id\x18\x02 \x01(\tR\atraceId\x12*\n" +
-	"\x11client_request_id\x18\x03 \x01(\tR\x0fclientRequestId\"\x98\x02\n" +
+	"\x11client_request_id\x18\x03 \x01(\tR\x0fclientRequestId\x12%\n" +
+	"\x0efeedback_token\x18\x04 \x01(\tR\rfeedbackToken\"\x98\x02\n" +
 	"\x11StreamChatRequest\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12*\n" +
 	"\x11client_request_id\x18\x02 \x01(\tR\x0fclientRequestId\x12\x17\n" +
@@ -493,11 +516,12 @@ const file_feedback_v1_chat_service_proto_rawDesc = "" +
 	"completionB\a\n" +
 	"\x05event\"%\n" +
 	"\tChatDelta\x12\x18\n" +
-	"\acontent\x18\x01 \x01(\tR\acontent\"s\n" +
+	"\acontent\x18\x01 \x01(\tR\acontent\"\x9a\x01\n" +
 	"\x0eChatCompletion\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x12*\n" +
 	"\x11client_request_id\x18\x02 \x01(\tR\x0fclientRequestId\x12\x1a\n" +
-	"\bresponse\x18\x03 \x01(\tR\bresponse2\x9b\x01\n" +
+	"\bresponse\x18\x03 \x01(\tR\bresponse\x12%\n" +
+	"\x0efeedback_token\x18\x04 \x01(\tR\rfeedbackToken2\x9b\x01\n" +
 	"\vChatService\x12;\n" +
 	"\x04Chat\x12\x18.feedback.v1.ChatRequest\x1a\x19.feedback.v1.ChatResponse\x12O\n" +
 	"\n" +

@@ -7,8 +7,10 @@
 package feedbackv1
 
 import (
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
@@ -192,9 +194,15 @@ type LogFeedbackResponse struct {
 	// Output only. Whether the judgment is already stored in MLflow.
 	State IngestionState `protobuf:"varint,3,opt,name=state,proto3,enum=feedback.v1.IngestionState" json:"state,omitempty"`
 	// Output only. The idempotency key used: the caller's or a generated one.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Output only. The assessment this judgment superseded: the same source's
+	// previous current judgment of the same name on the same trace and span.
+	// Empty when there was none, for anonymous judgments, and when it is not
+	// known yet (the judgment was queued while MLflow was unreachable;
+	// `ListFeedback` shows the link once it is stored).
+	SupersededAssessmentId string `protobuf:"bytes,5,opt,name=superseded_assessment_id,json=supersededAssessmentId,proto3" json:"superseded_assessment_id,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *LogFeedbackResponse) Reset() {
@@ -251,6 +259,13 @@ func (x *LogFeedbackResponse) GetState() IngestionState {
 func (x *LogFeedbackResponse) GetRequestId() string {
 	if x != nil {
 		return x.RequestId
+	}
+	return ""
+}
+
+func (x *LogFeedbackResponse) GetSupersededAssessmentId() string {
+	if x != nil {
+		return x.SupersededAssessmentId
 	}
 	return ""
 }
@@ -359,9 +374,12 @@ type RatingResult struct {
 	// Output only. The stored value: `rating / scale_max`.
 	Value float64 `protobuf:"fixed64,3,opt,name=value,proto3" json:"value,omitempty"`
 	// Output only. The MLflow assessment ID of this dimension.
-	AssessmentId  string `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AssessmentId string `protobuf:"bytes,4,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	// Output only. The assessment this dimension superseded; same rules as
+	// `LogFeedbackResponse.superseded_assessment_id`.
+	SupersededAssessmentId string `protobuf:"bytes,5,opt,name=superseded_assessment_id,json=supersededAssessmentId,proto3" json:"superseded_assessment_id,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *RatingResult) Reset() {
@@ -418,6 +436,13 @@ func (x *RatingResult) GetValue() float64 {
 func (x *RatingResult) GetAssessmentId() string {
 	if x != nil {
 		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *RatingResult) GetSupersededAssessmentId() string {
+	if x != nil {
+		return x.SupersededAssessmentId
 	}
 	return ""
 }
@@ -602,9 +627,12 @@ type LogExpectationResponse struct {
 	// Output only. Whether the expectation is already stored in MLflow.
 	State IngestionState `protobuf:"varint,3,opt,name=state,proto3,enum=feedback.v1.IngestionState" json:"state,omitempty"`
 	// Output only. The idempotency key used.
-	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Output only. The expectation this one superseded; same rules as
+	// `LogFeedbackResponse.superseded_assessment_id`.
+	SupersededAssessmentId string `protobuf:"bytes,5,opt,name=superseded_assessment_id,json=supersededAssessmentId,proto3" json:"superseded_assessment_id,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *LogExpectationResponse) Reset() {
@@ -665,12 +693,26 @@ func (x *LogExpectationResponse) GetRequestId() string {
 	return ""
 }
 
+func (x *LogExpectationResponse) GetSupersededAssessmentId() string {
+	if x != nil {
+		return x.SupersededAssessmentId
+	}
+	return ""
+}
+
 // A request to list the assessments of one trace.
 type ListFeedbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Required. The trace whose assessments are listed. `span_id`, when set,
 	// keeps only the assessments of that span.
-	Target        *TraceRef `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	Target *TraceRef `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// Optional. The most assessments to return, from 1 to 100. Defaults to 100.
+	// Fewer may be returned so that a response stays within the message size
+	// limit.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Optional. The `next_page_token` of a previous response with the same
+	// `target`. At most 1,024 characters.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -712,6 +754,20 @@ func (x *ListFeedbackRequest) GetTarget() *TraceRef {
 	return nil
 }
 
+func (x *ListFeedbackRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFeedbackRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 // One assessment of a trace.
 type Assessment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -738,8 +794,17 @@ type Assessment struct {
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only. Whether the assessment is stored in MLflow or still queued.
 	State IngestionState `protobuf:"varint,11,opt,name=state,proto3,enum=feedback.v1.IngestionState" json:"state,omitempty"`
-	// Output only. False when the assessment was superseded by another one.
-	Valid         bool `protobuf:"varint,12,opt,name=valid,proto3" json:"valid,omitempty"`
+	// Output only. False when the assessment was superseded by another one or
+	// retracted.
+	Valid bool `protobuf:"varint,12,opt,name=valid,proto3" json:"valid,omitempty"`
+	// Output only. The assessment this one superseded (MLflow's `overrides`);
+	// empty when none.
+	SupersedesAssessmentId string `protobuf:"bytes,13,opt,name=supersedes_assessment_id,json=supersedesAssessmentId,proto3" json:"supersedes_assessment_id,omitempty"`
+	// Output only. The assessment that superseded this one; empty when none.
+	SupersededByAssessmentId string `protobuf:"bytes,14,opt,name=superseded_by_assessment_id,json=supersededByAssessmentId,proto3" json:"superseded_by_assessment_id,omitempty"`
+	// Output only. True when the source took this judgment back with
+	// `RetractFeedback`; `valid` is then false.
+	Retracted     bool `protobuf:"varint,15,opt,name=retracted,proto3" json:"retracted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -858,13 +923,36 @@ func (x *Assessment) GetValid() bool {
 	return false
 }
 
+func (x *Assessment) GetSupersedesAssessmentId() string {
+	if x != nil {
+		return x.SupersedesAssessmentId
+	}
+	return ""
+}
+
+func (x *Assessment) GetSupersededByAssessmentId() string {
+	if x != nil {
+		return x.SupersededByAssessmentId
+	}
+	return ""
+}
+
+func (x *Assessment) GetRetracted() bool {
+	if x != nil {
+		return x.Retracted
+	}
+	return false
+}
+
 // The assessments of one trace.
 type ListFeedbackResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only. The MLflow trace ID the assessments belong to.
 	TraceId string `protobuf:"bytes,1,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
 	// Output only. The assessments, oldest first.
-	Assessments   []*Assessment `protobuf:"bytes,2,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	Assessments []*Assessment `protobuf:"bytes,2,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// Output only. A token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -913,6 +1001,13 @@ func (x *ListFeedbackResponse) GetAssessments() []*Assessment {
 	return nil
 }
 
+func (x *ListFeedbackResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // A request to summarize feedback over a time window.
 type SummarizeFeedbackRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -924,7 +1019,21 @@ type SummarizeFeedbackRequest struct {
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Optional. The binary feedback counted as positive or negative. Same rules
 	// as `LogFeedbackRequest.name`. Defaults to `user_feedback`.
-	FeedbackName  string `protobuf:"bytes,3,opt,name=feedback_name,json=feedbackName,proto3" json:"feedback_name,omitempty"`
+	FeedbackName string `protobuf:"bytes,3,opt,name=feedback_name,json=feedbackName,proto3" json:"feedback_name,omitempty"`
+	// Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+	// At most 256 characters.
+	UserId string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Optional. Only traces of this conversation (the trace's
+	// `mlflow.trace.session`). At most 256 characters.
+	SessionId string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Optional. Only traces whose metadata has every one of these key-value
+	// pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+	// most 1,024 characters.
+	TraceMetadata map[string]string `protobuf:"bytes,6,rep,name=trace_metadata,json=traceMetadata,proto3" json:"trace_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Optional. When set, the response also carries `buckets` of this length,
+	// from `start_time`. At least 1 second; the window may hold at most 1,000
+	// buckets.
+	Interval      *durationpb.Duration `protobuf:"bytes,7,opt,name=interval,proto3" json:"interval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -980,6 +1089,34 @@ func (x *SummarizeFeedbackRequest) GetFeedbackName() string {
 	return ""
 }
 
+func (x *SummarizeFeedbackRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SummarizeFeedbackRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *SummarizeFeedbackRequest) GetTraceMetadata() map[string]string {
+	if x != nil {
+		return x.TraceMetadata
+	}
+	return nil
+}
+
+func (x *SummarizeFeedbackRequest) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
+
 // Feedback statistics of the traces created in a time window.
 type SummarizeFeedbackResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1005,10 +1142,12 @@ type SummarizeFeedbackResponse struct {
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
 	// Output only. The window actually summarized.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
-	// Output only. True when the window held more traces than the service scans
-	// in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-	// most recent ones only.
-	Truncated     bool `protobuf:"varint,10,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// Output only. Always false: summaries are computed by the MLflow tracking
+	// server and cover every trace of the window. Kept for compatibility.
+	Truncated bool `protobuf:"varint,10,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	// Output only. The figures per `interval`, oldest first, when `interval` was
+	// set; every bucket of the window is listed, empty ones included.
+	Buckets       []*SummaryBucket `protobuf:"bytes,11,rep,name=buckets,proto3" json:"buckets,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1113,11 +1252,599 @@ func (x *SummarizeFeedbackResponse) GetTruncated() bool {
 	return false
 }
 
+func (x *SummarizeFeedbackResponse) GetBuckets() []*SummaryBucket {
+	if x != nil {
+		return x.Buckets
+	}
+	return nil
+}
+
+// Feedback statistics of the traces created in one bucket of a summary.
+type SummaryBucket struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. Start of the bucket (inclusive).
+	StartTime *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	// Output only. End of the bucket (exclusive).
+	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.total_traces`, for this bucket.
+	TotalTraces int64 `protobuf:"varint,3,opt,name=total_traces,json=totalTraces,proto3" json:"total_traces,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.traces_with_feedback`.
+	TracesWithFeedback int64 `protobuf:"varint,4,opt,name=traces_with_feedback,json=tracesWithFeedback,proto3" json:"traces_with_feedback,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.feedback_rate`.
+	FeedbackRate float64 `protobuf:"fixed64,5,opt,name=feedback_rate,json=feedbackRate,proto3" json:"feedback_rate,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.positive_count`.
+	PositiveCount int64 `protobuf:"varint,6,opt,name=positive_count,json=positiveCount,proto3" json:"positive_count,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.negative_count`.
+	NegativeCount int64 `protobuf:"varint,7,opt,name=negative_count,json=negativeCount,proto3" json:"negative_count,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.positive_rate`.
+	PositiveRate float64 `protobuf:"fixed64,8,opt,name=positive_rate,json=positiveRate,proto3" json:"positive_rate,omitempty"`
+	// Output only. As `SummarizeFeedbackResponse.average_ratings`.
+	AverageRatings map[string]float64 `protobuf:"bytes,9,rep,name=average_ratings,json=averageRatings,proto3" json:"average_ratings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SummaryBucket) Reset() {
+	*x = SummaryBucket{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SummaryBucket) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SummaryBucket) ProtoMessage() {}
+
+func (x *SummaryBucket) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SummaryBucket.ProtoReflect.Descriptor instead.
+func (*SummaryBucket) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *SummaryBucket) GetStartTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartTime
+	}
+	return nil
+}
+
+func (x *SummaryBucket) GetEndTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndTime
+	}
+	return nil
+}
+
+func (x *SummaryBucket) GetTotalTraces() int64 {
+	if x != nil {
+		return x.TotalTraces
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetTracesWithFeedback() int64 {
+	if x != nil {
+		return x.TracesWithFeedback
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetFeedbackRate() float64 {
+	if x != nil {
+		return x.FeedbackRate
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetPositiveCount() int64 {
+	if x != nil {
+		return x.PositiveCount
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetNegativeCount() int64 {
+	if x != nil {
+		return x.NegativeCount
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetPositiveRate() float64 {
+	if x != nil {
+		return x.PositiveRate
+	}
+	return 0
+}
+
+func (x *SummaryBucket) GetAverageRatings() map[string]float64 {
+	if x != nil {
+		return x.AverageRatings
+	}
+	return nil
+}
+
+// A request to take back a source's current judgment.
+type RetractFeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The trace (and optionally span) of the judgment.
+	Target *TraceRef `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// Optional. The judgment's name. Same rules as `LogFeedbackRequest.name`.
+	// Defaults to `user_feedback`.
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Required. Whose judgment is taken back: `source.id` must be set
+	// (anonymous judgments cannot be retracted). With an end-user feedback
+	// token, the token's user.
+	Source *Source `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// Optional. An idempotency key; same rules as `LogFeedbackRequest.request_id`.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetractFeedbackRequest) Reset() {
+	*x = RetractFeedbackRequest{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractFeedbackRequest) ProtoMessage() {}
+
+func (x *RetractFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*RetractFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *RetractFeedbackRequest) GetTarget() *TraceRef {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *RetractFeedbackRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RetractFeedbackRequest) GetSource() *Source {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *RetractFeedbackRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// The result of taking back a judgment.
+type RetractFeedbackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. The MLflow assessment ID of the judgment taken back.
+	AssessmentId string `protobuf:"bytes,1,opt,name=assessment_id,json=assessmentId,proto3" json:"assessment_id,omitempty"`
+	// Output only. The MLflow trace ID of the judgment.
+	TraceId string `protobuf:"bytes,2,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	// Output only. Whether the retraction is already applied in MLflow or
+	// durably queued.
+	State IngestionState `protobuf:"varint,3,opt,name=state,proto3,enum=feedback.v1.IngestionState" json:"state,omitempty"`
+	// Output only. The idempotency key used.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetractFeedbackResponse) Reset() {
+	*x = RetractFeedbackResponse{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetractFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetractFeedbackResponse) ProtoMessage() {}
+
+func (x *RetractFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetractFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*RetractFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RetractFeedbackResponse) GetAssessmentId() string {
+	if x != nil {
+		return x.AssessmentId
+	}
+	return ""
+}
+
+func (x *RetractFeedbackResponse) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
+func (x *RetractFeedbackResponse) GetState() IngestionState {
+	if x != nil {
+		return x.State
+	}
+	return IngestionState_INGESTION_STATE_UNSPECIFIED
+}
+
+func (x *RetractFeedbackResponse) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// A request to record several feedback judgments at once.
+type BatchLogFeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. 1 to 500 judgments, each validated and answered on its own.
+	Requests      []*LogFeedbackRequest `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchLogFeedbackRequest) Reset() {
+	*x = BatchLogFeedbackRequest{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchLogFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchLogFeedbackRequest) ProtoMessage() {}
+
+func (x *BatchLogFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchLogFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*BatchLogFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BatchLogFeedbackRequest) GetRequests() []*LogFeedbackRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+// The outcome of one judgment of a `BatchLogFeedbackRequest`.
+type BatchLogFeedbackResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. Exactly one is set.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*BatchLogFeedbackResult_Response
+	//	*BatchLogFeedbackResult_Error
+	Result        isBatchLogFeedbackResult_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchLogFeedbackResult) Reset() {
+	*x = BatchLogFeedbackResult{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchLogFeedbackResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchLogFeedbackResult) ProtoMessage() {}
+
+func (x *BatchLogFeedbackResult) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchLogFeedbackResult.ProtoReflect.Descriptor instead.
+func (*BatchLogFeedbackResult) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *BatchLogFeedbackResult) GetResult() isBatchLogFeedbackResult_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *BatchLogFeedbackResult) GetResponse() *LogFeedbackResponse {
+	if x != nil {
+		if x, ok := x.Result.(*BatchLogFeedbackResult_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *BatchLogFeedbackResult) GetError() *status.Status {
+	if x != nil {
+		if x, ok := x.Result.(*BatchLogFeedbackResult_Error); ok {
+			return x.Error
+		}
+	}
+	return nil
+}
+
+type isBatchLogFeedbackResult_Result interface {
+	isBatchLogFeedbackResult_Result()
+}
+
+type BatchLogFeedbackResult_Response struct {
+	// The judgment was recorded.
+	Response *LogFeedbackResponse `protobuf:"bytes,1,opt,name=response,proto3,oneof"`
+}
+
+type BatchLogFeedbackResult_Error struct {
+	// The judgment was refused; the status carries the same details as the
+	// error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
+	// naming the fields, relative to the item).
+	Error *status.Status `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
+}
+
+func (*BatchLogFeedbackResult_Response) isBatchLogFeedbackResult_Result() {}
+
+func (*BatchLogFeedbackResult_Error) isBatchLogFeedbackResult_Result() {}
+
+// The outcomes of a batch, in request order.
+type BatchLogFeedbackResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. One result per request, in request order.
+	Results       []*BatchLogFeedbackResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchLogFeedbackResponse) Reset() {
+	*x = BatchLogFeedbackResponse{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchLogFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchLogFeedbackResponse) ProtoMessage() {}
+
+func (x *BatchLogFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchLogFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*BatchLogFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *BatchLogFeedbackResponse) GetResults() []*BatchLogFeedbackResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// A request to mint an end-user feedback token.
+type CreateFeedbackTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The trace the token lets its holder judge.
+	Target *TraceRef `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
+	// Required. The end user the token writes as (source `SOURCE_TYPE_HUMAN`
+	// with this ID). 1 to 250 characters; no control characters.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Optional. How long the token is valid, from 1 second to 7 days. Defaults
+	// to the service's `FEEDBACK_TOKEN_TTL_S` (24 hours).
+	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFeedbackTokenRequest) Reset() {
+	*x = CreateFeedbackTokenRequest{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFeedbackTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFeedbackTokenRequest) ProtoMessage() {}
+
+func (x *CreateFeedbackTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFeedbackTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateFeedbackTokenRequest) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *CreateFeedbackTokenRequest) GetTarget() *TraceRef {
+	if x != nil {
+		return x.Target
+	}
+	return nil
+}
+
+func (x *CreateFeedbackTokenRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *CreateFeedbackTokenRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+// An end-user feedback token.
+type CreateFeedbackTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only. The token, sent as `authorization: Bearer <token>`. It allows
+	// `LogFeedback`, `LogRatings` and `RetractFeedback` on its trace only, as its
+	// user only.
+	Token string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// Output only. When the token expires.
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// Output only. The MLflow trace ID the token is bound to.
+	TraceId       string `protobuf:"bytes,3,opt,name=trace_id,json=traceId,proto3" json:"trace_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateFeedbackTokenResponse) Reset() {
+	*x = CreateFeedbackTokenResponse{}
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateFeedbackTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateFeedbackTokenResponse) ProtoMessage() {}
+
+func (x *CreateFeedbackTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_feedback_v1_feedback_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateFeedbackTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateFeedbackTokenResponse) Descriptor() ([]byte, []int) {
+	return file_feedback_v1_feedback_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateFeedbackTokenResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *CreateFeedbackTokenResponse) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
+func (x *CreateFeedbackTokenResponse) GetTraceId() string {
+	if x != nil {
+		return x.TraceId
+	}
+	return ""
+}
+
 var File_feedback_v1_feedback_service_proto protoreflect.FileDescriptor
 
 const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	"\n" +
-	"\"feedback/v1/feedback_service.proto\x12\vfeedback.v1\x1a\x18feedback/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfb\x02\n" +
+	"\"feedback/v1/feedback_service.proto\x12\vfeedback.v1\x1a\x18feedback/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xfb\x02\n" +
 	"\x12LogFeedbackRequest\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
@@ -1129,13 +1856,14 @@ const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	"request_id\x18\a \x01(\tR\trequestId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe1\x01\n" +
 	"\x13LogFeedbackResponse\x12#\n" +
 	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x19\n" +
 	"\btrace_id\x18\x02 \x01(\tR\atraceId\x121\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1b.feedback.v1.IngestionStateR\x05state\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"\xcc\x02\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x128\n" +
+	"\x18superseded_assessment_id\x18\x05 \x01(\tR\x16supersededAssessmentId\"\xcc\x02\n" +
 	"\x11LogRatingsRequest\x12-\n" +
 	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\x12E\n" +
 	"\aratings\x18\x02 \x03(\v2+.feedback.v1.LogRatingsRequest.RatingsEntryR\aratings\x12\x1b\n" +
@@ -1146,12 +1874,13 @@ const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x1a:\n" +
 	"\fRatingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"{\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"\xb5\x01\n" +
 	"\fRatingResult\x12\x1c\n" +
 	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\x01R\x05value\x12#\n" +
-	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\"\xb6\x01\n" +
+	"\rassessment_id\x18\x04 \x01(\tR\fassessmentId\x128\n" +
+	"\x18superseded_assessment_id\x18\x05 \x01(\tR\x16supersededAssessmentId\"\xb6\x01\n" +
 	"\x12LogRatingsResponse\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x123\n" +
 	"\aresults\x18\x02 \x03(\v2\x19.feedback.v1.RatingResultR\aresults\x121\n" +
@@ -1168,15 +1897,19 @@ const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	"request_id\x18\x06 \x01(\tR\trequestId\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe4\x01\n" +
 	"\x16LogExpectationResponse\x12#\n" +
 	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x19\n" +
 	"\btrace_id\x18\x02 \x01(\tR\atraceId\x121\n" +
 	"\x05state\x18\x03 \x01(\x0e2\x1b.feedback.v1.IngestionStateR\x05state\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tR\trequestId\"D\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\x128\n" +
+	"\x18superseded_assessment_id\x18\x05 \x01(\tR\x16supersededAssessmentId\"\x80\x01\n" +
 	"\x13ListFeedbackRequest\x12-\n" +
-	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\"\xd2\x04\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xe9\x05\n" +
 	"\n" +
 	"Assessment\x12#\n" +
 	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x12\n" +
@@ -1192,18 +1925,30 @@ const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
 	"\x05state\x18\v \x01(\x0e2\x1b.feedback.v1.IngestionStateR\x05state\x12\x14\n" +
-	"\x05valid\x18\f \x01(\bR\x05valid\x1a;\n" +
+	"\x05valid\x18\f \x01(\bR\x05valid\x128\n" +
+	"\x18supersedes_assessment_id\x18\r \x01(\tR\x16supersedesAssessmentId\x12=\n" +
+	"\x1bsuperseded_by_assessment_id\x18\x0e \x01(\tR\x18supersededByAssessmentId\x12\x1c\n" +
+	"\tretracted\x18\x0f \x01(\bR\tretracted\x1a;\n" +
 	"\rMetadataEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"l\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x94\x01\n" +
 	"\x14ListFeedbackResponse\x12\x19\n" +
 	"\btrace_id\x18\x01 \x01(\tR\atraceId\x129\n" +
-	"\vassessments\x18\x02 \x03(\v2\x17.feedback.v1.AssessmentR\vassessments\"\xb1\x01\n" +
+	"\vassessments\x18\x02 \x03(\v2\x17.feedback.v1.AssessmentR\vassessments\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\xc3\x03\n" +
 	"\x18SummarizeFeedbackRequest\x129\n" +
 	"\n" +
 	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12#\n" +
-	"\rfeedback_name\x18\x03 \x01(\tR\ffeedbackName\"\xc0\x04\n" +
+	"\rfeedback_name\x18\x03 \x01(\tR\ffeedbackName\x12\x17\n" +
+	"\auser_id\x18\x04 \x01(\tR\x06userId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x05 \x01(\tR\tsessionId\x12_\n" +
+	"\x0etrace_metadata\x18\x06 \x03(\v28.feedback.v1.SummarizeFeedbackRequest.TraceMetadataEntryR\rtraceMetadata\x125\n" +
+	"\binterval\x18\a \x01(\v2\x19.google.protobuf.DurationR\binterval\x1a@\n" +
+	"\x12TraceMetadataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xf6\x04\n" +
 	"\x19SummarizeFeedbackResponse\x12!\n" +
 	"\ftotal_traces\x18\x01 \x01(\x03R\vtotalTraces\x120\n" +
 	"\x14traces_with_feedback\x18\x02 \x01(\x03R\x12tracesWithFeedback\x12#\n" +
@@ -1216,21 +1961,68 @@ const file_feedback_v1_feedback_service_proto_rawDesc = "" +
 	"start_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
 	"\bend_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12\x1c\n" +
 	"\ttruncated\x18\n" +
-	" \x01(\bR\ttruncated\x1aA\n" +
+	" \x01(\bR\ttruncated\x124\n" +
+	"\abuckets\x18\v \x03(\v2\x1a.feedback.v1.SummaryBucketR\abuckets\x1aA\n" +
 	"\x13AverageRatingsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01*p\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x8a\x04\n" +
+	"\rSummaryBucket\x129\n" +
+	"\n" +
+	"start_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\tstartTime\x125\n" +
+	"\bend_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aendTime\x12!\n" +
+	"\ftotal_traces\x18\x03 \x01(\x03R\vtotalTraces\x120\n" +
+	"\x14traces_with_feedback\x18\x04 \x01(\x03R\x12tracesWithFeedback\x12#\n" +
+	"\rfeedback_rate\x18\x05 \x01(\x01R\ffeedbackRate\x12%\n" +
+	"\x0epositive_count\x18\x06 \x01(\x03R\rpositiveCount\x12%\n" +
+	"\x0enegative_count\x18\a \x01(\x03R\rnegativeCount\x12#\n" +
+	"\rpositive_rate\x18\b \x01(\x01R\fpositiveRate\x12W\n" +
+	"\x0faverage_ratings\x18\t \x03(\v2..feedback.v1.SummaryBucket.AverageRatingsEntryR\x0eaverageRatings\x1aA\n" +
+	"\x13AverageRatingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xa7\x01\n" +
+	"\x16RetractFeedbackRequest\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12+\n" +
+	"\x06source\x18\x03 \x01(\v2\x13.feedback.v1.SourceR\x06source\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"\xab\x01\n" +
+	"\x17RetractFeedbackResponse\x12#\n" +
+	"\rassessment_id\x18\x01 \x01(\tR\fassessmentId\x12\x19\n" +
+	"\btrace_id\x18\x02 \x01(\tR\atraceId\x121\n" +
+	"\x05state\x18\x03 \x01(\x0e2\x1b.feedback.v1.IngestionStateR\x05state\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tR\trequestId\"V\n" +
+	"\x17BatchLogFeedbackRequest\x12;\n" +
+	"\brequests\x18\x01 \x03(\v2\x1f.feedback.v1.LogFeedbackRequestR\brequests\"\x8e\x01\n" +
+	"\x16BatchLogFeedbackResult\x12>\n" +
+	"\bresponse\x18\x01 \x01(\v2 .feedback.v1.LogFeedbackResponseH\x00R\bresponse\x12*\n" +
+	"\x05error\x18\x02 \x01(\v2\x12.google.rpc.StatusH\x00R\x05errorB\b\n" +
+	"\x06result\"Y\n" +
+	"\x18BatchLogFeedbackResponse\x12=\n" +
+	"\aresults\x18\x01 \x03(\v2#.feedback.v1.BatchLogFeedbackResultR\aresults\"\x91\x01\n" +
+	"\x1aCreateFeedbackTokenRequest\x12-\n" +
+	"\x06target\x18\x01 \x01(\v2\x15.feedback.v1.TraceRefR\x06target\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x8b\x01\n" +
+	"\x1bCreateFeedbackTokenResponse\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\x12;\n" +
+	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\x12\x19\n" +
+	"\btrace_id\x18\x03 \x01(\tR\atraceId*p\n" +
 	"\x0eAssessmentKind\x12\x1f\n" +
 	"\x1bASSESSMENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18ASSESSMENT_KIND_FEEDBACK\x10\x01\x12\x1f\n" +
-	"\x1bASSESSMENT_KIND_EXPECTATION\x10\x022\xc6\x03\n" +
+	"\x1bASSESSMENT_KIND_EXPECTATION\x10\x022\xef\x05\n" +
 	"\x0fFeedbackService\x12P\n" +
 	"\vLogFeedback\x12\x1f.feedback.v1.LogFeedbackRequest\x1a .feedback.v1.LogFeedbackResponse\x12M\n" +
 	"\n" +
 	"LogRatings\x12\x1e.feedback.v1.LogRatingsRequest\x1a\x1f.feedback.v1.LogRatingsResponse\x12Y\n" +
 	"\x0eLogExpectation\x12\".feedback.v1.LogExpectationRequest\x1a#.feedback.v1.LogExpectationResponse\x12S\n" +
 	"\fListFeedback\x12 .feedback.v1.ListFeedbackRequest\x1a!.feedback.v1.ListFeedbackResponse\x12b\n" +
-	"\x11SummarizeFeedback\x12%.feedback.v1.SummarizeFeedbackRequest\x1a&.feedback.v1.SummarizeFeedbackResponseB\x81\x01\n" +
+	"\x11SummarizeFeedback\x12%.feedback.v1.SummarizeFeedbackRequest\x1a&.feedback.v1.SummarizeFeedbackResponse\x12\\\n" +
+	"\x0fRetractFeedback\x12#.feedback.v1.RetractFeedbackRequest\x1a$.feedback.v1.RetractFeedbackResponse\x12_\n" +
+	"\x10BatchLogFeedback\x12$.feedback.v1.BatchLogFeedbackRequest\x1a%.feedback.v1.BatchLogFeedbackResponse\x12h\n" +
+	"\x13CreateFeedbackToken\x12'.feedback.v1.CreateFeedbackTokenRequest\x1a(.feedback.v1.CreateFeedbackTokenResponseB\x81\x01\n" +
 	"\x1fdev.feedbackservice.feedback.v1B\x14FeedbackServiceProtoP\x01ZFgithub.com/feedback-service/feedback/clients/go/feedback/v1;feedbackv1b\x06proto3"
 
 var (
@@ -1246,78 +2038,112 @@ func file_feedback_v1_feedback_service_proto_rawDescGZIP() []byte {
 }
 
 var file_feedback_v1_feedback_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_feedback_v1_feedback_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_feedback_v1_feedback_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_feedback_v1_feedback_service_proto_goTypes = []any{
-	(AssessmentKind)(0),               // 0: feedback.v1.AssessmentKind
-	(*LogFeedbackRequest)(nil),        // 1: feedback.v1.LogFeedbackRequest
-	(*LogFeedbackResponse)(nil),       // 2: feedback.v1.LogFeedbackResponse
-	(*LogRatingsRequest)(nil),         // 3: feedback.v1.LogRatingsRequest
-	(*RatingResult)(nil),              // 4: feedback.v1.RatingResult
-	(*LogRatingsResponse)(nil),        // 5: feedback.v1.LogRatingsResponse
-	(*LogExpectationRequest)(nil),     // 6: feedback.v1.LogExpectationRequest
-	(*LogExpectationResponse)(nil),    // 7: feedback.v1.LogExpectationResponse
-	(*ListFeedbackRequest)(nil),       // 8: feedback.v1.ListFeedbackRequest
-	(*Assessment)(nil),                // 9: feedback.v1.Assessment
-	(*ListFeedbackResponse)(nil),      // 10: feedback.v1.ListFeedbackResponse
-	(*SummarizeFeedbackRequest)(nil),  // 11: feedback.v1.SummarizeFeedbackRequest
-	(*SummarizeFeedbackResponse)(nil), // 12: feedback.v1.SummarizeFeedbackResponse
-	nil,                               // 13: feedback.v1.LogFeedbackRequest.MetadataEntry
-	nil,                               // 14: feedback.v1.LogRatingsRequest.RatingsEntry
-	nil,                               // 15: feedback.v1.LogExpectationRequest.MetadataEntry
-	nil,                               // 16: feedback.v1.Assessment.MetadataEntry
-	nil,                               // 17: feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry
-	(*TraceRef)(nil),                  // 18: feedback.v1.TraceRef
-	(*FeedbackValue)(nil),             // 19: feedback.v1.FeedbackValue
-	(*Source)(nil),                    // 20: feedback.v1.Source
-	(IngestionState)(0),               // 21: feedback.v1.IngestionState
-	(*structpb.Value)(nil),            // 22: google.protobuf.Value
-	(*timestamppb.Timestamp)(nil),     // 23: google.protobuf.Timestamp
+	(AssessmentKind)(0),                 // 0: feedback.v1.AssessmentKind
+	(*LogFeedbackRequest)(nil),          // 1: feedback.v1.LogFeedbackRequest
+	(*LogFeedbackResponse)(nil),         // 2: feedback.v1.LogFeedbackResponse
+	(*LogRatingsRequest)(nil),           // 3: feedback.v1.LogRatingsRequest
+	(*RatingResult)(nil),                // 4: feedback.v1.RatingResult
+	(*LogRatingsResponse)(nil),          // 5: feedback.v1.LogRatingsResponse
+	(*LogExpectationRequest)(nil),       // 6: feedback.v1.LogExpectationRequest
+	(*LogExpectationResponse)(nil),      // 7: feedback.v1.LogExpectationResponse
+	(*ListFeedbackRequest)(nil),         // 8: feedback.v1.ListFeedbackRequest
+	(*Assessment)(nil),                  // 9: feedback.v1.Assessment
+	(*ListFeedbackResponse)(nil),        // 10: feedback.v1.ListFeedbackResponse
+	(*SummarizeFeedbackRequest)(nil),    // 11: feedback.v1.SummarizeFeedbackRequest
+	(*SummarizeFeedbackResponse)(nil),   // 12: feedback.v1.SummarizeFeedbackResponse
+	(*SummaryBucket)(nil),               // 13: feedback.v1.SummaryBucket
+	(*RetractFeedbackRequest)(nil),      // 14: feedback.v1.RetractFeedbackRequest
+	(*RetractFeedbackResponse)(nil),     // 15: feedback.v1.RetractFeedbackResponse
+	(*BatchLogFeedbackRequest)(nil),     // 16: feedback.v1.BatchLogFeedbackRequest
+	(*BatchLogFeedbackResult)(nil),      // 17: feedback.v1.BatchLogFeedbackResult
+	(*BatchLogFeedbackResponse)(nil),    // 18: feedback.v1.BatchLogFeedbackResponse
+	(*CreateFeedbackTokenRequest)(nil),  // 19: feedback.v1.CreateFeedbackTokenRequest
+	(*CreateFeedbackTokenResponse)(nil), // 20: feedback.v1.CreateFeedbackTokenResponse
+	nil,                                 // 21: feedback.v1.LogFeedbackRequest.MetadataEntry
+	nil,                                 // 22: feedback.v1.LogRatingsRequest.RatingsEntry
+	nil,                                 // 23: feedback.v1.LogExpectationRequest.MetadataEntry
+	nil,                                 // 24: feedback.v1.Assessment.MetadataEntry
+	nil,                                 // 25: feedback.v1.SummarizeFeedbackRequest.TraceMetadataEntry
+	nil,                                 // 26: feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry
+	nil,                                 // 27: feedback.v1.SummaryBucket.AverageRatingsEntry
+	(*TraceRef)(nil),                    // 28: feedback.v1.TraceRef
+	(*FeedbackValue)(nil),               // 29: feedback.v1.FeedbackValue
+	(*Source)(nil),                      // 30: feedback.v1.Source
+	(IngestionState)(0),                 // 31: feedback.v1.IngestionState
+	(*structpb.Value)(nil),              // 32: google.protobuf.Value
+	(*timestamppb.Timestamp)(nil),       // 33: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),         // 34: google.protobuf.Duration
+	(*status.Status)(nil),               // 35: google.rpc.Status
 }
 var file_feedback_v1_feedback_service_proto_depIdxs = []int32{
-	18, // 0: feedback.v1.LogFeedbackRequest.target:type_name -> feedback.v1.TraceRef
-	19, // 1: feedback.v1.LogFeedbackRequest.value:type_name -> feedback.v1.FeedbackValue
-	20, // 2: feedback.v1.LogFeedbackRequest.source:type_name -> feedback.v1.Source
-	13, // 3: feedback.v1.LogFeedbackRequest.metadata:type_name -> feedback.v1.LogFeedbackRequest.MetadataEntry
-	21, // 4: feedback.v1.LogFeedbackResponse.state:type_name -> feedback.v1.IngestionState
-	18, // 5: feedback.v1.LogRatingsRequest.target:type_name -> feedback.v1.TraceRef
-	14, // 6: feedback.v1.LogRatingsRequest.ratings:type_name -> feedback.v1.LogRatingsRequest.RatingsEntry
-	20, // 7: feedback.v1.LogRatingsRequest.source:type_name -> feedback.v1.Source
+	28, // 0: feedback.v1.LogFeedbackRequest.target:type_name -> feedback.v1.TraceRef
+	29, // 1: feedback.v1.LogFeedbackRequest.value:type_name -> feedback.v1.FeedbackValue
+	30, // 2: feedback.v1.LogFeedbackRequest.source:type_name -> feedback.v1.Source
+	21, // 3: feedback.v1.LogFeedbackRequest.metadata:type_name -> feedback.v1.LogFeedbackRequest.MetadataEntry
+	31, // 4: feedback.v1.LogFeedbackResponse.state:type_name -> feedback.v1.IngestionState
+	28, // 5: feedback.v1.LogRatingsRequest.target:type_name -> feedback.v1.TraceRef
+	22, // 6: feedback.v1.LogRatingsRequest.ratings:type_name -> feedback.v1.LogRatingsRequest.RatingsEntry
+	30, // 7: feedback.v1.LogRatingsRequest.source:type_name -> feedback.v1.Source
 	4,  // 8: feedback.v1.LogRatingsResponse.results:type_name -> feedback.v1.RatingResult
-	21, // 9: feedback.v1.LogRatingsResponse.state:type_name -> feedback.v1.IngestionState
-	18, // 10: feedback.v1.LogExpectationRequest.target:type_name -> feedback.v1.TraceRef
-	22, // 11: feedback.v1.LogExpectationRequest.value:type_name -> google.protobuf.Value
-	20, // 12: feedback.v1.LogExpectationRequest.source:type_name -> feedback.v1.Source
-	15, // 13: feedback.v1.LogExpectationRequest.metadata:type_name -> feedback.v1.LogExpectationRequest.MetadataEntry
-	21, // 14: feedback.v1.LogExpectationResponse.state:type_name -> feedback.v1.IngestionState
-	18, // 15: feedback.v1.ListFeedbackRequest.target:type_name -> feedback.v1.TraceRef
+	31, // 9: feedback.v1.LogRatingsResponse.state:type_name -> feedback.v1.IngestionState
+	28, // 10: feedback.v1.LogExpectationRequest.target:type_name -> feedback.v1.TraceRef
+	32, // 11: feedback.v1.LogExpectationRequest.value:type_name -> google.protobuf.Value
+	30, // 12: feedback.v1.LogExpectationRequest.source:type_name -> feedback.v1.Source
+	23, // 13: feedback.v1.LogExpectationRequest.metadata:type_name -> feedback.v1.LogExpectationRequest.MetadataEntry
+	31, // 14: feedback.v1.LogExpectationResponse.state:type_name -> feedback.v1.IngestionState
+	28, // 15: feedback.v1.ListFeedbackRequest.target:type_name -> feedback.v1.TraceRef
 	0,  // 16: feedback.v1.Assessment.kind:type_name -> feedback.v1.AssessmentKind
-	19, // 17: feedback.v1.Assessment.feedback:type_name -> feedback.v1.FeedbackValue
-	22, // 18: feedback.v1.Assessment.expectation:type_name -> google.protobuf.Value
-	20, // 19: feedback.v1.Assessment.source:type_name -> feedback.v1.Source
-	16, // 20: feedback.v1.Assessment.metadata:type_name -> feedback.v1.Assessment.MetadataEntry
-	23, // 21: feedback.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
-	21, // 22: feedback.v1.Assessment.state:type_name -> feedback.v1.IngestionState
+	29, // 17: feedback.v1.Assessment.feedback:type_name -> feedback.v1.FeedbackValue
+	32, // 18: feedback.v1.Assessment.expectation:type_name -> google.protobuf.Value
+	30, // 19: feedback.v1.Assessment.source:type_name -> feedback.v1.Source
+	24, // 20: feedback.v1.Assessment.metadata:type_name -> feedback.v1.Assessment.MetadataEntry
+	33, // 21: feedback.v1.Assessment.create_time:type_name -> google.protobuf.Timestamp
+	31, // 22: feedback.v1.Assessment.state:type_name -> feedback.v1.IngestionState
 	9,  // 23: feedback.v1.ListFeedbackResponse.assessments:type_name -> feedback.v1.Assessment
-	23, // 24: feedback.v1.SummarizeFeedbackRequest.start_time:type_name -> google.protobuf.Timestamp
-	23, // 25: feedback.v1.SummarizeFeedbackRequest.end_time:type_name -> google.protobuf.Timestamp
-	17, // 26: feedback.v1.SummarizeFeedbackResponse.average_ratings:type_name -> feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry
-	23, // 27: feedback.v1.SummarizeFeedbackResponse.start_time:type_name -> google.protobuf.Timestamp
-	23, // 28: feedback.v1.SummarizeFeedbackResponse.end_time:type_name -> google.protobuf.Timestamp
-	1,  // 29: feedback.v1.FeedbackService.LogFeedback:input_type -> feedback.v1.LogFeedbackRequest
-	3,  // 30: feedback.v1.FeedbackService.LogRatings:input_type -> feedback.v1.LogRatingsRequest
-	6,  // 31: feedback.v1.FeedbackService.LogExpectation:input_type -> feedback.v1.LogExpectationRequest
-	8,  // 32: feedback.v1.FeedbackService.ListFeedback:input_type -> feedback.v1.ListFeedbackRequest
-	11, // 33: feedback.v1.FeedbackService.SummarizeFeedback:input_type -> feedback.v1.SummarizeFeedbackRequest
-	2,  // 34: feedback.v1.FeedbackService.LogFeedback:output_type -> feedback.v1.LogFeedbackResponse
-	5,  // 35: feedback.v1.FeedbackService.LogRatings:output_type -> feedback.v1.LogRatingsResponse
-	7,  // 36: feedback.v1.FeedbackService.LogExpectation:output_type -> feedback.v1.LogExpectationResponse
-	10, // 37: feedback.v1.FeedbackService.ListFeedback:output_type -> feedback.v1.ListFeedbackResponse
-	12, // 38: feedback.v1.FeedbackService.SummarizeFeedback:output_type -> feedback.v1.SummarizeFeedbackResponse
-	34, // [34:39] is the sub-list for method output_type
-	29, // [29:34] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	33, // 24: feedback.v1.SummarizeFeedbackRequest.start_time:type_name -> google.protobuf.Timestamp
+	33, // 25: feedback.v1.SummarizeFeedbackRequest.end_time:type_name -> google.protobuf.Timestamp
+	25, // 26: feedback.v1.SummarizeFeedbackRequest.trace_metadata:type_name -> feedback.v1.SummarizeFeedbackRequest.TraceMetadataEntry
+	34, // 27: feedback.v1.SummarizeFeedbackRequest.interval:type_name -> google.protobuf.Duration
+	26, // 28: feedback.v1.SummarizeFeedbackResponse.average_ratings:type_name -> feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry
+	33, // 29: feedback.v1.SummarizeFeedbackResponse.start_time:type_name -> google.protobuf.Timestamp
+	33, // 30: feedback.v1.SummarizeFeedbackResponse.end_time:type_name -> google.protobuf.Timestamp
+	13, // 31: feedback.v1.SummarizeFeedbackResponse.buckets:type_name -> feedback.v1.SummaryBucket
+	33, // 32: feedback.v1.SummaryBucket.start_time:type_name -> google.protobuf.Timestamp
+	33, // 33: feedback.v1.SummaryBucket.end_time:type_name -> google.protobuf.Timestamp
+	27, // 34: feedback.v1.SummaryBucket.average_ratings:type_name -> feedback.v1.SummaryBucket.AverageRatingsEntry
+	28, // 35: feedback.v1.RetractFeedbackRequest.target:type_name -> feedback.v1.TraceRef
+	30, // 36: feedback.v1.RetractFeedbackRequest.source:type_name -> feedback.v1.Source
+	31, // 37: feedback.v1.RetractFeedbackResponse.state:type_name -> feedback.v1.IngestionState
+	1,  // 38: feedback.v1.BatchLogFeedbackRequest.requests:type_name -> feedback.v1.LogFeedbackRequest
+	2,  // 39: feedback.v1.BatchLogFeedbackResult.response:type_name -> feedback.v1.LogFeedbackResponse
+	35, // 40: feedback.v1.BatchLogFeedbackResult.error:type_name -> google.rpc.Status
+	17, // 41: feedback.v1.BatchLogFeedbackResponse.results:type_name -> feedback.v1.BatchLogFeedbackResult
+	28, // 42: feedback.v1.CreateFeedbackTokenRequest.target:type_name -> feedback.v1.TraceRef
+	34, // 43: feedback.v1.CreateFeedbackTokenRequest.ttl:type_name -> google.protobuf.Duration
+	33, // 44: feedback.v1.CreateFeedbackTokenResponse.expire_time:type_name -> google.protobuf.Timestamp
+	1,  // 45: feedback.v1.FeedbackService.LogFeedback:input_type -> feedback.v1.LogFeedbackRequest
+	3,  // 46: feedback.v1.FeedbackService.LogRatings:input_type -> feedback.v1.LogRatingsRequest
+	6,  // 47: feedback.v1.FeedbackService.LogExpectation:input_type -> feedback.v1.LogExpectationRequest
+	8,  // 48: feedback.v1.FeedbackService.ListFeedback:input_type -> feedback.v1.ListFeedbackRequest
+	11, // 49: feedback.v1.FeedbackService.SummarizeFeedback:input_type -> feedback.v1.SummarizeFeedbackRequest
+	14, // 50: feedback.v1.FeedbackService.RetractFeedback:input_type -> feedback.v1.RetractFeedbackRequest
+	16, // 51: feedback.v1.FeedbackService.BatchLogFeedback:input_type -> feedback.v1.BatchLogFeedbackRequest
+	19, // 52: feedback.v1.FeedbackService.CreateFeedbackToken:input_type -> feedback.v1.CreateFeedbackTokenRequest
+	2,  // 53: feedback.v1.FeedbackService.LogFeedback:output_type -> feedback.v1.LogFeedbackResponse
+	5,  // 54: feedback.v1.FeedbackService.LogRatings:output_type -> feedback.v1.LogRatingsResponse
+	7,  // 55: feedback.v1.FeedbackService.LogExpectation:output_type -> feedback.v1.LogExpectationResponse
+	10, // 56: feedback.v1.FeedbackService.ListFeedback:output_type -> feedback.v1.ListFeedbackResponse
+	12, // 57: feedback.v1.FeedbackService.SummarizeFeedback:output_type -> feedback.v1.SummarizeFeedbackResponse
+	15, // 58: feedback.v1.FeedbackService.RetractFeedback:output_type -> feedback.v1.RetractFeedbackResponse
+	18, // 59: feedback.v1.FeedbackService.BatchLogFeedback:output_type -> feedback.v1.BatchLogFeedbackResponse
+	20, // 60: feedback.v1.FeedbackService.CreateFeedbackToken:output_type -> feedback.v1.CreateFeedbackTokenResponse
+	53, // [53:61] is the sub-list for method output_type
+	45, // [45:53] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_feedback_v1_feedback_service_proto_init() }
@@ -1326,13 +2152,17 @@ func file_feedback_v1_feedback_service_proto_init() {
 		return
 	}
 	file_feedback_v1_common_proto_init()
+	file_feedback_v1_feedback_service_proto_msgTypes[16].OneofWrappers = []any{
+		(*BatchLogFeedbackResult_Response)(nil),
+		(*BatchLogFeedbackResult_Error)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_feedback_v1_feedback_service_proto_rawDesc), len(file_feedback_v1_feedback_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FeedbackService_LogFeedback_FullMethodName       = "/feedback.v1.FeedbackService/LogFeedback"
-	FeedbackService_LogRatings_FullMethodName        = "/feedback.v1.FeedbackService/LogRatings"
-	FeedbackService_LogExpectation_FullMethodName    = "/feedback.v1.FeedbackService/LogExpectation"
-	FeedbackService_ListFeedback_FullMethodName      = "/feedback.v1.FeedbackService/ListFeedback"
-	FeedbackService_SummarizeFeedback_FullMethodName = "/feedback.v1.FeedbackService/SummarizeFeedback"
+	FeedbackService_LogFeedback_FullMethodName         = "/feedback.v1.FeedbackService/LogFeedback"
+	FeedbackService_LogRatings_FullMethodName          = "/feedback.v1.FeedbackService/LogRatings"
+	FeedbackService_LogExpectation_FullMethodName      = "/feedback.v1.FeedbackService/LogExpectation"
+	FeedbackService_ListFeedback_FullMethodName        = "/feedback.v1.FeedbackService/ListFeedback"
+	FeedbackService_SummarizeFeedback_FullMethodName   = "/feedback.v1.FeedbackService/SummarizeFeedback"
+	FeedbackService_RetractFeedback_FullMethodName     = "/feedback.v1.FeedbackService/RetractFeedback"
+	FeedbackService_BatchLogFeedback_FullMethodName    = "/feedback.v1.FeedbackService/BatchLogFeedback"
+	FeedbackService_CreateFeedbackToken_FullMethodName = "/feedback.v1.FeedbackService/CreateFeedbackToken"
 )
 
 // FeedbackServiceClient is the client API for FeedbackService service.
@@ -36,8 +39,14 @@ const (
 // Every write is acknowledged only once it is durably recorded: its response
 // says whether the judgment is already stored in MLflow or queued for storage.
 // Every write is idempotent by `request_id` (AIP-155): a retry with the same
-// `request_id` returns the same assessment ID and never stores a second
-// assessment.
+// `request_id` and the same request returns the same answer and never stores a
+// second assessment; the same `request_id` with a different request is refused
+// with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+//
+// One current judgment per (trace, span, name, source): a new judgment from a
+// known source (non-empty `source.id`) supersedes that source's previous one
+// through MLflow's override, which keeps the old assessment, marked invalid.
+// Anonymous judgments are never merged.
 type FeedbackServiceClient interface {
 	// Records one typed judgment (thumbs up or down, a score, a category, a
 	// comment or a structured value) on a trace or span.
@@ -50,8 +59,21 @@ type FeedbackServiceClient interface {
 	// Lists every assessment of a trace, typed, including judgments that are
 	// acknowledged but not yet stored in MLflow.
 	ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error)
-	// Summarizes the feedback of the traces created in a time window.
+	// Summarizes the feedback of the traces created in a time window, counting
+	// current judgments only; computed by the MLflow tracking server, exact at
+	// any scale.
 	SummarizeFeedback(ctx context.Context, in *SummarizeFeedbackRequest, opts ...grpc.CallOption) (*SummarizeFeedbackResponse, error)
+	// Takes back a source's current judgment of one name on a trace: it stops
+	// counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+	// has no current judgment of that name there.
+	RetractFeedback(ctx context.Context, in *RetractFeedbackRequest, opts ...grpc.CallOption) (*RetractFeedbackResponse, error)
+	// Records 1 to 500 feedback judgments in one call and one durable
+	// transaction. Each item succeeds or fails on its own; bad items never stop
+	// good ones.
+	BatchLogFeedback(ctx context.Context, in *BatchLogFeedbackRequest, opts ...grpc.CallOption) (*BatchLogFeedbackResponse, error)
+	// Mints an end-user feedback token for one trace and one user, such as for
+	// a trace produced by another application. Needs the service credential.
+	CreateFeedbackToken(ctx context.Context, in *CreateFeedbackTokenRequest, opts ...grpc.CallOption) (*CreateFeedbackTokenResponse, error)
 }
 
 type feedbackServiceClient struct {
@@ -112,6 +134,36 @@ func (c *feedbackServiceClient) SummarizeFeedback(ctx context.Context, in *Summa
 	return out, nil
 }
 
+func (c *feedbackServiceClient) RetractFeedback(ctx context.Context, in *RetractFeedbackRequest, opts ...grpc.CallOption) (*RetractFeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetractFeedbackResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_RetractFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) BatchLogFeedback(ctx context.Context, in *BatchLogFeedbackRequest, opts ...grpc.CallOption) (*BatchLogFeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BatchLogFeedbackResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_BatchLogFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) CreateFeedbackToken(ctx context.Context, in *CreateFeedbackTokenRequest, opts ...grpc.CallOption) (*CreateFeedbackTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateFeedbackTokenResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_CreateFeedbackToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FeedbackServiceServer is the server API for FeedbackService service.
 // All implementations must embed UnimplementedFeedbackServiceServer
 // for forward compatibility.
@@ -122,8 +174,14 @@ func (c *feedbackServiceClient) SummarizeFeedback(ctx context.Context, in *Summa
 // Every write is acknowledged only once it is durably recorded: its response
 // says whether the judgment is already stored in MLflow or queued for storage.
 // Every write is idempotent by `request_id` (AIP-155): a retry with the same
-// `request_id` returns the same assessment ID and never stores a second
-// assessment.
+// `request_id` and the same request returns the same answer and never stores a
+// second assessment; the same `request_id` with a different request is refused
+// with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+//
+// One current judgment per (trace, span, name, source): a new judgment from a
+// known source (non-empty `source.id`) supersedes that source's previous one
+// through MLflow's override, which keeps the old assessment, marked invalid.
+// Anonymous judgments are never merged.
 type FeedbackServiceServer interface {
 	// Records one typed judgment (thumbs up or down, a score, a category, a
 	// comment or a structured value) on a trace or span.
@@ -136,8 +194,21 @@ type FeedbackServiceServer interface {
 	// Lists every assessment of a trace, typed, including judgments that are
 	// acknowledged but not yet stored in MLflow.
 	ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error)
-	// Summarizes the feedback of the traces created in a time window.
+	// Summarizes the feedback of the traces created in a time window, counting
+	// current judgments only; computed by the MLflow tracking server, exact at
+	// any scale.
 	SummarizeFeedback(context.Context, *SummarizeFeedbackRequest) (*SummarizeFeedbackResponse, error)
+	// Takes back a source's current judgment of one name on a trace: it stops
+	// counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+	// has no current judgment of that name there.
+	RetractFeedback(context.Context, *RetractFeedbackRequest) (*RetractFeedbackResponse, error)
+	// Records 1 to 500 feedback judgments in one call and one durable
+	// transaction. Each item succeeds or fails on its own; bad items never stop
+	// good ones.
+	BatchLogFeedback(context.Context, *BatchLogFeedbackRequest) (*BatchLogFeedbackResponse, error)
+	// Mints an end-user feedback token for one trace and one user, such as for
+	// a trace produced by another application. Needs the service credential.
+	CreateFeedbackToken(context.Context, *CreateFeedbackTokenRequest) (*CreateFeedbackTokenResponse, error)
 	mustEmbedUnimplementedFeedbackServiceServer()
 }
 
@@ -162,6 +233,15 @@ func (UnimplementedFeedbackServiceServer) ListFeedback(context.Context, *ListFee
 }
 func (UnimplementedFeedbackServiceServer) SummarizeFeedback(context.Context, *SummarizeFeedbackRequest) (*SummarizeFeedbackResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SummarizeFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) RetractFeedback(context.Context, *RetractFeedbackRequest) (*RetractFeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetractFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) BatchLogFeedback(context.Context, *BatchLogFeedbackRequest) (*BatchLogFeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method BatchLogFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) CreateFeedbackToken(context.Context, *CreateFeedbackTokenRequest) (*CreateFeedbackTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateFeedbackToken not implemented")
 }
 func (UnimplementedFeedbackServiceServer) mustEmbedUnimplementedFeedbackServiceServer() {}
 func (UnimplementedFeedbackServiceServer) testEmbeddedByValue()                         {}
@@ -274,6 +354,60 @@ func _FeedbackService_SummarizeFeedback_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FeedbackService_RetractFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetractFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).RetractFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_RetractFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).RetractFeedback(ctx, req.(*RetractFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_BatchLogFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BatchLogFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).BatchLogFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_BatchLogFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).BatchLogFeedback(ctx, req.(*BatchLogFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_CreateFeedbackToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateFeedbackTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).CreateFeedbackToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_CreateFeedbackToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).CreateFeedbackToken(ctx, req.(*CreateFeedbackTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FeedbackService_ServiceDesc is the grpc.ServiceDesc for FeedbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -300,6 +434,18 @@ var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SummarizeFeedback",
 			Handler:    _FeedbackService_SummarizeFeedback_Handler,
+		},
+		{
+			MethodName: "RetractFeedback",
+			Handler:    _FeedbackService_RetractFeedback_Handler,
+		},
+		{
+			MethodName: "BatchLogFeedback",
+			Handler:    _FeedbackService_BatchLogFeedback_Handler,
+		},
+		{
+			MethodName: "CreateFeedbackToken",
+			Handler:    _FeedbackService_CreateFeedbackToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

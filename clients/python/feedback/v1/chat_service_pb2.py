@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x65\x65\x64\x62\x61\x63k/v1/chat_service.proto\x12\x0b\x66\x65\x65\x64\x62\x61\x63k.v1\"\xc9\x01\n\x0b\x43hatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x38\n\x08metadata\x18\x05 \x03(\x0b\x32&.feedback.v1.ChatRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"M\n\x0c\x43hatResponse\x12\x10\n\x08response\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x03 \x01(\t\"\xd5\x01\n\x11StreamChatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12>\n\x08metadata\x18\x05 \x03(\x0b\x32,.feedback.v1.StreamChatRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"y\n\x12StreamChatResponse\x12\'\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x16.feedback.v1.ChatDeltaH\x00\x12\x31\n\ncompletion\x18\x02 \x01(\x0b\x32\x1b.feedback.v1.ChatCompletionH\x00\x42\x07\n\x05\x65vent\"\x1c\n\tChatDelta\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\"O\n\x0e\x43hatCompletion\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t2\x9b\x01\n\x0b\x43hatService\x12;\n\x04\x43hat\x12\x18.feedback.v1.ChatRequest\x1a\x19.feedback.v1.ChatResponse\x12O\n\nStreamChat\x12\x1e.feedback.v1.StreamChatRequest\x1a\x1f.feedback.v1.StreamChatResponse0\x01\x42}\n\x1f\x64\x65v.feedbackservice.feedback.v1B\x10\x43hatServiceProtoP\x01ZFgithub.com/feedback-service/feedback/clients/go/feedback/v1;feedbackv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x66\x65\x65\x64\x62\x61\x63k/v1/chat_service.proto\x12\x0b\x66\x65\x65\x64\x62\x61\x63k.v1\"\xc9\x01\n\x0b\x43hatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12\x38\n\x08metadata\x18\x05 \x03(\x0b\x32&.feedback.v1.ChatRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"e\n\x0c\x43hatResponse\x12\x10\n\x08response\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x03 \x01(\t\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_token\x18\x04 \x01(\t\"\xd5\x01\n\x11StreamChatRequest\x12\x0f\n\x07message\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x12\n\nsession_id\x18\x04 \x01(\t\x12>\n\x08metadata\x18\x05 \x03(\x0b\x32,.feedback.v1.StreamChatRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"y\n\x12StreamChatResponse\x12\'\n\x05\x64\x65lta\x18\x01 \x01(\x0b\x32\x16.feedback.v1.ChatDeltaH\x00\x12\x31\n\ncompletion\x18\x02 \x01(\x0b\x32\x1b.feedback.v1.ChatCompletionH\x00\x42\x07\n\x05\x65vent\"\x1c\n\tChatDelta\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\t\"g\n\x0e\x43hatCompletion\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12\x19\n\x11\x63lient_request_id\x18\x02 \x01(\t\x12\x10\n\x08response\x18\x03 \x01(\t\x12\x16\n\x0e\x66\x65\x65\x64\x62\x61\x63k_token\x18\x04 \x01(\t2\x9b\x01\n\x0b\x43hatService\x12;\n\x04\x43hat\x12\x18.feedback.v1.ChatRequest\x1a\x19.feedback.v1.ChatResponse\x12O\n\nStreamChat\x12\x1e.feedback.v1.StreamChatRequest\x1a\x1f.feedback.v1.StreamChatResponse0\x01\x42}\n\x1f\x64\x65v.feedbackservice.feedback.v1B\x10\x43hatServiceProtoP\x01ZFgithub.com/feedback-service/feedback/clients/go/feedback/v1;feedbackv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,17 +41,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHATREQUEST_METADATAENTRY']._serialized_start=202
   _globals['_CHATREQUEST_METADATAENTRY']._serialized_end=249
   _globals['_CHATRESPONSE']._serialized_start=251
-  _globals['_CHATRESPONSE']._serialized_end=328
-  _globals['_STREAMCHATREQUEST']._serialized_start=331
-  _globals['_STREAMCHATREQUEST']._serialized_end=544
+  _globals['_CHATRESPONSE']._serialized_end=352
+  _globals['_STREAMCHATREQUEST']._serialized_start=355
+  _globals['_STREAMCHATREQUEST']._serialized_end=568
   _globals['_STREAMCHATREQUEST_METADATAENTRY']._serialized_start=202
   _globals['_STREAMCHATREQUEST_METADATAENTRY']._serialized_end=249
-  _globals['_STREAMCHATRESPONSE']._serialized_start=546
-  _globals['_STREAMCHATRESPONSE']._serialized_end=667
-  _globals['_CHATDELTA']._serialized_start=669
-  _globals['_CHATDELTA']._serialized_end=697
-  _globals['_CHATCOMPLETION']._serialized_start=699
-  _globals['_CHATCOMPLETION']._serialized_end=778
-  _globals['_CHATSERVICE']._serialized_start=781
-  _globals['_CHATSERVICE']._serialized_end=936
+  _globals['_STREAMCHATRESPONSE']._serialized_start=570
+  _globals['_STREAMCHATRESPONSE']._serialized_end=691
+  _globals['_CHATDELTA']._serialized_start=693
+  _globals['_CHATDELTA']._serialized_end=721
+  _globals['_CHATCOMPLETION']._serialized_start=723
+  _globals['_CHATCOMPLETION']._serialized_end=826
+  _globals['_CHATSERVICE']._serialized_start=829
+  _globals['_CHATSERVICE']._serialized_end=984
 # @@protoc_insertion_point(module_scope)

@@ -98,6 +98,7 @@ class ChatResponse(_message.Message):
     RESPONSE_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
     CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
+    FEEDBACK_TOKEN_FIELD_NUMBER: _builtins.int
     response: _builtins.str
     """Output only. The full answer."""
     trace_id: _builtins.str
@@ -106,16 +107,23 @@ class ChatResponse(_message.Message):
     """Output only. The client request ID of this turn: the caller's, or the one
     the service generated.
     """
+    feedback_token: _builtins.str
+    """Output only. An end-user feedback token for this turn's trace and user
+    (see `FeedbackService.CreateFeedbackToken`): it lets a browser send
+    feedback on this answer, and only on it. Empty when the service has no
+    token secret configured.
+    """
     def __init__(
         self,
         *,
         response: _builtins.str = ...,
         trace_id: _builtins.str = ...,
         client_request_id: _builtins.str = ...,
+        feedback_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_request_id", b"client_request_id", "response", b"response", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_request_id", b"client_request_id", "feedback_token", b"feedback_token", "response", b"response", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -250,22 +258,28 @@ class ChatCompletion(_message.Message):
     TRACE_ID_FIELD_NUMBER: _builtins.int
     CLIENT_REQUEST_ID_FIELD_NUMBER: _builtins.int
     RESPONSE_FIELD_NUMBER: _builtins.int
+    FEEDBACK_TOKEN_FIELD_NUMBER: _builtins.int
     trace_id: _builtins.str
     """Output only. The MLflow trace ID of this turn."""
     client_request_id: _builtins.str
     """Output only. The client request ID of this turn."""
     response: _builtins.str
     """Output only. The full answer: the concatenation of every delta."""
+    feedback_token: _builtins.str
+    """Output only. An end-user feedback token for this turn; same as
+    `ChatResponse.feedback_token`.
+    """
     def __init__(
         self,
         *,
         trace_id: _builtins.str = ...,
         client_request_id: _builtins.str = ...,
         response: _builtins.str = ...,
+        feedback_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_request_id", b"client_request_id", "response", b"response", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_request_id", b"client_request_id", "feedback_token", b"feedback_token", "response", b"response", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

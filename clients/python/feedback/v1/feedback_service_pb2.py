@@ -23,11 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from feedback.v1 import common_pb2 as feedback_dot_v1_dot_common__pb2
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"feedback/v1/feedback_service.proto\x12\x0b\x66\x65\x65\x64\x62\x61\x63k.v1\x1a\x18\x66\x65\x65\x64\x62\x61\x63k/v1/common.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb2\x02\n\x12LogFeedbackRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05value\x18\x03 \x01(\x0b\x32\x1a.feedback.v1.FeedbackValue\x12\x11\n\trationale\x18\x04 \x01(\t\x12#\n\x06source\x18\x05 \x01(\x0b\x32\x13.feedback.v1.Source\x12?\n\x08metadata\x18\x06 \x03(\x0b\x32-.feedback.v1.LogFeedbackRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"~\n\x13LogFeedbackResponse\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x87\x02\n\x11LogRatingsRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12<\n\x07ratings\x18\x02 \x03(\x0b\x32+.feedback.v1.LogRatingsRequest.RatingsEntry\x12\x11\n\tscale_max\x18\x03 \x01(\x05\x12\x11\n\trationale\x18\x04 \x01(\t\x12#\n\x06source\x18\x05 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a.\n\x0cRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"U\n\x0cRatingResult\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\x12\x15\n\rassessment_id\x18\x04 \x01(\t\"\x92\x01\n\x12LogRatingsResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12*\n\x07results\x18\x02 \x03(\x0b\x32\x19.feedback.v1.RatingResult\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xa1\x02\n\x15LogExpectationRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12#\n\x06source\x18\x04 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x42\n\x08metadata\x18\x05 \x03(\x0b\x32\x30.feedback.v1.LogExpectationRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x81\x01\n\x16LogExpectationResponse\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"<\n\x13ListFeedbackRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\"\xd6\x03\n\nAssessment\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.AssessmentKind\x12,\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0b\x32\x1a.feedback.v1.FeedbackValue\x12+\n\x0b\x65xpectation\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x11\n\trationale\x18\x06 \x01(\t\x12#\n\x06source\x18\x07 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x37\n\x08metadata\x18\x08 \x03(\x0b\x32%.feedback.v1.Assessment.MetadataEntry\x12\x0f\n\x07span_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x05state\x18\x0b \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\r\n\x05valid\x18\x0c \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"V\n\x14ListFeedbackResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12,\n\x0b\x61ssessments\x18\x02 \x03(\x0b\x32\x17.feedback.v1.Assessment\"\x8f\x01\n\x18SummarizeFeedbackRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfeedback_name\x18\x03 \x01(\t\"\xaa\x03\n\x19SummarizeFeedbackResponse\x12\x14\n\x0ctotal_traces\x18\x01 \x01(\x03\x12\x1c\n\x14traces_with_feedback\x18\x02 \x01(\x03\x12\x15\n\rfeedback_rate\x18\x03 \x01(\x01\x12\x16\n\x0epositive_count\x18\x04 \x01(\x03\x12\x16\n\x0enegative_count\x18\x05 \x01(\x03\x12\x15\n\rpositive_rate\x18\x06 \x01(\x01\x12S\n\x0f\x61verage_ratings\x18\x07 \x03(\x0b\x32:.feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttruncated\x18\n \x01(\x08\x1a\x35\n\x13\x41verageRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01*p\n\x0e\x41ssessmentKind\x12\x1f\n\x1b\x41SSESSMENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41SSESSMENT_KIND_FEEDBACK\x10\x01\x12\x1f\n\x1b\x41SSESSMENT_KIND_EXPECTATION\x10\x02\x32\xc6\x03\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12P\n\x0bLogFeedback\x12\x1f.feedback.v1.LogFeedbackRequest\x1a .feedback.v1.LogFeedbackResponse\x12M\n\nLogRatings\x12\x1e.feedback.v1.LogRatingsRequest\x1a\x1f.feedback.v1.LogRatingsResponse\x12Y\n\x0eLogExpectation\x12\".feedback.v1.LogExpectationRequest\x1a#.feedback.v1.LogExpectationResponse\x12S\n\x0cListFeedback\x12 .feedback.v1.ListFeedbackRequest\x1a!.feedback.v1.ListFeedbackResponse\x12\x62\n\x11SummarizeFeedback\x12%.feedback.v1.SummarizeFeedbackRequest\x1a&.feedback.v1.SummarizeFeedbackResponseB\x81\x01\n\x1f\x64\x65v.feedbackservice.feedback.v1B\x14\x46\x65\x65\x64\x62\x61\x63kServiceProtoP\x01ZFgithub.com/feedback-service/feedback/clients/go/feedback/v1;feedbackv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"feedback/v1/feedback_service.proto\x12\x0b\x66\x65\x65\x64\x62\x61\x63k.v1\x1a\x18\x66\x65\x65\x64\x62\x61\x63k/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xb2\x02\n\x12LogFeedbackRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x05value\x18\x03 \x01(\x0b\x32\x1a.feedback.v1.FeedbackValue\x12\x11\n\trationale\x18\x04 \x01(\t\x12#\n\x06source\x18\x05 \x01(\x0b\x32\x13.feedback.v1.Source\x12?\n\x08metadata\x18\x06 \x03(\x0b\x32-.feedback.v1.LogFeedbackRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa0\x01\n\x13LogFeedbackResponse\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12 \n\x18superseded_assessment_id\x18\x05 \x01(\t\"\x87\x02\n\x11LogRatingsRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12<\n\x07ratings\x18\x02 \x03(\x0b\x32+.feedback.v1.LogRatingsRequest.RatingsEntry\x12\x11\n\tscale_max\x18\x03 \x01(\x05\x12\x11\n\trationale\x18\x04 \x01(\t\x12#\n\x06source\x18\x05 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a.\n\x0cRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"w\n\x0cRatingResult\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x01\x12\x15\n\rassessment_id\x18\x04 \x01(\t\x12 \n\x18superseded_assessment_id\x18\x05 \x01(\t\"\x92\x01\n\x12LogRatingsResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12*\n\x07results\x18\x02 \x03(\x0b\x32\x19.feedback.v1.RatingResult\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\xa1\x02\n\x15LogExpectationRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12%\n\x05value\x18\x03 \x01(\x0b\x32\x16.google.protobuf.Value\x12#\n\x06source\x18\x04 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x42\n\x08metadata\x18\x05 \x03(\x0b\x32\x30.feedback.v1.LogExpectationRequest.MetadataEntry\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa3\x01\n\x16LogExpectationResponse\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12 \n\x18superseded_assessment_id\x18\x05 \x01(\t\"c\n\x13ListFeedbackRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\xb0\x04\n\nAssessment\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.AssessmentKind\x12,\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x04 \x01(\x0b\x32\x1a.feedback.v1.FeedbackValue\x12+\n\x0b\x65xpectation\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x11\n\trationale\x18\x06 \x01(\t\x12#\n\x06source\x18\x07 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x37\n\x08metadata\x18\x08 \x03(\x0b\x32%.feedback.v1.Assessment.MetadataEntry\x12\x0f\n\x07span_id\x18\t \x01(\t\x12/\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x05state\x18\x0b \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\r\n\x05valid\x18\x0c \x01(\x08\x12 \n\x18supersedes_assessment_id\x18\r \x01(\t\x12#\n\x1bsuperseded_by_assessment_id\x18\x0e \x01(\t\x12\x11\n\tretracted\x18\x0f \x01(\x08\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"o\n\x14ListFeedbackResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\t\x12,\n\x0b\x61ssessments\x18\x02 \x03(\x0b\x32\x17.feedback.v1.Assessment\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\"\xe9\x02\n\x18SummarizeFeedbackRequest\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfeedback_name\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12P\n\x0etrace_metadata\x18\x06 \x03(\x0b\x32\x38.feedback.v1.SummarizeFeedbackRequest.TraceMetadataEntry\x12+\n\x08interval\x18\x07 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x34\n\x12TraceMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd7\x03\n\x19SummarizeFeedbackResponse\x12\x14\n\x0ctotal_traces\x18\x01 \x01(\x03\x12\x1c\n\x14traces_with_feedback\x18\x02 \x01(\x03\x12\x15\n\rfeedback_rate\x18\x03 \x01(\x01\x12\x16\n\x0epositive_count\x18\x04 \x01(\x03\x12\x16\n\x0enegative_count\x18\x05 \x01(\x03\x12\x15\n\rpositive_rate\x18\x06 \x01(\x01\x12S\n\x0f\x61verage_ratings\x18\x07 \x03(\x0b\x32:.feedback.v1.SummarizeFeedbackResponse.AverageRatingsEntry\x12.\n\nstart_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\ttruncated\x18\n \x01(\x08\x12+\n\x07\x62uckets\x18\x0b \x03(\x0b\x32\x1a.feedback.v1.SummaryBucket\x1a\x35\n\x13\x41verageRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xff\x02\n\rSummaryBucket\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0ctotal_traces\x18\x03 \x01(\x03\x12\x1c\n\x14traces_with_feedback\x18\x04 \x01(\x03\x12\x15\n\rfeedback_rate\x18\x05 \x01(\x01\x12\x16\n\x0epositive_count\x18\x06 \x01(\x03\x12\x16\n\x0enegative_count\x18\x07 \x01(\x03\x12\x15\n\rpositive_rate\x18\x08 \x01(\x01\x12G\n\x0f\x61verage_ratings\x18\t \x03(\x0b\x32..feedback.v1.SummaryBucket.AverageRatingsEntry\x1a\x35\n\x13\x41verageRatingsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x86\x01\n\x16RetractFeedbackRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0c\n\x04name\x18\x02 \x01(\t\x12#\n\x06source\x18\x03 \x01(\x0b\x32\x13.feedback.v1.Source\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x82\x01\n\x17RetractFeedbackResponse\x12\x15\n\rassessment_id\x18\x01 \x01(\t\x12\x10\n\x08trace_id\x18\x02 \x01(\t\x12*\n\x05state\x18\x03 \x01(\x0e\x32\x1b.feedback.v1.IngestionState\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"L\n\x17\x42\x61tchLogFeedbackRequest\x12\x31\n\x08requests\x18\x01 \x03(\x0b\x32\x1f.feedback.v1.LogFeedbackRequest\"}\n\x16\x42\x61tchLogFeedbackResult\x12\x34\n\x08response\x18\x01 \x01(\x0b\x32 .feedback.v1.LogFeedbackResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"P\n\x18\x42\x61tchLogFeedbackResponse\x12\x34\n\x07results\x18\x01 \x03(\x0b\x32#.feedback.v1.BatchLogFeedbackResult\"|\n\x1a\x43reateFeedbackTokenRequest\x12%\n\x06target\x18\x01 \x01(\x0b\x32\x15.feedback.v1.TraceRef\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"o\n\x1b\x43reateFeedbackTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08trace_id\x18\x03 \x01(\t*p\n\x0e\x41ssessmentKind\x12\x1f\n\x1b\x41SSESSMENT_KIND_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x41SSESSMENT_KIND_FEEDBACK\x10\x01\x12\x1f\n\x1b\x41SSESSMENT_KIND_EXPECTATION\x10\x02\x32\xef\x05\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12P\n\x0bLogFeedback\x12\x1f.feedback.v1.LogFeedbackRequest\x1a .feedback.v1.LogFeedbackResponse\x12M\n\nLogRatings\x12\x1e.feedback.v1.LogRatingsRequest\x1a\x1f.feedback.v1.LogRatingsResponse\x12Y\n\x0eLogExpectation\x12\".feedback.v1.LogExpectationRequest\x1a#.feedback.v1.LogExpectationResponse\x12S\n\x0cListFeedback\x12 .feedback.v1.ListFeedbackRequest\x1a!.feedback.v1.ListFeedbackResponse\x12\x62\n\x11SummarizeFeedback\x12%.feedback.v1.SummarizeFeedbackRequest\x1a&.feedback.v1.SummarizeFeedbackResponse\x12\\\n\x0fRetractFeedback\x12#.feedback.v1.RetractFeedbackRequest\x1a$.feedback.v1.RetractFeedbackResponse\x12_\n\x10\x42\x61tchLogFeedback\x12$.feedback.v1.BatchLogFeedbackRequest\x1a%.feedback.v1.BatchLogFeedbackResponse\x12h\n\x13\x43reateFeedbackToken\x12\'.feedback.v1.CreateFeedbackTokenRequest\x1a(.feedback.v1.CreateFeedbackTokenResponseB\x81\x01\n\x1f\x64\x65v.feedbackservice.feedback.v1B\x14\x46\x65\x65\x64\x62\x61\x63kServiceProtoP\x01ZFgithub.com/feedback-service/feedback/clients/go/feedback/v1;feedbackv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,44 +45,68 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGEXPECTATIONREQUEST_METADATAENTRY']._serialized_options = b'8\001'
   _globals['_ASSESSMENT_METADATAENTRY']._loaded_options = None
   _globals['_ASSESSMENT_METADATAENTRY']._serialized_options = b'8\001'
+  _globals['_SUMMARIZEFEEDBACKREQUEST_TRACEMETADATAENTRY']._loaded_options = None
+  _globals['_SUMMARIZEFEEDBACKREQUEST_TRACEMETADATAENTRY']._serialized_options = b'8\001'
   _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._loaded_options = None
   _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._serialized_options = b'8\001'
-  _globals['_ASSESSMENTKIND']._serialized_start=2701
-  _globals['_ASSESSMENTKIND']._serialized_end=2813
-  _globals['_LOGFEEDBACKREQUEST']._serialized_start=141
-  _globals['_LOGFEEDBACKREQUEST']._serialized_end=447
-  _globals['_LOGFEEDBACKREQUEST_METADATAENTRY']._serialized_start=400
-  _globals['_LOGFEEDBACKREQUEST_METADATAENTRY']._serialized_end=447
-  _globals['_LOGFEEDBACKRESPONSE']._serialized_start=449
-  _globals['_LOGFEEDBACKRESPONSE']._serialized_end=575
-  _globals['_LOGRATINGSREQUEST']._serialized_start=578
-  _globals['_LOGRATINGSREQUEST']._serialized_end=841
-  _globals['_LOGRATINGSREQUEST_RATINGSENTRY']._serialized_start=795
-  _globals['_LOGRATINGSREQUEST_RATINGSENTRY']._serialized_end=841
-  _globals['_RATINGRESULT']._serialized_start=843
-  _globals['_RATINGRESULT']._serialized_end=928
-  _globals['_LOGRATINGSRESPONSE']._serialized_start=931
-  _globals['_LOGRATINGSRESPONSE']._serialized_end=1077
-  _globals['_LOGEXPECTATIONREQUEST']._serialized_start=1080
-  _globals['_LOGEXPECTATIONREQUEST']._serialized_end=1369
-  _globals['_LOGEXPECTATIONREQUEST_METADATAENTRY']._serialized_start=400
-  _globals['_LOGEXPECTATIONREQUEST_METADATAENTRY']._serialized_end=447
-  _globals['_LOGEXPECTATIONRESPONSE']._serialized_start=1372
-  _globals['_LOGEXPECTATIONRESPONSE']._serialized_end=1501
-  _globals['_LISTFEEDBACKREQUEST']._serialized_start=1503
-  _globals['_LISTFEEDBACKREQUEST']._serialized_end=1563
-  _globals['_ASSESSMENT']._serialized_start=1566
-  _globals['_ASSESSMENT']._serialized_end=2036
-  _globals['_ASSESSMENT_METADATAENTRY']._serialized_start=400
-  _globals['_ASSESSMENT_METADATAENTRY']._serialized_end=447
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=2038
-  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=2124
-  _globals['_SUMMARIZEFEEDBACKREQUEST']._serialized_start=2127
-  _globals['_SUMMARIZEFEEDBACKREQUEST']._serialized_end=2270
-  _globals['_SUMMARIZEFEEDBACKRESPONSE']._serialized_start=2273
-  _globals['_SUMMARIZEFEEDBACKRESPONSE']._serialized_end=2699
-  _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._serialized_start=2646
-  _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._serialized_end=2699
-  _globals['_FEEDBACKSERVICE']._serialized_start=2816
-  _globals['_FEEDBACKSERVICE']._serialized_end=3270
+  _globals['_SUMMARYBUCKET_AVERAGERATINGSENTRY']._loaded_options = None
+  _globals['_SUMMARYBUCKET_AVERAGERATINGSENTRY']._serialized_options = b'8\001'
+  _globals['_ASSESSMENTKIND']._serialized_start=4460
+  _globals['_ASSESSMENTKIND']._serialized_end=4572
+  _globals['_LOGFEEDBACKREQUEST']._serialized_start=198
+  _globals['_LOGFEEDBACKREQUEST']._serialized_end=504
+  _globals['_LOGFEEDBACKREQUEST_METADATAENTRY']._serialized_start=457
+  _globals['_LOGFEEDBACKREQUEST_METADATAENTRY']._serialized_end=504
+  _globals['_LOGFEEDBACKRESPONSE']._serialized_start=507
+  _globals['_LOGFEEDBACKRESPONSE']._serialized_end=667
+  _globals['_LOGRATINGSREQUEST']._serialized_start=670
+  _globals['_LOGRATINGSREQUEST']._serialized_end=933
+  _globals['_LOGRATINGSREQUEST_RATINGSENTRY']._serialized_start=887
+  _globals['_LOGRATINGSREQUEST_RATINGSENTRY']._serialized_end=933
+  _globals['_RATINGRESULT']._serialized_start=935
+  _globals['_RATINGRESULT']._serialized_end=1054
+  _globals['_LOGRATINGSRESPONSE']._serialized_start=1057
+  _globals['_LOGRATINGSRESPONSE']._serialized_end=1203
+  _globals['_LOGEXPECTATIONREQUEST']._serialized_start=1206
+  _globals['_LOGEXPECTATIONREQUEST']._serialized_end=1495
+  _globals['_LOGEXPECTATIONREQUEST_METADATAENTRY']._serialized_start=457
+  _globals['_LOGEXPECTATIONREQUEST_METADATAENTRY']._serialized_end=504
+  _globals['_LOGEXPECTATIONRESPONSE']._serialized_start=1498
+  _globals['_LOGEXPECTATIONRESPONSE']._serialized_end=1661
+  _globals['_LISTFEEDBACKREQUEST']._serialized_start=1663
+  _globals['_LISTFEEDBACKREQUEST']._serialized_end=1762
+  _globals['_ASSESSMENT']._serialized_start=1765
+  _globals['_ASSESSMENT']._serialized_end=2325
+  _globals['_ASSESSMENT_METADATAENTRY']._serialized_start=457
+  _globals['_ASSESSMENT_METADATAENTRY']._serialized_end=504
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_start=2327
+  _globals['_LISTFEEDBACKRESPONSE']._serialized_end=2438
+  _globals['_SUMMARIZEFEEDBACKREQUEST']._serialized_start=2441
+  _globals['_SUMMARIZEFEEDBACKREQUEST']._serialized_end=2802
+  _globals['_SUMMARIZEFEEDBACKREQUEST_TRACEMETADATAENTRY']._serialized_start=2750
+  _globals['_SUMMARIZEFEEDBACKREQUEST_TRACEMETADATAENTRY']._serialized_end=2802
+  _globals['_SUMMARIZEFEEDBACKRESPONSE']._serialized_start=2805
+  _globals['_SUMMARIZEFEEDBACKRESPONSE']._serialized_end=3276
+  _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._serialized_start=3223
+  _globals['_SUMMARIZEFEEDBACKRESPONSE_AVERAGERATINGSENTRY']._serialized_end=3276
+  _globals['_SUMMARYBUCKET']._serialized_start=3279
+  _globals['_SUMMARYBUCKET']._serialized_end=3662
+  _globals['_SUMMARYBUCKET_AVERAGERATINGSENTRY']._serialized_start=3223
+  _globals['_SUMMARYBUCKET_AVERAGERATINGSENTRY']._serialized_end=3276
+  _globals['_RETRACTFEEDBACKREQUEST']._serialized_start=3665
+  _globals['_RETRACTFEEDBACKREQUEST']._serialized_end=3799
+  _globals['_RETRACTFEEDBACKRESPONSE']._serialized_start=3802
+  _globals['_RETRACTFEEDBACKRESPONSE']._serialized_end=3932
+  _globals['_BATCHLOGFEEDBACKREQUEST']._serialized_start=3934
+  _globals['_BATCHLOGFEEDBACKREQUEST']._serialized_end=4010
+  _globals['_BATCHLOGFEEDBACKRESULT']._serialized_start=4012
+  _globals['_BATCHLOGFEEDBACKRESULT']._serialized_end=4137
+  _globals['_BATCHLOGFEEDBACKRESPONSE']._serialized_start=4139
+  _globals['_BATCHLOGFEEDBACKRESPONSE']._serialized_end=4219
+  _globals['_CREATEFEEDBACKTOKENREQUEST']._serialized_start=4221
+  _globals['_CREATEFEEDBACKTOKENREQUEST']._serialized_end=4345
+  _globals['_CREATEFEEDBACKTOKENRESPONSE']._serialized_start=4347
+  _globals['_CREATEFEEDBACKTOKENRESPONSE']._serialized_end=4458
+  _globals['_FEEDBACKSERVICE']._serialized_start=4575
+  _globals['_FEEDBACKSERVICE']._serialized_end=5326
 # @@protoc_insertion_point(module_scope)

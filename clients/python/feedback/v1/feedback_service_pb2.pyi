@@ -6,11 +6,13 @@ isort:skip_file
 from collections import abc as _abc
 from feedback.v1 import common_pb2 as _common_pb2
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import message as _message
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.rpc import status_pb2 as _status_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -137,6 +139,7 @@ class LogFeedbackResponse(_message.Message):
     TRACE_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
     assessment_id: _builtins.str
     """Output only. The MLflow assessment ID of the judgment. Stable across
     retries with the same `request_id`.
@@ -149,6 +152,13 @@ class LogFeedbackResponse(_message.Message):
     """Output only. Whether the judgment is already stored in MLflow."""
     request_id: _builtins.str
     """Output only. The idempotency key used: the caller's or a generated one."""
+    superseded_assessment_id: _builtins.str
+    """Output only. The assessment this judgment superseded: the same source's
+    previous current judgment of the same name on the same trace and span.
+    Empty when there was none, for anonymous judgments, and when it is not
+    known yet (the judgment was queued while MLflow was unreachable;
+    `ListFeedback` shows the link once it is stored).
+    """
     def __init__(
         self,
         *,
@@ -156,10 +166,11 @@ class LogFeedbackResponse(_message.Message):
         trace_id: _builtins.str = ...,
         state: _common_pb2.IngestionState.ValueType = ...,
         request_id: _builtins.str = ...,
+        superseded_assessment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "request_id", b"request_id", "state", b"state", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "request_id", b"request_id", "state", b"state", "superseded_assessment_id", b"superseded_assessment_id", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -248,6 +259,7 @@ class RatingResult(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
     dimension: _builtins.str
     """Output only. The dimension, as given in the request."""
     name: _builtins.str
@@ -256,6 +268,10 @@ class RatingResult(_message.Message):
     """Output only. The stored value: `rating / scale_max`."""
     assessment_id: _builtins.str
     """Output only. The MLflow assessment ID of this dimension."""
+    superseded_assessment_id: _builtins.str
+    """Output only. The assessment this dimension superseded; same rules as
+    `LogFeedbackResponse.superseded_assessment_id`.
+    """
     def __init__(
         self,
         *,
@@ -263,10 +279,11 @@ class RatingResult(_message.Message):
         name: _builtins.str = ...,
         value: _builtins.float = ...,
         assessment_id: _builtins.str = ...,
+        superseded_assessment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "dimension", b"dimension", "name", b"name", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "dimension", b"dimension", "name", b"name", "superseded_assessment_id", b"superseded_assessment_id", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -398,6 +415,7 @@ class LogExpectationResponse(_message.Message):
     TRACE_ID_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
     assessment_id: _builtins.str
     """Output only. The MLflow assessment ID of the expectation."""
     trace_id: _builtins.str
@@ -408,6 +426,10 @@ class LogExpectationResponse(_message.Message):
     """Output only. Whether the expectation is already stored in MLflow."""
     request_id: _builtins.str
     """Output only. The idempotency key used."""
+    superseded_assessment_id: _builtins.str
+    """Output only. The expectation this one superseded; same rules as
+    `LogFeedbackResponse.superseded_assessment_id`.
+    """
     def __init__(
         self,
         *,
@@ -415,10 +437,11 @@ class LogExpectationResponse(_message.Message):
         trace_id: _builtins.str = ...,
         state: _common_pb2.IngestionState.ValueType = ...,
         request_id: _builtins.str = ...,
+        superseded_assessment_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "request_id", b"request_id", "state", b"state", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "request_id", b"request_id", "state", b"state", "superseded_assessment_id", b"superseded_assessment_id", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -431,6 +454,17 @@ class ListFeedbackRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TARGET_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Optional. The most assessments to return, from 1 to 100. Defaults to 100.
+    Fewer may be returned so that a response stays within the message size
+    limit.
+    """
+    page_token: _builtins.str
+    """Optional. The `next_page_token` of a previous response with the same
+    `target`. At most 1,024 characters.
+    """
     @_builtins.property
     def target(self) -> _common_pb2.TraceRef:
         """Required. The trace whose assessments are listed. `span_id`, when set,
@@ -441,10 +475,12 @@ class ListFeedbackRequest(_message.Message):
         self,
         *,
         target: _common_pb2.TraceRef | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "target", b"target"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -488,6 +524,9 @@ class Assessment(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     STATE_FIELD_NUMBER: _builtins.int
     VALID_FIELD_NUMBER: _builtins.int
+    SUPERSEDES_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    SUPERSEDED_BY_ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    RETRACTED_FIELD_NUMBER: _builtins.int
     assessment_id: _builtins.str
     """Output only. The MLflow assessment ID."""
     name: _builtins.str
@@ -501,7 +540,19 @@ class Assessment(_message.Message):
     state: _common_pb2.IngestionState.ValueType
     """Output only. Whether the assessment is stored in MLflow or still queued."""
     valid: _builtins.bool
-    """Output only. False when the assessment was superseded by another one."""
+    """Output only. False when the assessment was superseded by another one or
+    retracted.
+    """
+    supersedes_assessment_id: _builtins.str
+    """Output only. The assessment this one superseded (MLflow's `overrides`);
+    empty when none.
+    """
+    superseded_by_assessment_id: _builtins.str
+    """Output only. The assessment that superseded this one; empty when none."""
+    retracted: _builtins.bool
+    """Output only. True when the source took this judgment back with
+    `RetractFeedback`; `valid` is then false.
+    """
     @_builtins.property
     def feedback(self) -> _common_pb2.FeedbackValue:
         """Output only. The value of a feedback. Unset for expectations and for
@@ -539,10 +590,13 @@ class Assessment(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         state: _common_pb2.IngestionState.ValueType = ...,
         valid: _builtins.bool = ...,
+        supersedes_assessment_id: _builtins.str = ...,
+        superseded_by_assessment_id: _builtins.str = ...,
+        retracted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expectation", b"expectation", "feedback", b"feedback", "source", b"source"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "create_time", b"create_time", "expectation", b"expectation", "feedback", b"feedback", "kind", b"kind", "metadata", b"metadata", "name", b"name", "rationale", b"rationale", "source", b"source", "span_id", b"span_id", "state", b"state", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "create_time", b"create_time", "expectation", b"expectation", "feedback", b"feedback", "kind", b"kind", "metadata", b"metadata", "name", b"name", "rationale", b"rationale", "retracted", b"retracted", "source", b"source", "span_id", b"span_id", "state", b"state", "superseded_by_assessment_id", b"superseded_by_assessment_id", "supersedes_assessment_id", b"supersedes_assessment_id", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -556,8 +610,11 @@ class ListFeedbackResponse(_message.Message):
 
     TRACE_ID_FIELD_NUMBER: _builtins.int
     ASSESSMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     trace_id: _builtins.str
     """Output only. The MLflow trace ID the assessments belong to."""
+    next_page_token: _builtins.str
+    """Output only. A token for the next page; empty on the last page."""
     @_builtins.property
     def assessments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Assessment]:
         """Output only. The assessments, oldest first."""
@@ -567,10 +624,11 @@ class ListFeedbackResponse(_message.Message):
         *,
         trace_id: _builtins.str = ...,
         assessments: _abc.Iterable[Global___Assessment] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessments", b"assessments", "trace_id", b"trace_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessments", b"assessments", "next_page_token", b"next_page_token", "trace_id", b"trace_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -582,12 +640,44 @@ class SummarizeFeedbackRequest(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class TraceMetadataEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     FEEDBACK_NAME_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    TRACE_METADATA_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
     feedback_name: _builtins.str
     """Optional. The binary feedback counted as positive or negative. Same rules
     as `LogFeedbackRequest.name`. Defaults to `user_feedback`.
+    """
+    user_id: _builtins.str
+    """Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+    At most 256 characters.
+    """
+    session_id: _builtins.str
+    """Optional. Only traces of this conversation (the trace's
+    `mlflow.trace.session`). At most 256 characters.
     """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
@@ -601,16 +691,34 @@ class SummarizeFeedbackRequest(_message.Message):
         `start_time`; the window spans at most 366 days.
         """
 
+    @_builtins.property
+    def trace_metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Optional. Only traces whose metadata has every one of these key-value
+        pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+        most 1,024 characters.
+        """
+
+    @_builtins.property
+    def interval(self) -> _duration_pb2.Duration:
+        """Optional. When set, the response also carries `buckets` of this length,
+        from `start_time`. At least 1 second; the window may hold at most 1,000
+        buckets.
+        """
+
     def __init__(
         self,
         *,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         feedback_name: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        session_id: _builtins.str = ...,
+        trace_metadata: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        interval: _duration_pb2.Duration | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "interval", b"interval", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "feedback_name", b"feedback_name", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "feedback_name", b"feedback_name", "interval", b"interval", "session_id", b"session_id", "start_time", b"start_time", "trace_metadata", b"trace_metadata", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -652,6 +760,7 @@ class SummarizeFeedbackResponse(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     TRUNCATED_FIELD_NUMBER: _builtins.int
+    BUCKETS_FIELD_NUMBER: _builtins.int
     total_traces: _builtins.int
     """Output only. Traces created in the window."""
     traces_with_feedback: _builtins.int
@@ -669,9 +778,8 @@ class SummarizeFeedbackResponse(_message.Message):
     to 1; 0 when there are none.
     """
     truncated: _builtins.bool
-    """Output only. True when the window held more traces than the service scans
-    in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-    most recent ones only.
+    """Output only. Always false: summaries are computed by the MLflow tracking
+    server and cover every trace of the window. Kept for compatibility.
     """
     @_builtins.property
     def average_ratings(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
@@ -688,6 +796,12 @@ class SummarizeFeedbackResponse(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """Output only. The window actually summarized."""
 
+    @_builtins.property
+    def buckets(self) -> _containers.RepeatedCompositeFieldContainer[Global___SummaryBucket]:
+        """Output only. The figures per `interval`, oldest first, when `interval` was
+        set; every bucket of the window is listed, empty ones included.
+        """
+
     def __init__(
         self,
         *,
@@ -701,11 +815,327 @@ class SummarizeFeedbackResponse(_message.Message):
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
         truncated: _builtins.bool = ...,
+        buckets: _abc.Iterable[Global___SummaryBucket] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_ratings", b"average_ratings", "end_time", b"end_time", "feedback_rate", b"feedback_rate", "negative_count", b"negative_count", "positive_count", b"positive_count", "positive_rate", b"positive_rate", "start_time", b"start_time", "total_traces", b"total_traces", "traces_with_feedback", b"traces_with_feedback", "truncated", b"truncated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_ratings", b"average_ratings", "buckets", b"buckets", "end_time", b"end_time", "feedback_rate", b"feedback_rate", "negative_count", b"negative_count", "positive_count", b"positive_count", "positive_rate", b"positive_rate", "start_time", b"start_time", "total_traces", b"total_traces", "traces_with_feedback", b"traces_with_feedback", "truncated", b"truncated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SummarizeFeedbackResponse: _TypeAlias = SummarizeFeedbackResponse  # noqa: Y015
+
+@_typing.final
+class SummaryBucket(_message.Message):
+    """Feedback statistics of the traces created in one bucket of a summary."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AverageRatingsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    TOTAL_TRACES_FIELD_NUMBER: _builtins.int
+    TRACES_WITH_FEEDBACK_FIELD_NUMBER: _builtins.int
+    FEEDBACK_RATE_FIELD_NUMBER: _builtins.int
+    POSITIVE_COUNT_FIELD_NUMBER: _builtins.int
+    NEGATIVE_COUNT_FIELD_NUMBER: _builtins.int
+    POSITIVE_RATE_FIELD_NUMBER: _builtins.int
+    AVERAGE_RATINGS_FIELD_NUMBER: _builtins.int
+    total_traces: _builtins.int
+    """Output only. As `SummarizeFeedbackResponse.total_traces`, for this bucket."""
+    traces_with_feedback: _builtins.int
+    """Output only. As `SummarizeFeedbackResponse.traces_with_feedback`."""
+    feedback_rate: _builtins.float
+    """Output only. As `SummarizeFeedbackResponse.feedback_rate`."""
+    positive_count: _builtins.int
+    """Output only. As `SummarizeFeedbackResponse.positive_count`."""
+    negative_count: _builtins.int
+    """Output only. As `SummarizeFeedbackResponse.negative_count`."""
+    positive_rate: _builtins.float
+    """Output only. As `SummarizeFeedbackResponse.positive_rate`."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. Start of the bucket (inclusive)."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. End of the bucket (exclusive)."""
+
+    @_builtins.property
+    def average_ratings(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """Output only. As `SummarizeFeedbackResponse.average_ratings`."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        total_traces: _builtins.int = ...,
+        traces_with_feedback: _builtins.int = ...,
+        feedback_rate: _builtins.float = ...,
+        positive_count: _builtins.int = ...,
+        negative_count: _builtins.int = ...,
+        positive_rate: _builtins.float = ...,
+        average_ratings: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["average_ratings", b"average_ratings", "end_time", b"end_time", "feedback_rate", b"feedback_rate", "negative_count", b"negative_count", "positive_count", b"positive_count", "positive_rate", b"positive_rate", "start_time", b"start_time", "total_traces", b"total_traces", "traces_with_feedback", b"traces_with_feedback"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SummaryBucket: _TypeAlias = SummaryBucket  # noqa: Y015
+
+@_typing.final
+class RetractFeedbackRequest(_message.Message):
+    """A request to take back a source's current judgment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """Optional. The judgment's name. Same rules as `LogFeedbackRequest.name`.
+    Defaults to `user_feedback`.
+    """
+    request_id: _builtins.str
+    """Optional. An idempotency key; same rules as `LogFeedbackRequest.request_id`."""
+    @_builtins.property
+    def target(self) -> _common_pb2.TraceRef:
+        """Required. The trace (and optionally span) of the judgment."""
+
+    @_builtins.property
+    def source(self) -> _common_pb2.Source:
+        """Required. Whose judgment is taken back: `source.id` must be set
+        (anonymous judgments cannot be retracted). With an end-user feedback
+        token, the token's user.
+        """
+
+    def __init__(
+        self,
+        *,
+        target: _common_pb2.TraceRef | None = ...,
+        name: _builtins.str = ...,
+        source: _common_pb2.Source | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "target", b"target"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "request_id", b"request_id", "source", b"source", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetractFeedbackRequest: _TypeAlias = RetractFeedbackRequest  # noqa: Y015
+
+@_typing.final
+class RetractFeedbackResponse(_message.Message):
+    """The result of taking back a judgment."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ASSESSMENT_ID_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    assessment_id: _builtins.str
+    """Output only. The MLflow assessment ID of the judgment taken back."""
+    trace_id: _builtins.str
+    """Output only. The MLflow trace ID of the judgment."""
+    state: _common_pb2.IngestionState.ValueType
+    """Output only. Whether the retraction is already applied in MLflow or
+    durably queued.
+    """
+    request_id: _builtins.str
+    """Output only. The idempotency key used."""
+    def __init__(
+        self,
+        *,
+        assessment_id: _builtins.str = ...,
+        trace_id: _builtins.str = ...,
+        state: _common_pb2.IngestionState.ValueType = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assessment_id", b"assessment_id", "request_id", b"request_id", "state", b"state", "trace_id", b"trace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RetractFeedbackResponse: _TypeAlias = RetractFeedbackResponse  # noqa: Y015
+
+@_typing.final
+class BatchLogFeedbackRequest(_message.Message):
+    """A request to record several feedback judgments at once."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUESTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def requests(self) -> _containers.RepeatedCompositeFieldContainer[Global___LogFeedbackRequest]:
+        """Required. 1 to 500 judgments, each validated and answered on its own."""
+
+    def __init__(
+        self,
+        *,
+        requests: _abc.Iterable[Global___LogFeedbackRequest] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["requests", b"requests"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchLogFeedbackRequest: _TypeAlias = BatchLogFeedbackRequest  # noqa: Y015
+
+@_typing.final
+class BatchLogFeedbackResult(_message.Message):
+    """The outcome of one judgment of a `BatchLogFeedbackRequest`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    ERROR_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def response(self) -> Global___LogFeedbackResponse:
+        """The judgment was recorded."""
+
+    @_builtins.property
+    def error(self) -> _status_pb2.Status:
+        """The judgment was refused; the status carries the same details as the
+        error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
+        naming the fields, relative to the item).
+        """
+
+    def __init__(
+        self,
+        *,
+        response: Global___LogFeedbackResponse | None = ...,
+        error: _status_pb2.Status | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "response", b"response", "result", b"result"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["error", b"error", "response", b"response", "result", b"result"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_result: _TypeAlias = _typing.Literal["response", "error"]  # noqa: Y015
+    _WhichOneofArgType_result: _TypeAlias = _typing.Literal["result", b"result"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_result) -> _WhichOneofReturnType_result | None: ...
+
+Global___BatchLogFeedbackResult: _TypeAlias = BatchLogFeedbackResult  # noqa: Y015
+
+@_typing.final
+class BatchLogFeedbackResponse(_message.Message):
+    """The outcomes of a batch, in request order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___BatchLogFeedbackResult]:
+        """Output only. One result per request, in request order."""
+
+    def __init__(
+        self,
+        *,
+        results: _abc.Iterable[Global___BatchLogFeedbackResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchLogFeedbackResponse: _TypeAlias = BatchLogFeedbackResponse  # noqa: Y015
+
+@_typing.final
+class CreateFeedbackTokenRequest(_message.Message):
+    """A request to mint an end-user feedback token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TARGET_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    TTL_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """Required. The end user the token writes as (source `SOURCE_TYPE_HUMAN`
+    with this ID). 1 to 250 characters; no control characters.
+    """
+    @_builtins.property
+    def target(self) -> _common_pb2.TraceRef:
+        """Required. The trace the token lets its holder judge."""
+
+    @_builtins.property
+    def ttl(self) -> _duration_pb2.Duration:
+        """Optional. How long the token is valid, from 1 second to 7 days. Defaults
+        to the service's `FEEDBACK_TOKEN_TTL_S` (24 hours).
+        """
+
+    def __init__(
+        self,
+        *,
+        target: _common_pb2.TraceRef | None = ...,
+        user_id: _builtins.str = ...,
+        ttl: _duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["target", b"target", "ttl", b"ttl"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["target", b"target", "ttl", b"ttl", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFeedbackTokenRequest: _TypeAlias = CreateFeedbackTokenRequest  # noqa: Y015
+
+@_typing.final
+class CreateFeedbackTokenResponse(_message.Message):
+    """An end-user feedback token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    TRACE_ID_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """Output only. The token, sent as `authorization: Bearer <token>`. It allows
+    `LogFeedback`, `LogRatings` and `RetractFeedback` on its trace only, as its
+    user only.
+    """
+    trace_id: _builtins.str
+    """Output only. The MLflow trace ID the token is bound to."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """Output only. When the token expires."""
+
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        trace_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "token", b"token", "trace_id", b"trace_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateFeedbackTokenResponse: _TypeAlias = CreateFeedbackTokenResponse  # noqa: Y015

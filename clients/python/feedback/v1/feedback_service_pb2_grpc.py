@@ -32,8 +32,14 @@ class FeedbackServiceStub:
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     def __init__(self, channel):
@@ -67,6 +73,21 @@ class FeedbackServiceStub:
                 request_serializer=feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackRequest.SerializeToString,
                 response_deserializer=feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackResponse.FromString,
                 _registered_method=True)
+        self.RetractFeedback = channel.unary_unary(
+                '/feedback.v1.FeedbackService/RetractFeedback',
+                request_serializer=feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackRequest.SerializeToString,
+                response_deserializer=feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackResponse.FromString,
+                _registered_method=True)
+        self.BatchLogFeedback = channel.unary_unary(
+                '/feedback.v1.FeedbackService/BatchLogFeedback',
+                request_serializer=feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackRequest.SerializeToString,
+                response_deserializer=feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackResponse.FromString,
+                _registered_method=True)
+        self.CreateFeedbackToken = channel.unary_unary(
+                '/feedback.v1.FeedbackService/CreateFeedbackToken',
+                request_serializer=feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenRequest.SerializeToString,
+                response_deserializer=feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenResponse.FromString,
+                _registered_method=True)
 
 
 class FeedbackServiceServicer:
@@ -76,8 +97,14 @@ class FeedbackServiceServicer:
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     def LogFeedback(self, request, context):
@@ -112,7 +139,35 @@ class FeedbackServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SummarizeFeedback(self, request, context):
-        """Summarizes the feedback of the traces created in a time window.
+        """Summarizes the feedback of the traces created in a time window, counting
+        current judgments only; computed by the MLflow tracking server, exact at
+        any scale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetractFeedback(self, request, context):
+        """Takes back a source's current judgment of one name on a trace: it stops
+        counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+        has no current judgment of that name there.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchLogFeedback(self, request, context):
+        """Records 1 to 500 feedback judgments in one call and one durable
+        transaction. Each item succeeds or fails on its own; bad items never stop
+        good ones.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateFeedbackToken(self, request, context):
+        """Mints an end-user feedback token for one trace and one user, such as for
+        a trace produced by another application. Needs the service credential.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -146,6 +201,21 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     request_deserializer=feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackRequest.FromString,
                     response_serializer=feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackResponse.SerializeToString,
             ),
+            'RetractFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetractFeedback,
+                    request_deserializer=feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackRequest.FromString,
+                    response_serializer=feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackResponse.SerializeToString,
+            ),
+            'BatchLogFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchLogFeedback,
+                    request_deserializer=feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackRequest.FromString,
+                    response_serializer=feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackResponse.SerializeToString,
+            ),
+            'CreateFeedbackToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateFeedbackToken,
+                    request_deserializer=feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenRequest.FromString,
+                    response_serializer=feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'feedback.v1.FeedbackService', rpc_method_handlers)
@@ -161,8 +231,14 @@ class FeedbackService:
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     @staticmethod
@@ -290,6 +366,87 @@ class FeedbackService:
             '/feedback.v1.FeedbackService/SummarizeFeedback',
             feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackRequest.SerializeToString,
             feedback_dot_v1_dot_feedback__service__pb2.SummarizeFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetractFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/feedback.v1.FeedbackService/RetractFeedback',
+            feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackRequest.SerializeToString,
+            feedback_dot_v1_dot_feedback__service__pb2.RetractFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchLogFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/feedback.v1.FeedbackService/BatchLogFeedback',
+            feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackRequest.SerializeToString,
+            feedback_dot_v1_dot_feedback__service__pb2.BatchLogFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateFeedbackToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/feedback.v1.FeedbackService/CreateFeedbackToken',
+            feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenRequest.SerializeToString,
+            feedback_dot_v1_dot_feedback__service__pb2.CreateFeedbackTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

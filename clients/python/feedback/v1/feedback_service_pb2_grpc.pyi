@@ -33,8 +33,14 @@ class FeedbackServiceStub:
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     @_typing.overload
@@ -56,7 +62,24 @@ class FeedbackServiceStub:
     acknowledged but not yet stored in MLflow.
     """
     SummarizeFeedback: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.SummarizeFeedbackRequest, _feedback_service_pb2.SummarizeFeedbackResponse]
-    """Summarizes the feedback of the traces created in a time window."""
+    """Summarizes the feedback of the traces created in a time window, counting
+    current judgments only; computed by the MLflow tracking server, exact at
+    any scale.
+    """
+    RetractFeedback: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.RetractFeedbackRequest, _feedback_service_pb2.RetractFeedbackResponse]
+    """Takes back a source's current judgment of one name on a trace: it stops
+    counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+    has no current judgment of that name there.
+    """
+    BatchLogFeedback: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.BatchLogFeedbackRequest, _feedback_service_pb2.BatchLogFeedbackResponse]
+    """Records 1 to 500 feedback judgments in one call and one durable
+    transaction. Each item succeeds or fails on its own; bad items never stop
+    good ones.
+    """
+    CreateFeedbackToken: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.CreateFeedbackTokenRequest, _feedback_service_pb2.CreateFeedbackTokenResponse]
+    """Mints an end-user feedback token for one trace and one user, such as for
+    a trace produced by another application. Needs the service credential.
+    """
 
 @_typing.type_check_only
 class FeedbackServiceAsyncStub(FeedbackServiceStub):
@@ -66,8 +89,14 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -86,7 +115,24 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     acknowledged but not yet stored in MLflow.
     """
     SummarizeFeedback: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.SummarizeFeedbackRequest, _feedback_service_pb2.SummarizeFeedbackResponse]  # type: ignore[assignment]
-    """Summarizes the feedback of the traces created in a time window."""
+    """Summarizes the feedback of the traces created in a time window, counting
+    current judgments only; computed by the MLflow tracking server, exact at
+    any scale.
+    """
+    RetractFeedback: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.RetractFeedbackRequest, _feedback_service_pb2.RetractFeedbackResponse]  # type: ignore[assignment]
+    """Takes back a source's current judgment of one name on a trace: it stops
+    counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+    has no current judgment of that name there.
+    """
+    BatchLogFeedback: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.BatchLogFeedbackRequest, _feedback_service_pb2.BatchLogFeedbackResponse]  # type: ignore[assignment]
+    """Records 1 to 500 feedback judgments in one call and one durable
+    transaction. Each item succeeds or fails on its own; bad items never stop
+    good ones.
+    """
+    CreateFeedbackToken: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.CreateFeedbackTokenRequest, _feedback_service_pb2.CreateFeedbackTokenResponse]  # type: ignore[assignment]
+    """Mints an end-user feedback token for one trace and one user, such as for
+    a trace produced by another application. Needs the service credential.
+    """
 
 class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
     """Records judgments of chat turns as MLflow assessments on their traces and
@@ -95,8 +141,14 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
     Every write is acknowledged only once it is durably recorded: its response
     says whether the judgment is already stored in MLflow or queued for storage.
     Every write is idempotent by `request_id` (AIP-155): a retry with the same
-    `request_id` returns the same assessment ID and never stores a second
-    assessment.
+    `request_id` and the same request returns the same answer and never stores a
+    second assessment; the same `request_id` with a different request is refused
+    with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+
+    One current judgment per (trace, span, name, source): a new judgment from a
+    known source (non-empty `source.id`) supersedes that source's previous one
+    through MLflow's override, which keeps the old assessment, marked invalid.
+    Anonymous judgments are never merged.
     """
 
     @_abc_1.abstractmethod
@@ -143,6 +195,41 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _feedback_service_pb2.SummarizeFeedbackRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_feedback_service_pb2.SummarizeFeedbackResponse, _abc.Awaitable[_feedback_service_pb2.SummarizeFeedbackResponse]]:
-        """Summarizes the feedback of the traces created in a time window."""
+        """Summarizes the feedback of the traces created in a time window, counting
+        current judgments only; computed by the MLflow tracking server, exact at
+        any scale.
+        """
+
+    @_abc_1.abstractmethod
+    def RetractFeedback(
+        self,
+        request: _feedback_service_pb2.RetractFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_service_pb2.RetractFeedbackResponse, _abc.Awaitable[_feedback_service_pb2.RetractFeedbackResponse]]:
+        """Takes back a source's current judgment of one name on a trace: it stops
+        counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+        has no current judgment of that name there.
+        """
+
+    @_abc_1.abstractmethod
+    def BatchLogFeedback(
+        self,
+        request: _feedback_service_pb2.BatchLogFeedbackRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_service_pb2.BatchLogFeedbackResponse, _abc.Awaitable[_feedback_service_pb2.BatchLogFeedbackResponse]]:
+        """Records 1 to 500 feedback judgments in one call and one durable
+        transaction. Each item succeeds or fails on its own; bad items never stop
+        good ones.
+        """
+
+    @_abc_1.abstractmethod
+    def CreateFeedbackToken(
+        self,
+        request: _feedback_service_pb2.CreateFeedbackTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_service_pb2.CreateFeedbackTokenResponse, _abc.Awaitable[_feedback_service_pb2.CreateFeedbackTokenResponse]]:
+        """Mints an end-user feedback token for one trace and one user, such as for
+        a trace produced by another application. Needs the service credential.
+        """
 
 def add_FeedbackServiceServicer_to_server(servicer: FeedbackServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

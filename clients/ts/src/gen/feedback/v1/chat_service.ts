@@ -70,6 +70,13 @@ export interface ChatResponse {
    * the service generated.
    */
   clientRequestId: string;
+  /**
+   * Output only. An end-user feedback token for this turn's trace and user
+   * (see `FeedbackService.CreateFeedbackToken`): it lets a browser send
+   * feedback on this answer, and only on it. Empty when the service has no
+   * token secret configured.
+   */
+  feedbackToken: string;
 }
 
 /**
@@ -127,6 +134,11 @@ export interface ChatCompletion {
   clientRequestId: string;
   /** Output only. The full answer: the concatenation of every delta. */
   response: string;
+  /**
+   * Output only. An end-user feedback token for this turn; same as
+   * `ChatResponse.feedback_token`.
+   */
+  feedbackToken: string;
 }
 
 function createBaseChatRequest(): ChatRequest {
@@ -390,7 +402,7 @@ export const ChatRequest_MetadataEntry: MessageFns<ChatRequest_MetadataEntry> = 
 };
 
 function createBaseChatResponse(): ChatResponse {
-  return { response: "", traceId: "", clientRequestId: "" };
+  return { response: "", traceId: "", clientRequestId: "", feedbackToken: "" };
 }
 
 export const ChatResponse: MessageFns<ChatResponse> = {
@@ -403,6 +415,9 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     }
     if (message.clientRequestId !== "") {
       writer.uint32(26).string(message.clientRequestId);
+    }
+    if (message.feedbackToken !== "") {
+      writer.uint32(34).string(message.feedbackToken);
     }
     return writer;
   },
@@ -444,6 +459,14 @@ export const ChatResponse: MessageFns<ChatResponse> = {
             message.clientRequestId = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.feedbackToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -469,6 +492,11 @@ export const ChatResponse: MessageFns<ChatResponse> = {
         : isSet(object.client_request_id)
         ? globalThis.String(object.client_request_id)
         : "",
+      feedbackToken: isSet(object.feedbackToken)
+        ? globalThis.String(object.feedbackToken)
+        : isSet(object.feedback_token)
+        ? globalThis.String(object.feedback_token)
+        : "",
     };
   },
 
@@ -483,6 +511,9 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     if (message.clientRequestId !== "") {
       obj.clientRequestId = message.clientRequestId;
     }
+    if (message.feedbackToken !== "") {
+      obj.feedbackToken = message.feedbackToken;
+    }
     return obj;
   },
 
@@ -494,6 +525,7 @@ export const ChatResponse: MessageFns<ChatResponse> = {
     message.response = object.response ?? "";
     message.traceId = object.traceId ?? "";
     message.clientRequestId = object.clientRequestId ?? "";
+    message.feedbackToken = object.feedbackToken ?? "";
     return message;
   },
 };
@@ -929,7 +961,7 @@ export const ChatDelta: MessageFns<ChatDelta> = {
 };
 
 function createBaseChatCompletion(): ChatCompletion {
-  return { traceId: "", clientRequestId: "", response: "" };
+  return { traceId: "", clientRequestId: "", response: "", feedbackToken: "" };
 }
 
 export const ChatCompletion: MessageFns<ChatCompletion> = {
@@ -942,6 +974,9 @@ export const ChatCompletion: MessageFns<ChatCompletion> = {
     }
     if (message.response !== "") {
       writer.uint32(26).string(message.response);
+    }
+    if (message.feedbackToken !== "") {
+      writer.uint32(34).string(message.feedbackToken);
     }
     return writer;
   },
@@ -983,6 +1018,14 @@ export const ChatCompletion: MessageFns<ChatCompletion> = {
             message.response = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.feedbackToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1008,6 +1051,11 @@ export const ChatCompletion: MessageFns<ChatCompletion> = {
         ? globalThis.String(object.client_request_id)
         : "",
       response: isSet(object.response) ? globalThis.String(object.response) : "",
+      feedbackToken: isSet(object.feedbackToken)
+        ? globalThis.String(object.feedbackToken)
+        : isSet(object.feedback_token)
+        ? globalThis.String(object.feedback_token)
+        : "",
     };
   },
 
@@ -1022,6 +1070,9 @@ export const ChatCompletion: MessageFns<ChatCompletion> = {
     if (message.response !== "") {
       obj.response = message.response;
     }
+    if (message.feedbackToken !== "") {
+      obj.feedbackToken = message.feedbackToken;
+    }
     return obj;
   },
 
@@ -1033,6 +1084,7 @@ export const ChatCompletion: MessageFns<ChatCompletion> = {
     message.traceId = object.traceId ?? "";
     message.clientRequestId = object.clientRequestId ?? "";
     message.response = object.response ?? "";
+    message.feedbackToken = object.feedbackToken ?? "";
     return message;
   },
 };

@@ -18,8 +18,10 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../google/protobuf/duration";
 import { Value } from "../../google/protobuf/struct";
 import { Timestamp } from "../../google/protobuf/timestamp";
+import { Status } from "../../google/rpc/status";
 import {
   FeedbackValue,
   IngestionState,
@@ -131,6 +133,14 @@ export interface LogFeedbackResponse {
   state: IngestionState;
   /** Output only. The idempotency key used: the caller's or a generated one. */
   requestId: string;
+  /**
+   * Output only. The assessment this judgment superseded: the same source's
+   * previous current judgment of the same name on the same trace and span.
+   * Empty when there was none, for anonymous judgments, and when it is not
+   * known yet (the judgment was queued while MLflow was unreachable;
+   * `ListFeedback` shows the link once it is stored).
+   */
+  supersededAssessmentId: string;
 }
 
 /** A request to record several rating dimensions of one trace at once. */
@@ -175,6 +185,11 @@ export interface RatingResult {
   value: number;
   /** Output only. The MLflow assessment ID of this dimension. */
   assessmentId: string;
+  /**
+   * Output only. The assessment this dimension superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   */
+  supersededAssessmentId: string;
 }
 
 /** The result of recording several rating dimensions. */
@@ -244,6 +259,11 @@ export interface LogExpectationResponse {
   state: IngestionState;
   /** Output only. The idempotency key used. */
   requestId: string;
+  /**
+   * Output only. The expectation this one superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   */
+  supersededAssessmentId: string;
 }
 
 /** A request to list the assessments of one trace. */
@@ -252,7 +272,20 @@ export interface ListFeedbackRequest {
    * Required. The trace whose assessments are listed. `span_id`, when set,
    * keeps only the assessments of that span.
    */
-  target?: TraceRef | undefined;
+  target?:
+    | TraceRef
+    | undefined;
+  /**
+   * Optional. The most assessments to return, from 1 to 100. Defaults to 100.
+   * Fewer may be returned so that a response stays within the message size
+   * limit.
+   */
+  pageSize: number;
+  /**
+   * Optional. The `next_page_token` of a previous response with the same
+   * `target`. At most 1,024 characters.
+   */
+  pageToken: string;
 }
 
 /** One assessment of a trace. */
@@ -290,8 +323,23 @@ export interface Assessment {
     | undefined;
   /** Output only. Whether the assessment is stored in MLflow or still queued. */
   state: IngestionState;
-  /** Output only. False when the assessment was superseded by another one. */
+  /**
+   * Output only. False when the assessment was superseded by another one or
+   * retracted.
+   */
   valid: boolean;
+  /**
+   * Output only. The assessment this one superseded (MLflow's `overrides`);
+   * empty when none.
+   */
+  supersedesAssessmentId: string;
+  /** Output only. The assessment that superseded this one; empty when none. */
+  supersededByAssessmentId: string;
+  /**
+   * Output only. True when the source took this judgment back with
+   * `RetractFeedback`; `valid` is then false.
+   */
+  retracted: boolean;
 }
 
 export interface Assessment_MetadataEntry {
@@ -305,6 +353,8 @@ export interface ListFeedbackResponse {
   traceId: string;
   /** Output only. The assessments, oldest first. */
   assessments: Assessment[];
+  /** Output only. A token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 /** A request to summarize feedback over a time window. */
@@ -328,6 +378,33 @@ export interface SummarizeFeedbackRequest {
    * as `LogFeedbackRequest.name`. Defaults to `user_feedback`.
    */
   feedbackName: string;
+  /**
+   * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+   * At most 256 characters.
+   */
+  userId: string;
+  /**
+   * Optional. Only traces of this conversation (the trace's
+   * `mlflow.trace.session`). At most 256 characters.
+   */
+  sessionId: string;
+  /**
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   */
+  traceMetadata: { [key: string]: string };
+  /**
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   */
+  interval?: Duration | undefined;
+}
+
+export interface SummarizeFeedbackRequest_TraceMetadataEntry {
+  key: string;
+  value: string;
 }
 
 /** Feedback statistics of the traces created in a time window. */
@@ -365,16 +442,152 @@ export interface SummarizeFeedbackResponse {
     | Date
     | undefined;
   /**
-   * Output only. True when the window held more traces than the service scans
-   * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-   * most recent ones only.
+   * Output only. Always false: summaries are computed by the MLflow tracking
+   * server and cover every trace of the window. Kept for compatibility.
    */
   truncated: boolean;
+  /**
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   */
+  buckets: SummaryBucket[];
 }
 
 export interface SummarizeFeedbackResponse_AverageRatingsEntry {
   key: string;
   value: number;
+}
+
+/** Feedback statistics of the traces created in one bucket of a summary. */
+export interface SummaryBucket {
+  /** Output only. Start of the bucket (inclusive). */
+  startTime?:
+    | Date
+    | undefined;
+  /** Output only. End of the bucket (exclusive). */
+  endTime?:
+    | Date
+    | undefined;
+  /** Output only. As `SummarizeFeedbackResponse.total_traces`, for this bucket. */
+  totalTraces: number;
+  /** Output only. As `SummarizeFeedbackResponse.traces_with_feedback`. */
+  tracesWithFeedback: number;
+  /** Output only. As `SummarizeFeedbackResponse.feedback_rate`. */
+  feedbackRate: number;
+  /** Output only. As `SummarizeFeedbackResponse.positive_count`. */
+  positiveCount: number;
+  /** Output only. As `SummarizeFeedbackResponse.negative_count`. */
+  negativeCount: number;
+  /** Output only. As `SummarizeFeedbackResponse.positive_rate`. */
+  positiveRate: number;
+  /** Output only. As `SummarizeFeedbackResponse.average_ratings`. */
+  averageRatings: { [key: string]: number };
+}
+
+export interface SummaryBucket_AverageRatingsEntry {
+  key: string;
+  value: number;
+}
+
+/** A request to take back a source's current judgment. */
+export interface RetractFeedbackRequest {
+  /** Required. The trace (and optionally span) of the judgment. */
+  target?:
+    | TraceRef
+    | undefined;
+  /**
+   * Optional. The judgment's name. Same rules as `LogFeedbackRequest.name`.
+   * Defaults to `user_feedback`.
+   */
+  name: string;
+  /**
+   * Required. Whose judgment is taken back: `source.id` must be set
+   * (anonymous judgments cannot be retracted). With an end-user feedback
+   * token, the token's user.
+   */
+  source?:
+    | Source
+    | undefined;
+  /** Optional. An idempotency key; same rules as `LogFeedbackRequest.request_id`. */
+  requestId: string;
+}
+
+/** The result of taking back a judgment. */
+export interface RetractFeedbackResponse {
+  /** Output only. The MLflow assessment ID of the judgment taken back. */
+  assessmentId: string;
+  /** Output only. The MLflow trace ID of the judgment. */
+  traceId: string;
+  /**
+   * Output only. Whether the retraction is already applied in MLflow or
+   * durably queued.
+   */
+  state: IngestionState;
+  /** Output only. The idempotency key used. */
+  requestId: string;
+}
+
+/** A request to record several feedback judgments at once. */
+export interface BatchLogFeedbackRequest {
+  /** Required. 1 to 500 judgments, each validated and answered on its own. */
+  requests: LogFeedbackRequest[];
+}
+
+/** The outcome of one judgment of a `BatchLogFeedbackRequest`. */
+export interface BatchLogFeedbackResult {
+  /** Output only. Exactly one is set. */
+  result?:
+    | //
+    /** The judgment was recorded. */
+    { $case: "response"; value: LogFeedbackResponse }
+    | //
+    /**
+     * The judgment was refused; the status carries the same details as the
+     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
+     * naming the fields, relative to the item).
+     */
+    { $case: "error"; value: Status }
+    | undefined;
+}
+
+/** The outcomes of a batch, in request order. */
+export interface BatchLogFeedbackResponse {
+  /** Output only. One result per request, in request order. */
+  results: BatchLogFeedbackResult[];
+}
+
+/** A request to mint an end-user feedback token. */
+export interface CreateFeedbackTokenRequest {
+  /** Required. The trace the token lets its holder judge. */
+  target?:
+    | TraceRef
+    | undefined;
+  /**
+   * Required. The end user the token writes as (source `SOURCE_TYPE_HUMAN`
+   * with this ID). 1 to 250 characters; no control characters.
+   */
+  userId: string;
+  /**
+   * Optional. How long the token is valid, from 1 second to 7 days. Defaults
+   * to the service's `FEEDBACK_TOKEN_TTL_S` (24 hours).
+   */
+  ttl?: Duration | undefined;
+}
+
+/** An end-user feedback token. */
+export interface CreateFeedbackTokenResponse {
+  /**
+   * Output only. The token, sent as `authorization: Bearer <token>`. It allows
+   * `LogFeedback`, `LogRatings` and `RetractFeedback` on its trace only, as its
+   * user only.
+   */
+  token: string;
+  /** Output only. When the token expires. */
+  expireTime?:
+    | Date
+    | undefined;
+  /** Output only. The MLflow trace ID the token is bound to. */
+  traceId: string;
 }
 
 function createBaseLogFeedbackRequest(): LogFeedbackRequest {
@@ -680,7 +893,7 @@ export const LogFeedbackRequest_MetadataEntry: MessageFns<LogFeedbackRequest_Met
 };
 
 function createBaseLogFeedbackResponse(): LogFeedbackResponse {
-  return { assessmentId: "", traceId: "", state: 0, requestId: "" };
+  return { assessmentId: "", traceId: "", state: 0, requestId: "", supersededAssessmentId: "" };
 }
 
 export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
@@ -696,6 +909,9 @@ export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(34).string(message.requestId);
+    }
+    if (message.supersededAssessmentId !== "") {
+      writer.uint32(42).string(message.supersededAssessmentId);
     }
     return writer;
   },
@@ -745,6 +961,14 @@ export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.supersededAssessmentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -775,6 +999,11 @@ export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      supersededAssessmentId: isSet(object.supersededAssessmentId)
+        ? globalThis.String(object.supersededAssessmentId)
+        : isSet(object.superseded_assessment_id)
+        ? globalThis.String(object.superseded_assessment_id)
+        : "",
     };
   },
 
@@ -792,6 +1021,9 @@ export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.supersededAssessmentId !== "") {
+      obj.supersededAssessmentId = message.supersededAssessmentId;
+    }
     return obj;
   },
 
@@ -804,6 +1036,7 @@ export const LogFeedbackResponse: MessageFns<LogFeedbackResponse> = {
     message.traceId = object.traceId ?? "";
     message.state = object.state ?? 0;
     message.requestId = object.requestId ?? "";
+    message.supersededAssessmentId = object.supersededAssessmentId ?? "";
     return message;
   },
 };
@@ -1087,7 +1320,7 @@ export const LogRatingsRequest_RatingsEntry: MessageFns<LogRatingsRequest_Rating
 };
 
 function createBaseRatingResult(): RatingResult {
-  return { dimension: "", name: "", value: 0, assessmentId: "" };
+  return { dimension: "", name: "", value: 0, assessmentId: "", supersededAssessmentId: "" };
 }
 
 export const RatingResult: MessageFns<RatingResult> = {
@@ -1103,6 +1336,9 @@ export const RatingResult: MessageFns<RatingResult> = {
     }
     if (message.assessmentId !== "") {
       writer.uint32(34).string(message.assessmentId);
+    }
+    if (message.supersededAssessmentId !== "") {
+      writer.uint32(42).string(message.supersededAssessmentId);
     }
     return writer;
   },
@@ -1152,6 +1388,14 @@ export const RatingResult: MessageFns<RatingResult> = {
             message.assessmentId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.supersededAssessmentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1174,6 +1418,11 @@ export const RatingResult: MessageFns<RatingResult> = {
         : isSet(object.assessment_id)
         ? globalThis.String(object.assessment_id)
         : "",
+      supersededAssessmentId: isSet(object.supersededAssessmentId)
+        ? globalThis.String(object.supersededAssessmentId)
+        : isSet(object.superseded_assessment_id)
+        ? globalThis.String(object.superseded_assessment_id)
+        : "",
     };
   },
 
@@ -1191,6 +1440,9 @@ export const RatingResult: MessageFns<RatingResult> = {
     if (message.assessmentId !== "") {
       obj.assessmentId = message.assessmentId;
     }
+    if (message.supersededAssessmentId !== "") {
+      obj.supersededAssessmentId = message.supersededAssessmentId;
+    }
     return obj;
   },
 
@@ -1203,6 +1455,7 @@ export const RatingResult: MessageFns<RatingResult> = {
     message.name = object.name ?? "";
     message.value = object.value ?? 0;
     message.assessmentId = object.assessmentId ?? "";
+    message.supersededAssessmentId = object.supersededAssessmentId ?? "";
     return message;
   },
 };
@@ -1611,7 +1864,7 @@ export const LogExpectationRequest_MetadataEntry: MessageFns<LogExpectationReque
 };
 
 function createBaseLogExpectationResponse(): LogExpectationResponse {
-  return { assessmentId: "", traceId: "", state: 0, requestId: "" };
+  return { assessmentId: "", traceId: "", state: 0, requestId: "", supersededAssessmentId: "" };
 }
 
 export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
@@ -1627,6 +1880,9 @@ export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(34).string(message.requestId);
+    }
+    if (message.supersededAssessmentId !== "") {
+      writer.uint32(42).string(message.supersededAssessmentId);
     }
     return writer;
   },
@@ -1676,6 +1932,14 @@ export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.supersededAssessmentId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1706,6 +1970,11 @@ export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      supersededAssessmentId: isSet(object.supersededAssessmentId)
+        ? globalThis.String(object.supersededAssessmentId)
+        : isSet(object.superseded_assessment_id)
+        ? globalThis.String(object.superseded_assessment_id)
+        : "",
     };
   },
 
@@ -1723,6 +1992,9 @@ export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.supersededAssessmentId !== "") {
+      obj.supersededAssessmentId = message.supersededAssessmentId;
+    }
     return obj;
   },
 
@@ -1735,18 +2007,25 @@ export const LogExpectationResponse: MessageFns<LogExpectationResponse> = {
     message.traceId = object.traceId ?? "";
     message.state = object.state ?? 0;
     message.requestId = object.requestId ?? "";
+    message.supersededAssessmentId = object.supersededAssessmentId ?? "";
     return message;
   },
 };
 
 function createBaseListFeedbackRequest(): ListFeedbackRequest {
-  return { target: undefined };
+  return { target: undefined, pageSize: 0, pageToken: "" };
 }
 
 export const ListFeedbackRequest: MessageFns<ListFeedbackRequest> = {
   encode(message: ListFeedbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.target !== undefined) {
       TraceRef.encode(message.target, writer.uint32(10).fork()).join();
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
     }
     return writer;
   },
@@ -1772,6 +2051,22 @@ export const ListFeedbackRequest: MessageFns<ListFeedbackRequest> = {
             message.target = TraceRef.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1785,13 +2080,31 @@ export const ListFeedbackRequest: MessageFns<ListFeedbackRequest> = {
   },
 
   fromJSON(object: any): ListFeedbackRequest {
-    return { target: isSet(object.target) ? TraceRef.fromJSON(object.target) : undefined };
+    return {
+      target: isSet(object.target) ? TraceRef.fromJSON(object.target) : undefined,
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
   },
 
   toJSON(message: ListFeedbackRequest): unknown {
     const obj: any = {};
     if (message.target !== undefined) {
       obj.target = TraceRef.toJSON(message.target);
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
     }
     return obj;
   },
@@ -1804,6 +2117,8 @@ export const ListFeedbackRequest: MessageFns<ListFeedbackRequest> = {
     message.target = (object.target !== undefined && object.target !== null)
       ? TraceRef.fromPartial(object.target)
       : undefined;
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
     return message;
   },
 };
@@ -1822,6 +2137,9 @@ function createBaseAssessment(): Assessment {
     createTime: undefined,
     state: 0,
     valid: false,
+    supersedesAssessmentId: "",
+    supersededByAssessmentId: "",
+    retracted: false,
   };
 }
 
@@ -1862,6 +2180,15 @@ export const Assessment: MessageFns<Assessment> = {
     }
     if (message.valid !== false) {
       writer.uint32(96).bool(message.valid);
+    }
+    if (message.supersedesAssessmentId !== "") {
+      writer.uint32(106).string(message.supersedesAssessmentId);
+    }
+    if (message.supersededByAssessmentId !== "") {
+      writer.uint32(114).string(message.supersededByAssessmentId);
+    }
+    if (message.retracted !== false) {
+      writer.uint32(120).bool(message.retracted);
     }
     return writer;
   },
@@ -1978,6 +2305,30 @@ export const Assessment: MessageFns<Assessment> = {
             message.valid = reader.bool();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.supersedesAssessmentId = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.supersededByAssessmentId = reader.string();
+            continue;
+          }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.retracted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2029,6 +2380,17 @@ export const Assessment: MessageFns<Assessment> = {
         : undefined,
       state: isSet(object.state) ? ingestionStateFromJSON(object.state) : 0,
       valid: isSet(object.valid) ? globalThis.Boolean(object.valid) : false,
+      supersedesAssessmentId: isSet(object.supersedesAssessmentId)
+        ? globalThis.String(object.supersedesAssessmentId)
+        : isSet(object.supersedes_assessment_id)
+        ? globalThis.String(object.supersedes_assessment_id)
+        : "",
+      supersededByAssessmentId: isSet(object.supersededByAssessmentId)
+        ? globalThis.String(object.supersededByAssessmentId)
+        : isSet(object.superseded_by_assessment_id)
+        ? globalThis.String(object.superseded_by_assessment_id)
+        : "",
+      retracted: isSet(object.retracted) ? globalThis.Boolean(object.retracted) : false,
     };
   },
 
@@ -2076,6 +2438,15 @@ export const Assessment: MessageFns<Assessment> = {
     if (message.valid !== false) {
       obj.valid = message.valid;
     }
+    if (message.supersedesAssessmentId !== "") {
+      obj.supersedesAssessmentId = message.supersedesAssessmentId;
+    }
+    if (message.supersededByAssessmentId !== "") {
+      obj.supersededByAssessmentId = message.supersededByAssessmentId;
+    }
+    if (message.retracted !== false) {
+      obj.retracted = message.retracted;
+    }
     return obj;
   },
 
@@ -2108,6 +2479,9 @@ export const Assessment: MessageFns<Assessment> = {
     message.createTime = object.createTime ?? undefined;
     message.state = object.state ?? 0;
     message.valid = object.valid ?? false;
+    message.supersedesAssessmentId = object.supersedesAssessmentId ?? "";
+    message.supersededByAssessmentId = object.supersededByAssessmentId ?? "";
+    message.retracted = object.retracted ?? false;
     return message;
   },
 };
@@ -2198,7 +2572,7 @@ export const Assessment_MetadataEntry: MessageFns<Assessment_MetadataEntry> = {
 };
 
 function createBaseListFeedbackResponse(): ListFeedbackResponse {
-  return { traceId: "", assessments: [] };
+  return { traceId: "", assessments: [], nextPageToken: "" };
 }
 
 export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
@@ -2208,6 +2582,9 @@ export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
     }
     for (const v of message.assessments) {
       Assessment.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(26).string(message.nextPageToken);
     }
     return writer;
   },
@@ -2241,6 +2618,14 @@ export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
             message.assessments.push(Assessment.decode(reader, reader.uint32()));
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2263,6 +2648,11 @@ export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
       assessments: globalThis.Array.isArray(object?.assessments)
         ? object.assessments.map((e: any) => Assessment.fromJSON(e))
         : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
     };
   },
 
@@ -2274,6 +2664,9 @@ export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
     if (message.assessments?.length) {
       obj.assessments = message.assessments.map((e) => Assessment.toJSON(e));
     }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
     return obj;
   },
 
@@ -2284,12 +2677,21 @@ export const ListFeedbackResponse: MessageFns<ListFeedbackResponse> = {
     const message = createBaseListFeedbackResponse();
     message.traceId = object.traceId ?? "";
     message.assessments = object.assessments?.map((e) => Assessment.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
     return message;
   },
 };
 
 function createBaseSummarizeFeedbackRequest(): SummarizeFeedbackRequest {
-  return { startTime: undefined, endTime: undefined, feedbackName: "" };
+  return {
+    startTime: undefined,
+    endTime: undefined,
+    feedbackName: "",
+    userId: "",
+    sessionId: "",
+    traceMetadata: {},
+    interval: undefined,
+  };
 }
 
 export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
@@ -2302,6 +2704,18 @@ export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
     }
     if (message.feedbackName !== "") {
       writer.uint32(26).string(message.feedbackName);
+    }
+    if (message.userId !== "") {
+      writer.uint32(34).string(message.userId);
+    }
+    if (message.sessionId !== "") {
+      writer.uint32(42).string(message.sessionId);
+    }
+    globalThis.Object.entries(message.traceMetadata).forEach(([key, value]: [string, string]) => {
+      SummarizeFeedbackRequest_TraceMetadataEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.interval !== undefined) {
+      Duration.encode(message.interval, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2343,6 +2757,41 @@ export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
             message.feedbackName = reader.string();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.sessionId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = SummarizeFeedbackRequest_TraceMetadataEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.traceMetadata[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.interval = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2372,6 +2821,44 @@ export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
         : isSet(object.feedback_name)
         ? globalThis.String(object.feedback_name)
         : "",
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      sessionId: isSet(object.sessionId)
+        ? globalThis.String(object.sessionId)
+        : isSet(object.session_id)
+        ? globalThis.String(object.session_id)
+        : "",
+      traceMetadata: isObject(object.traceMetadata)
+        ? (globalThis.Object.entries(object.traceMetadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.trace_metadata)
+        ? (globalThis.Object.entries(object.trace_metadata) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      interval: isSet(object.interval) ? Duration.fromJSON(object.interval) : undefined,
     };
   },
 
@@ -2386,6 +2873,24 @@ export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
     if (message.feedbackName !== "") {
       obj.feedbackName = message.feedbackName;
     }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.sessionId !== "") {
+      obj.sessionId = message.sessionId;
+    }
+    if (message.traceMetadata) {
+      const entries = globalThis.Object.entries(message.traceMetadata) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceMetadata = {};
+        entries.forEach(([k, v]) => {
+          obj.traceMetadata[k] = v;
+        });
+      }
+    }
+    if (message.interval !== undefined) {
+      obj.interval = Duration.toJSON(message.interval);
+    }
     return obj;
   },
 
@@ -2397,6 +2902,112 @@ export const SummarizeFeedbackRequest: MessageFns<SummarizeFeedbackRequest> = {
     message.startTime = object.startTime ?? undefined;
     message.endTime = object.endTime ?? undefined;
     message.feedbackName = object.feedbackName ?? "";
+    message.userId = object.userId ?? "";
+    message.sessionId = object.sessionId ?? "";
+    message.traceMetadata = (globalThis.Object.entries(object.traceMetadata ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.interval = (object.interval !== undefined && object.interval !== null)
+      ? Duration.fromPartial(object.interval)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSummarizeFeedbackRequest_TraceMetadataEntry(): SummarizeFeedbackRequest_TraceMetadataEntry {
+  return { key: "", value: "" };
+}
+
+export const SummarizeFeedbackRequest_TraceMetadataEntry: MessageFns<SummarizeFeedbackRequest_TraceMetadataEntry> = {
+  encode(
+    message: SummarizeFeedbackRequest_TraceMetadataEntry,
+    writer: BinaryWriter = new BinaryWriter(),
+  ): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummarizeFeedbackRequest_TraceMetadataEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummarizeFeedbackRequest_TraceMetadataEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummarizeFeedbackRequest_TraceMetadataEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SummarizeFeedbackRequest_TraceMetadataEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummarizeFeedbackRequest_TraceMetadataEntry>, I>>(
+    base?: I,
+  ): SummarizeFeedbackRequest_TraceMetadataEntry {
+    return SummarizeFeedbackRequest_TraceMetadataEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummarizeFeedbackRequest_TraceMetadataEntry>, I>>(
+    object: I,
+  ): SummarizeFeedbackRequest_TraceMetadataEntry {
+    const message = createBaseSummarizeFeedbackRequest_TraceMetadataEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2413,6 +3024,7 @@ function createBaseSummarizeFeedbackResponse(): SummarizeFeedbackResponse {
     startTime: undefined,
     endTime: undefined,
     truncated: false,
+    buckets: [],
   };
 }
 
@@ -2447,6 +3059,9 @@ export const SummarizeFeedbackResponse: MessageFns<SummarizeFeedbackResponse> = 
     }
     if (message.truncated !== false) {
       writer.uint32(80).bool(message.truncated);
+    }
+    for (const v of message.buckets) {
+      SummaryBucket.encode(v!, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -2547,6 +3162,14 @@ export const SummarizeFeedbackResponse: MessageFns<SummarizeFeedbackResponse> = 
             message.truncated = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.buckets.push(SummaryBucket.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2629,6 +3252,9 @@ export const SummarizeFeedbackResponse: MessageFns<SummarizeFeedbackResponse> = 
         ? fromJsonTimestamp(object.end_time)
         : undefined,
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      buckets: globalThis.Array.isArray(object?.buckets)
+        ? object.buckets.map((e: any) => SummaryBucket.fromJSON(e))
+        : [],
     };
   },
 
@@ -2670,6 +3296,9 @@ export const SummarizeFeedbackResponse: MessageFns<SummarizeFeedbackResponse> = 
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
     }
+    if (message.buckets?.length) {
+      obj.buckets = message.buckets.map((e) => SummaryBucket.toJSON(e));
+    }
     return obj;
   },
 
@@ -2696,6 +3325,7 @@ export const SummarizeFeedbackResponse: MessageFns<SummarizeFeedbackResponse> = 
     message.startTime = object.startTime ?? undefined;
     message.endTime = object.endTime ?? undefined;
     message.truncated = object.truncated ?? false;
+    message.buckets = object.buckets?.map((e) => SummaryBucket.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2793,6 +3423,1090 @@ export const SummarizeFeedbackResponse_AverageRatingsEntry: MessageFns<Summarize
     },
   };
 
+function createBaseSummaryBucket(): SummaryBucket {
+  return {
+    startTime: undefined,
+    endTime: undefined,
+    totalTraces: 0,
+    tracesWithFeedback: 0,
+    feedbackRate: 0,
+    positiveCount: 0,
+    negativeCount: 0,
+    positiveRate: 0,
+    averageRatings: {},
+  };
+}
+
+export const SummaryBucket: MessageFns<SummaryBucket> = {
+  encode(message: SummaryBucket, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.startTime), writer.uint32(10).fork()).join();
+    }
+    if (message.endTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.endTime), writer.uint32(18).fork()).join();
+    }
+    if (message.totalTraces !== 0) {
+      writer.uint32(24).int64(message.totalTraces);
+    }
+    if (message.tracesWithFeedback !== 0) {
+      writer.uint32(32).int64(message.tracesWithFeedback);
+    }
+    if (message.feedbackRate !== 0) {
+      writer.uint32(41).double(message.feedbackRate);
+    }
+    if (message.positiveCount !== 0) {
+      writer.uint32(48).int64(message.positiveCount);
+    }
+    if (message.negativeCount !== 0) {
+      writer.uint32(56).int64(message.negativeCount);
+    }
+    if (message.positiveRate !== 0) {
+      writer.uint32(65).double(message.positiveRate);
+    }
+    globalThis.Object.entries(message.averageRatings).forEach(([key, value]: [string, number]) => {
+      SummaryBucket_AverageRatingsEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummaryBucket {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummaryBucket();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.endTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.totalTraces = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tracesWithFeedback = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.feedbackRate = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.positiveCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.negativeCount = longToNumber(reader.int64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 65) {
+              break;
+            }
+
+            message.positiveRate = reader.double();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = SummaryBucket_AverageRatingsEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.averageRatings[entry9.key] = entry9.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummaryBucket {
+    return {
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      endTime: isSet(object.endTime)
+        ? fromJsonTimestamp(object.endTime)
+        : isSet(object.end_time)
+        ? fromJsonTimestamp(object.end_time)
+        : undefined,
+      totalTraces: isSet(object.totalTraces)
+        ? globalThis.Number(object.totalTraces)
+        : isSet(object.total_traces)
+        ? globalThis.Number(object.total_traces)
+        : 0,
+      tracesWithFeedback: isSet(object.tracesWithFeedback)
+        ? globalThis.Number(object.tracesWithFeedback)
+        : isSet(object.traces_with_feedback)
+        ? globalThis.Number(object.traces_with_feedback)
+        : 0,
+      feedbackRate: isSet(object.feedbackRate)
+        ? globalThis.Number(object.feedbackRate)
+        : isSet(object.feedback_rate)
+        ? globalThis.Number(object.feedback_rate)
+        : 0,
+      positiveCount: isSet(object.positiveCount)
+        ? globalThis.Number(object.positiveCount)
+        : isSet(object.positive_count)
+        ? globalThis.Number(object.positive_count)
+        : 0,
+      negativeCount: isSet(object.negativeCount)
+        ? globalThis.Number(object.negativeCount)
+        : isSet(object.negative_count)
+        ? globalThis.Number(object.negative_count)
+        : 0,
+      positiveRate: isSet(object.positiveRate)
+        ? globalThis.Number(object.positiveRate)
+        : isSet(object.positive_rate)
+        ? globalThis.Number(object.positive_rate)
+        : 0,
+      averageRatings: isObject(object.averageRatings)
+        ? (globalThis.Object.entries(object.averageRatings) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.average_ratings)
+        ? (globalThis.Object.entries(object.average_ratings) as [string, any][]).reduce(
+          (acc: { [key: string]: number }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.Number(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: SummaryBucket): unknown {
+    const obj: any = {};
+    if (message.startTime !== undefined) {
+      obj.startTime = message.startTime.toISOString();
+    }
+    if (message.endTime !== undefined) {
+      obj.endTime = message.endTime.toISOString();
+    }
+    if (message.totalTraces !== 0) {
+      obj.totalTraces = Math.round(message.totalTraces);
+    }
+    if (message.tracesWithFeedback !== 0) {
+      obj.tracesWithFeedback = Math.round(message.tracesWithFeedback);
+    }
+    if (message.feedbackRate !== 0) {
+      obj.feedbackRate = floatToJson(message.feedbackRate);
+    }
+    if (message.positiveCount !== 0) {
+      obj.positiveCount = Math.round(message.positiveCount);
+    }
+    if (message.negativeCount !== 0) {
+      obj.negativeCount = Math.round(message.negativeCount);
+    }
+    if (message.positiveRate !== 0) {
+      obj.positiveRate = floatToJson(message.positiveRate);
+    }
+    if (message.averageRatings) {
+      const entries = globalThis.Object.entries(message.averageRatings) as [string, number][];
+      if (entries.length > 0) {
+        obj.averageRatings = {};
+        entries.forEach(([k, v]) => {
+          obj.averageRatings[k] = floatToJson(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummaryBucket>, I>>(base?: I): SummaryBucket {
+    return SummaryBucket.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummaryBucket>, I>>(object: I): SummaryBucket {
+    const message = createBaseSummaryBucket();
+    message.startTime = object.startTime ?? undefined;
+    message.endTime = object.endTime ?? undefined;
+    message.totalTraces = object.totalTraces ?? 0;
+    message.tracesWithFeedback = object.tracesWithFeedback ?? 0;
+    message.feedbackRate = object.feedbackRate ?? 0;
+    message.positiveCount = object.positiveCount ?? 0;
+    message.negativeCount = object.negativeCount ?? 0;
+    message.positiveRate = object.positiveRate ?? 0;
+    message.averageRatings = (globalThis.Object.entries(object.averageRatings ?? {}) as [string, number][]).reduce(
+      (acc: { [key: string]: number }, [key, value]: [string, number]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.Number(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseSummaryBucket_AverageRatingsEntry(): SummaryBucket_AverageRatingsEntry {
+  return { key: "", value: 0 };
+}
+
+export const SummaryBucket_AverageRatingsEntry: MessageFns<SummaryBucket_AverageRatingsEntry> = {
+  encode(message: SummaryBucket_AverageRatingsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== 0) {
+      writer.uint32(17).double(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SummaryBucket_AverageRatingsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSummaryBucket_AverageRatingsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SummaryBucket_AverageRatingsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+    };
+  },
+
+  toJSON(message: SummaryBucket_AverageRatingsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SummaryBucket_AverageRatingsEntry>, I>>(
+    base?: I,
+  ): SummaryBucket_AverageRatingsEntry {
+    return SummaryBucket_AverageRatingsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SummaryBucket_AverageRatingsEntry>, I>>(
+    object: I,
+  ): SummaryBucket_AverageRatingsEntry {
+    const message = createBaseSummaryBucket_AverageRatingsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseRetractFeedbackRequest(): RetractFeedbackRequest {
+  return { target: undefined, name: "", source: undefined, requestId: "" };
+}
+
+export const RetractFeedbackRequest: MessageFns<RetractFeedbackRequest> = {
+  encode(message: RetractFeedbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== undefined) {
+      TraceRef.encode(message.target, writer.uint32(10).fork()).join();
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.source !== undefined) {
+      Source.encode(message.source, writer.uint32(26).fork()).join();
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetractFeedbackRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetractFeedbackRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = TraceRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = Source.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetractFeedbackRequest {
+    return {
+      target: isSet(object.target) ? TraceRef.fromJSON(object.target) : undefined,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      source: isSet(object.source) ? Source.fromJSON(object.source) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RetractFeedbackRequest): unknown {
+    const obj: any = {};
+    if (message.target !== undefined) {
+      obj.target = TraceRef.toJSON(message.target);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.source !== undefined) {
+      obj.source = Source.toJSON(message.source);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetractFeedbackRequest>, I>>(base?: I): RetractFeedbackRequest {
+    return RetractFeedbackRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetractFeedbackRequest>, I>>(object: I): RetractFeedbackRequest {
+    const message = createBaseRetractFeedbackRequest();
+    message.target = (object.target !== undefined && object.target !== null)
+      ? TraceRef.fromPartial(object.target)
+      : undefined;
+    message.name = object.name ?? "";
+    message.source = (object.source !== undefined && object.source !== null)
+      ? Source.fromPartial(object.source)
+      : undefined;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseRetractFeedbackResponse(): RetractFeedbackResponse {
+  return { assessmentId: "", traceId: "", state: 0, requestId: "" };
+}
+
+export const RetractFeedbackResponse: MessageFns<RetractFeedbackResponse> = {
+  encode(message: RetractFeedbackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.assessmentId !== "") {
+      writer.uint32(10).string(message.assessmentId);
+    }
+    if (message.traceId !== "") {
+      writer.uint32(18).string(message.traceId);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.requestId !== "") {
+      writer.uint32(34).string(message.requestId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RetractFeedbackResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRetractFeedbackResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.assessmentId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RetractFeedbackResponse {
+    return {
+      assessmentId: isSet(object.assessmentId)
+        ? globalThis.String(object.assessmentId)
+        : isSet(object.assessment_id)
+        ? globalThis.String(object.assessment_id)
+        : "",
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+      state: isSet(object.state) ? ingestionStateFromJSON(object.state) : 0,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RetractFeedbackResponse): unknown {
+    const obj: any = {};
+    if (message.assessmentId !== "") {
+      obj.assessmentId = message.assessmentId;
+    }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
+    if (message.state !== 0) {
+      obj.state = ingestionStateToJSON(message.state);
+    }
+    if (message.requestId !== "") {
+      obj.requestId = message.requestId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RetractFeedbackResponse>, I>>(base?: I): RetractFeedbackResponse {
+    return RetractFeedbackResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RetractFeedbackResponse>, I>>(object: I): RetractFeedbackResponse {
+    const message = createBaseRetractFeedbackResponse();
+    message.assessmentId = object.assessmentId ?? "";
+    message.traceId = object.traceId ?? "";
+    message.state = object.state ?? 0;
+    message.requestId = object.requestId ?? "";
+    return message;
+  },
+};
+
+function createBaseBatchLogFeedbackRequest(): BatchLogFeedbackRequest {
+  return { requests: [] };
+}
+
+export const BatchLogFeedbackRequest: MessageFns<BatchLogFeedbackRequest> = {
+  encode(message: BatchLogFeedbackRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.requests) {
+      LogFeedbackRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchLogFeedbackRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchLogFeedbackRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.requests.push(LogFeedbackRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchLogFeedbackRequest {
+    return {
+      requests: globalThis.Array.isArray(object?.requests)
+        ? object.requests.map((e: any) => LogFeedbackRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchLogFeedbackRequest): unknown {
+    const obj: any = {};
+    if (message.requests?.length) {
+      obj.requests = message.requests.map((e) => LogFeedbackRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchLogFeedbackRequest>, I>>(base?: I): BatchLogFeedbackRequest {
+    return BatchLogFeedbackRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchLogFeedbackRequest>, I>>(object: I): BatchLogFeedbackRequest {
+    const message = createBaseBatchLogFeedbackRequest();
+    message.requests = object.requests?.map((e) => LogFeedbackRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseBatchLogFeedbackResult(): BatchLogFeedbackResult {
+  return { result: undefined };
+}
+
+export const BatchLogFeedbackResult: MessageFns<BatchLogFeedbackResult> = {
+  encode(message: BatchLogFeedbackResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.result?.$case) {
+      case "response":
+        LogFeedbackResponse.encode(message.result.value, writer.uint32(10).fork()).join();
+        break;
+      case "error":
+        Status.encode(message.result.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchLogFeedbackResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchLogFeedbackResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.result = { $case: "response", value: LogFeedbackResponse.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = { $case: "error", value: Status.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchLogFeedbackResult {
+    return {
+      result: isSet(object.response)
+        ? { $case: "response", value: LogFeedbackResponse.fromJSON(object.response) }
+        : isSet(object.error)
+        ? { $case: "error", value: Status.fromJSON(object.error) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: BatchLogFeedbackResult): unknown {
+    const obj: any = {};
+    if (message.result?.$case === "response") {
+      obj.response = LogFeedbackResponse.toJSON(message.result.value);
+    } else if (message.result?.$case === "error") {
+      obj.error = Status.toJSON(message.result.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchLogFeedbackResult>, I>>(base?: I): BatchLogFeedbackResult {
+    return BatchLogFeedbackResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchLogFeedbackResult>, I>>(object: I): BatchLogFeedbackResult {
+    const message = createBaseBatchLogFeedbackResult();
+    switch (object.result?.$case) {
+      case "response": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "response", value: LogFeedbackResponse.fromPartial(object.result.value) };
+        }
+        break;
+      }
+      case "error": {
+        if (object.result?.value !== undefined && object.result?.value !== null) {
+          message.result = { $case: "error", value: Status.fromPartial(object.result.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseBatchLogFeedbackResponse(): BatchLogFeedbackResponse {
+  return { results: [] };
+}
+
+export const BatchLogFeedbackResponse: MessageFns<BatchLogFeedbackResponse> = {
+  encode(message: BatchLogFeedbackResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.results) {
+      BatchLogFeedbackResult.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BatchLogFeedbackResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBatchLogFeedbackResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(BatchLogFeedbackResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BatchLogFeedbackResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => BatchLogFeedbackResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BatchLogFeedbackResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => BatchLogFeedbackResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BatchLogFeedbackResponse>, I>>(base?: I): BatchLogFeedbackResponse {
+    return BatchLogFeedbackResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BatchLogFeedbackResponse>, I>>(object: I): BatchLogFeedbackResponse {
+    const message = createBaseBatchLogFeedbackResponse();
+    message.results = object.results?.map((e) => BatchLogFeedbackResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseCreateFeedbackTokenRequest(): CreateFeedbackTokenRequest {
+  return { target: undefined, userId: "", ttl: undefined };
+}
+
+export const CreateFeedbackTokenRequest: MessageFns<CreateFeedbackTokenRequest> = {
+  encode(message: CreateFeedbackTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.target !== undefined) {
+      TraceRef.encode(message.target, writer.uint32(10).fork()).join();
+    }
+    if (message.userId !== "") {
+      writer.uint32(18).string(message.userId);
+    }
+    if (message.ttl !== undefined) {
+      Duration.encode(message.ttl, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateFeedbackTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateFeedbackTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.target = TraceRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.ttl = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateFeedbackTokenRequest {
+    return {
+      target: isSet(object.target) ? TraceRef.fromJSON(object.target) : undefined,
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+    };
+  },
+
+  toJSON(message: CreateFeedbackTokenRequest): unknown {
+    const obj: any = {};
+    if (message.target !== undefined) {
+      obj.target = TraceRef.toJSON(message.target);
+    }
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.ttl !== undefined) {
+      obj.ttl = Duration.toJSON(message.ttl);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateFeedbackTokenRequest>, I>>(base?: I): CreateFeedbackTokenRequest {
+    return CreateFeedbackTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateFeedbackTokenRequest>, I>>(object: I): CreateFeedbackTokenRequest {
+    const message = createBaseCreateFeedbackTokenRequest();
+    message.target = (object.target !== undefined && object.target !== null)
+      ? TraceRef.fromPartial(object.target)
+      : undefined;
+    message.userId = object.userId ?? "";
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    return message;
+  },
+};
+
+function createBaseCreateFeedbackTokenResponse(): CreateFeedbackTokenResponse {
+  return { token: "", expireTime: undefined, traceId: "" };
+}
+
+export const CreateFeedbackTokenResponse: MessageFns<CreateFeedbackTokenResponse> = {
+  encode(message: CreateFeedbackTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.token !== "") {
+      writer.uint32(10).string(message.token);
+    }
+    if (message.expireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.expireTime), writer.uint32(18).fork()).join();
+    }
+    if (message.traceId !== "") {
+      writer.uint32(26).string(message.traceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateFeedbackTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateFeedbackTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.expireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateFeedbackTokenResponse {
+    return {
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      expireTime: isSet(object.expireTime)
+        ? fromJsonTimestamp(object.expireTime)
+        : isSet(object.expire_time)
+        ? fromJsonTimestamp(object.expire_time)
+        : undefined,
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateFeedbackTokenResponse): unknown {
+    const obj: any = {};
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.expireTime !== undefined) {
+      obj.expireTime = message.expireTime.toISOString();
+    }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateFeedbackTokenResponse>, I>>(base?: I): CreateFeedbackTokenResponse {
+    return CreateFeedbackTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateFeedbackTokenResponse>, I>>(object: I): CreateFeedbackTokenResponse {
+    const message = createBaseCreateFeedbackTokenResponse();
+    message.token = object.token ?? "";
+    message.expireTime = object.expireTime ?? undefined;
+    message.traceId = object.traceId ?? "";
+    return message;
+  },
+};
+
 /**
  * Records judgments of chat turns as MLflow assessments on their traces and
  * summarizes them.
@@ -2800,8 +4514,14 @@ export const SummarizeFeedbackResponse_AverageRatingsEntry: MessageFns<Summarize
  * Every write is acknowledged only once it is durably recorded: its response
  * says whether the judgment is already stored in MLflow or queued for storage.
  * Every write is idempotent by `request_id` (AIP-155): a retry with the same
- * `request_id` returns the same assessment ID and never stores a second
- * assessment.
+ * `request_id` and the same request returns the same answer and never stores a
+ * second assessment; the same `request_id` with a different request is refused
+ * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+ *
+ * One current judgment per (trace, span, name, source): a new judgment from a
+ * known source (non-empty `source.id`) supersedes that source's previous one
+ * through MLflow's override, which keeps the old assessment, marked invalid.
+ * Anonymous judgments are never merged.
  */
 export type FeedbackServiceService = typeof FeedbackServiceService;
 export const FeedbackServiceService = {
@@ -2857,7 +4577,11 @@ export const FeedbackServiceService = {
       Buffer.from(ListFeedbackResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListFeedbackResponse => ListFeedbackResponse.decode(value),
   },
-  /** Summarizes the feedback of the traces created in a time window. */
+  /**
+   * Summarizes the feedback of the traces created in a time window, counting
+   * current judgments only; computed by the MLflow tracking server, exact at
+   * any scale.
+   */
   summarizeFeedback: {
     path: "/feedback.v1.FeedbackService/SummarizeFeedback" as const,
     requestStream: false as const,
@@ -2868,6 +4592,53 @@ export const FeedbackServiceService = {
     responseSerialize: (value: SummarizeFeedbackResponse): Buffer =>
       Buffer.from(SummarizeFeedbackResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): SummarizeFeedbackResponse => SummarizeFeedbackResponse.decode(value),
+  },
+  /**
+   * Takes back a source's current judgment of one name on a trace: it stops
+   * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+   * has no current judgment of that name there.
+   */
+  retractFeedback: {
+    path: "/feedback.v1.FeedbackService/RetractFeedback" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RetractFeedbackRequest): Buffer =>
+      Buffer.from(RetractFeedbackRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RetractFeedbackRequest => RetractFeedbackRequest.decode(value),
+    responseSerialize: (value: RetractFeedbackResponse): Buffer =>
+      Buffer.from(RetractFeedbackResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RetractFeedbackResponse => RetractFeedbackResponse.decode(value),
+  },
+  /**
+   * Records 1 to 500 feedback judgments in one call and one durable
+   * transaction. Each item succeeds or fails on its own; bad items never stop
+   * good ones.
+   */
+  batchLogFeedback: {
+    path: "/feedback.v1.FeedbackService/BatchLogFeedback" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: BatchLogFeedbackRequest): Buffer =>
+      Buffer.from(BatchLogFeedbackRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): BatchLogFeedbackRequest => BatchLogFeedbackRequest.decode(value),
+    responseSerialize: (value: BatchLogFeedbackResponse): Buffer =>
+      Buffer.from(BatchLogFeedbackResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BatchLogFeedbackResponse => BatchLogFeedbackResponse.decode(value),
+  },
+  /**
+   * Mints an end-user feedback token for one trace and one user, such as for
+   * a trace produced by another application. Needs the service credential.
+   */
+  createFeedbackToken: {
+    path: "/feedback.v1.FeedbackService/CreateFeedbackToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateFeedbackTokenRequest): Buffer =>
+      Buffer.from(CreateFeedbackTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateFeedbackTokenRequest => CreateFeedbackTokenRequest.decode(value),
+    responseSerialize: (value: CreateFeedbackTokenResponse): Buffer =>
+      Buffer.from(CreateFeedbackTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateFeedbackTokenResponse => CreateFeedbackTokenResponse.decode(value),
   },
 } as const;
 
@@ -2889,8 +4660,29 @@ export interface FeedbackServiceServer extends UntypedServiceImplementation {
    * acknowledged but not yet stored in MLflow.
    */
   listFeedback: handleUnaryCall<ListFeedbackRequest, ListFeedbackResponse>;
-  /** Summarizes the feedback of the traces created in a time window. */
+  /**
+   * Summarizes the feedback of the traces created in a time window, counting
+   * current judgments only; computed by the MLflow tracking server, exact at
+   * any scale.
+   */
   summarizeFeedback: handleUnaryCall<SummarizeFeedbackRequest, SummarizeFeedbackResponse>;
+  /**
+   * Takes back a source's current judgment of one name on a trace: it stops
+   * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+   * has no current judgment of that name there.
+   */
+  retractFeedback: handleUnaryCall<RetractFeedbackRequest, RetractFeedbackResponse>;
+  /**
+   * Records 1 to 500 feedback judgments in one call and one durable
+   * transaction. Each item succeeds or fails on its own; bad items never stop
+   * good ones.
+   */
+  batchLogFeedback: handleUnaryCall<BatchLogFeedbackRequest, BatchLogFeedbackResponse>;
+  /**
+   * Mints an end-user feedback token for one trace and one user, such as for
+   * a trace produced by another application. Needs the service credential.
+   */
+  createFeedbackToken: handleUnaryCall<CreateFeedbackTokenRequest, CreateFeedbackTokenResponse>;
 }
 
 export interface FeedbackServiceClient extends Client {
@@ -2967,7 +4759,11 @@ export interface FeedbackServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListFeedbackResponse) => void,
   ): ClientUnaryCall;
-  /** Summarizes the feedback of the traces created in a time window. */
+  /**
+   * Summarizes the feedback of the traces created in a time window, counting
+   * current judgments only; computed by the MLflow tracking server, exact at
+   * any scale.
+   */
   summarizeFeedback(
     request: SummarizeFeedbackRequest,
     callback: (error: ServiceError | null, response: SummarizeFeedbackResponse) => void,
@@ -2982,6 +4778,65 @@ export interface FeedbackServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: SummarizeFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Takes back a source's current judgment of one name on a trace: it stops
+   * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+   * has no current judgment of that name there.
+   */
+  retractFeedback(
+    request: RetractFeedbackRequest,
+    callback: (error: ServiceError | null, response: RetractFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  retractFeedback(
+    request: RetractFeedbackRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RetractFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  retractFeedback(
+    request: RetractFeedbackRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RetractFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Records 1 to 500 feedback judgments in one call and one durable
+   * transaction. Each item succeeds or fails on its own; bad items never stop
+   * good ones.
+   */
+  batchLogFeedback(
+    request: BatchLogFeedbackRequest,
+    callback: (error: ServiceError | null, response: BatchLogFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  batchLogFeedback(
+    request: BatchLogFeedbackRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BatchLogFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  batchLogFeedback(
+    request: BatchLogFeedbackRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BatchLogFeedbackResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Mints an end-user feedback token for one trace and one user, such as for
+   * a trace produced by another application. Needs the service credential.
+   */
+  createFeedbackToken(
+    request: CreateFeedbackTokenRequest,
+    callback: (error: ServiceError | null, response: CreateFeedbackTokenResponse) => void,
+  ): ClientUnaryCall;
+  createFeedbackToken(
+    request: CreateFeedbackTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateFeedbackTokenResponse) => void,
+  ): ClientUnaryCall;
+  createFeedbackToken(
+    request: CreateFeedbackTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateFeedbackTokenResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -38,6 +38,8 @@ private static final long serialVersionUID = 0L;
     rationale_ = "";
     spanId_ = "";
     state_ = 0;
+    supersedesAssessmentId_ = "";
+    supersededByAssessmentId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -565,7 +567,8 @@ java.lang.String defaultValue) {
   private boolean valid_ = false;
   /**
    * <pre>
-   * Output only. False when the assessment was superseded by another one.
+   * Output only. False when the assessment was superseded by another one or
+   * retracted.
    * </pre>
    *
    * <code>bool valid = 12;</code>
@@ -574,6 +577,118 @@ java.lang.String defaultValue) {
   @java.lang.Override
   public boolean getValid() {
     return valid_;
+  }
+
+  public static final int SUPERSEDES_ASSESSMENT_ID_FIELD_NUMBER = 13;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object supersedesAssessmentId_ = "";
+  /**
+   * <pre>
+   * Output only. The assessment this one superseded (MLflow's `overrides`);
+   * empty when none.
+   * </pre>
+   *
+   * <code>string supersedes_assessment_id = 13;</code>
+   * @return The supersedesAssessmentId.
+   */
+  @java.lang.Override
+  public java.lang.String getSupersedesAssessmentId() {
+    java.lang.Object ref = supersedesAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      supersedesAssessmentId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Output only. The assessment this one superseded (MLflow's `overrides`);
+   * empty when none.
+   * </pre>
+   *
+   * <code>string supersedes_assessment_id = 13;</code>
+   * @return The bytes for supersedesAssessmentId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSupersedesAssessmentIdBytes() {
+    java.lang.Object ref = supersedesAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      supersedesAssessmentId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int SUPERSEDED_BY_ASSESSMENT_ID_FIELD_NUMBER = 14;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object supersededByAssessmentId_ = "";
+  /**
+   * <pre>
+   * Output only. The assessment that superseded this one; empty when none.
+   * </pre>
+   *
+   * <code>string superseded_by_assessment_id = 14;</code>
+   * @return The supersededByAssessmentId.
+   */
+  @java.lang.Override
+  public java.lang.String getSupersededByAssessmentId() {
+    java.lang.Object ref = supersededByAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      supersededByAssessmentId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Output only. The assessment that superseded this one; empty when none.
+   * </pre>
+   *
+   * <code>string superseded_by_assessment_id = 14;</code>
+   * @return The bytes for supersededByAssessmentId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSupersededByAssessmentIdBytes() {
+    java.lang.Object ref = supersededByAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      supersededByAssessmentId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int RETRACTED_FIELD_NUMBER = 15;
+  private boolean retracted_ = false;
+  /**
+   * <pre>
+   * Output only. True when the source took this judgment back with
+   * `RetractFeedback`; `valid` is then false.
+   * </pre>
+   *
+   * <code>bool retracted = 15;</code>
+   * @return The retracted.
+   */
+  @java.lang.Override
+  public boolean getRetracted() {
+    return retracted_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -629,6 +744,15 @@ java.lang.String defaultValue) {
     if (valid_ != false) {
       output.writeBool(12, valid_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersedesAssessmentId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 13, supersedesAssessmentId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededByAssessmentId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 14, supersededByAssessmentId_);
+    }
+    if (retracted_ != false) {
+      output.writeBool(15, retracted_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -682,6 +806,16 @@ java.lang.String defaultValue) {
     if (valid_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(12, valid_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersedesAssessmentId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(13, supersedesAssessmentId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededByAssessmentId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(14, supersededByAssessmentId_);
+    }
+    if (retracted_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(15, retracted_);
     }
     return size;
   }
@@ -741,6 +875,12 @@ java.lang.String defaultValue) {
     if (state_ != other.state_) return false;
     if (getValid()
         != other.getValid()) return false;
+    if (!getSupersedesAssessmentId()
+        .equals(other.getSupersedesAssessmentId())) return false;
+    if (!getSupersededByAssessmentId()
+        .equals(other.getSupersededByAssessmentId())) return false;
+    if (getRetracted()
+        != other.getRetracted()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -787,6 +927,13 @@ java.lang.String defaultValue) {
     hash = (37 * hash) + VALID_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getValid());
+    hash = (37 * hash) + SUPERSEDES_ASSESSMENT_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getSupersedesAssessmentId().hashCode();
+    hash = (37 * hash) + SUPERSEDED_BY_ASSESSMENT_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getSupersededByAssessmentId().hashCode();
+    hash = (37 * hash) + RETRACTED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getRetracted());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -981,6 +1128,9 @@ java.lang.String defaultValue) {
       }
       state_ = 0;
       valid_ = false;
+      supersedesAssessmentId_ = "";
+      supersededByAssessmentId_ = "";
+      retracted_ = false;
       return this;
     }
 
@@ -1064,6 +1214,15 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000800) != 0)) {
         result.valid_ = valid_;
       }
+      if (((from_bitField0_ & 0x00001000) != 0)) {
+        result.supersedesAssessmentId_ = supersedesAssessmentId_;
+      }
+      if (((from_bitField0_ & 0x00002000) != 0)) {
+        result.supersededByAssessmentId_ = supersededByAssessmentId_;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.retracted_ = retracted_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -1122,6 +1281,19 @@ java.lang.String defaultValue) {
       }
       if (other.getValid() != false) {
         setValid(other.getValid());
+      }
+      if (!other.getSupersedesAssessmentId().isEmpty()) {
+        supersedesAssessmentId_ = other.supersedesAssessmentId_;
+        bitField0_ |= 0x00001000;
+        onChanged();
+      }
+      if (!other.getSupersededByAssessmentId().isEmpty()) {
+        supersededByAssessmentId_ = other.supersededByAssessmentId_;
+        bitField0_ |= 0x00002000;
+        onChanged();
+      }
+      if (other.getRetracted() != false) {
+        setRetracted(other.getRetracted());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1221,6 +1393,21 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000800;
               break;
             } // case 96
+            case 106: {
+              supersedesAssessmentId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00001000;
+              break;
+            } // case 106
+            case 114: {
+              supersededByAssessmentId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00002000;
+              break;
+            } // case 114
+            case 120: {
+              retracted_ = input.readBool();
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 120
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2545,7 +2732,8 @@ java.lang.String defaultValue) {
     private boolean valid_ ;
     /**
      * <pre>
-     * Output only. False when the assessment was superseded by another one.
+     * Output only. False when the assessment was superseded by another one or
+     * retracted.
      * </pre>
      *
      * <code>bool valid = 12;</code>
@@ -2557,7 +2745,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Output only. False when the assessment was superseded by another one.
+     * Output only. False when the assessment was superseded by another one or
+     * retracted.
      * </pre>
      *
      * <code>bool valid = 12;</code>
@@ -2573,7 +2762,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Output only. False when the assessment was superseded by another one.
+     * Output only. False when the assessment was superseded by another one or
+     * retracted.
      * </pre>
      *
      * <code>bool valid = 12;</code>
@@ -2582,6 +2772,242 @@ java.lang.String defaultValue) {
     public Builder clearValid() {
       bitField0_ = (bitField0_ & ~0x00000800);
       valid_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object supersedesAssessmentId_ = "";
+    /**
+     * <pre>
+     * Output only. The assessment this one superseded (MLflow's `overrides`);
+     * empty when none.
+     * </pre>
+     *
+     * <code>string supersedes_assessment_id = 13;</code>
+     * @return The supersedesAssessmentId.
+     */
+    public java.lang.String getSupersedesAssessmentId() {
+      java.lang.Object ref = supersedesAssessmentId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        supersedesAssessmentId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this one superseded (MLflow's `overrides`);
+     * empty when none.
+     * </pre>
+     *
+     * <code>string supersedes_assessment_id = 13;</code>
+     * @return The bytes for supersedesAssessmentId.
+     */
+    public com.google.protobuf.ByteString
+        getSupersedesAssessmentIdBytes() {
+      java.lang.Object ref = supersedesAssessmentId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        supersedesAssessmentId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this one superseded (MLflow's `overrides`);
+     * empty when none.
+     * </pre>
+     *
+     * <code>string supersedes_assessment_id = 13;</code>
+     * @param value The supersedesAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersedesAssessmentId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      supersedesAssessmentId_ = value;
+      bitField0_ |= 0x00001000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this one superseded (MLflow's `overrides`);
+     * empty when none.
+     * </pre>
+     *
+     * <code>string supersedes_assessment_id = 13;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSupersedesAssessmentId() {
+      supersedesAssessmentId_ = getDefaultInstance().getSupersedesAssessmentId();
+      bitField0_ = (bitField0_ & ~0x00001000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this one superseded (MLflow's `overrides`);
+     * empty when none.
+     * </pre>
+     *
+     * <code>string supersedes_assessment_id = 13;</code>
+     * @param value The bytes for supersedesAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersedesAssessmentIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      supersedesAssessmentId_ = value;
+      bitField0_ |= 0x00001000;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object supersededByAssessmentId_ = "";
+    /**
+     * <pre>
+     * Output only. The assessment that superseded this one; empty when none.
+     * </pre>
+     *
+     * <code>string superseded_by_assessment_id = 14;</code>
+     * @return The supersededByAssessmentId.
+     */
+    public java.lang.String getSupersededByAssessmentId() {
+      java.lang.Object ref = supersededByAssessmentId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        supersededByAssessmentId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment that superseded this one; empty when none.
+     * </pre>
+     *
+     * <code>string superseded_by_assessment_id = 14;</code>
+     * @return The bytes for supersededByAssessmentId.
+     */
+    public com.google.protobuf.ByteString
+        getSupersededByAssessmentIdBytes() {
+      java.lang.Object ref = supersededByAssessmentId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        supersededByAssessmentId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment that superseded this one; empty when none.
+     * </pre>
+     *
+     * <code>string superseded_by_assessment_id = 14;</code>
+     * @param value The supersededByAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededByAssessmentId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      supersededByAssessmentId_ = value;
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment that superseded this one; empty when none.
+     * </pre>
+     *
+     * <code>string superseded_by_assessment_id = 14;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSupersededByAssessmentId() {
+      supersededByAssessmentId_ = getDefaultInstance().getSupersededByAssessmentId();
+      bitField0_ = (bitField0_ & ~0x00002000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment that superseded this one; empty when none.
+     * </pre>
+     *
+     * <code>string superseded_by_assessment_id = 14;</code>
+     * @param value The bytes for supersededByAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededByAssessmentIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      supersededByAssessmentId_ = value;
+      bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+
+    private boolean retracted_ ;
+    /**
+     * <pre>
+     * Output only. True when the source took this judgment back with
+     * `RetractFeedback`; `valid` is then false.
+     * </pre>
+     *
+     * <code>bool retracted = 15;</code>
+     * @return The retracted.
+     */
+    @java.lang.Override
+    public boolean getRetracted() {
+      return retracted_;
+    }
+    /**
+     * <pre>
+     * Output only. True when the source took this judgment back with
+     * `RetractFeedback`; `valid` is then false.
+     * </pre>
+     *
+     * <code>bool retracted = 15;</code>
+     * @param value The retracted to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRetracted(boolean value) {
+
+      retracted_ = value;
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. True when the source took this judgment back with
+     * `RetractFeedback`; `valid` is then false.
+     * </pre>
+     *
+     * <code>bool retracted = 15;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRetracted() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      retracted_ = false;
       onChanged();
       return this;
     }

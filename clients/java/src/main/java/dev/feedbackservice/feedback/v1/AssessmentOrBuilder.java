@@ -295,11 +295,65 @@ java.lang.String defaultValue);
 
   /**
    * <pre>
-   * Output only. False when the assessment was superseded by another one.
+   * Output only. False when the assessment was superseded by another one or
+   * retracted.
    * </pre>
    *
    * <code>bool valid = 12;</code>
    * @return The valid.
    */
   boolean getValid();
+
+  /**
+   * <pre>
+   * Output only. The assessment this one superseded (MLflow's `overrides`);
+   * empty when none.
+   * </pre>
+   *
+   * <code>string supersedes_assessment_id = 13;</code>
+   * @return The supersedesAssessmentId.
+   */
+  java.lang.String getSupersedesAssessmentId();
+  /**
+   * <pre>
+   * Output only. The assessment this one superseded (MLflow's `overrides`);
+   * empty when none.
+   * </pre>
+   *
+   * <code>string supersedes_assessment_id = 13;</code>
+   * @return The bytes for supersedesAssessmentId.
+   */
+  com.google.protobuf.ByteString
+      getSupersedesAssessmentIdBytes();
+
+  /**
+   * <pre>
+   * Output only. The assessment that superseded this one; empty when none.
+   * </pre>
+   *
+   * <code>string superseded_by_assessment_id = 14;</code>
+   * @return The supersededByAssessmentId.
+   */
+  java.lang.String getSupersededByAssessmentId();
+  /**
+   * <pre>
+   * Output only. The assessment that superseded this one; empty when none.
+   * </pre>
+   *
+   * <code>string superseded_by_assessment_id = 14;</code>
+   * @return The bytes for supersededByAssessmentId.
+   */
+  com.google.protobuf.ByteString
+      getSupersededByAssessmentIdBytes();
+
+  /**
+   * <pre>
+   * Output only. True when the source took this judgment back with
+   * `RetractFeedback`; `valid` is then false.
+   * </pre>
+   *
+   * <code>bool retracted = 15;</code>
+   * @return The retracted.
+   */
+  boolean getRetracted();
 }

@@ -35,6 +35,7 @@ private static final long serialVersionUID = 0L;
     traceId_ = "";
     clientRequestId_ = "";
     response_ = "";
+    feedbackToken_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -196,6 +197,55 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int FEEDBACK_TOKEN_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object feedbackToken_ = "";
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn; same as
+   * `ChatResponse.feedback_token`.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The feedbackToken.
+   */
+  @java.lang.Override
+  public java.lang.String getFeedbackToken() {
+    java.lang.Object ref = feedbackToken_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      feedbackToken_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn; same as
+   * `ChatResponse.feedback_token`.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The bytes for feedbackToken.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getFeedbackTokenBytes() {
+    java.lang.Object ref = feedbackToken_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      feedbackToken_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -219,6 +269,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(response_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, response_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(feedbackToken_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 4, feedbackToken_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -231,6 +284,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(response_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(3, response_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(feedbackToken_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(4, feedbackToken_);
     }
     return size;
   }
@@ -262,6 +318,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getClientRequestId())) return false;
     if (!getResponse()
         .equals(other.getResponse())) return false;
+    if (!getFeedbackToken()
+        .equals(other.getFeedbackToken())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -279,6 +337,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getClientRequestId().hashCode();
     hash = (37 * hash) + RESPONSE_FIELD_NUMBER;
     hash = (53 * hash) + getResponse().hashCode();
+    hash = (37 * hash) + FEEDBACK_TOKEN_FIELD_NUMBER;
+    hash = (53 * hash) + getFeedbackToken().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -417,6 +477,7 @@ private static final long serialVersionUID = 0L;
       traceId_ = "";
       clientRequestId_ = "";
       response_ = "";
+      feedbackToken_ = "";
       return this;
     }
 
@@ -459,6 +520,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.response_ = response_;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.feedbackToken_ = feedbackToken_;
+      }
     }
 
     @java.lang.Override
@@ -486,6 +550,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getResponse().isEmpty()) {
         response_ = other.response_;
         bitField0_ |= 0x00000004;
+        onChanged();
+      }
+      if (!other.getFeedbackToken().isEmpty()) {
+        feedbackToken_ = other.feedbackToken_;
+        bitField0_ |= 0x00000008;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -529,6 +598,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              feedbackToken_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -818,6 +892,103 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       response_ = value;
       bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object feedbackToken_ = "";
+    /**
+     * <pre>
+     * Output only. An end-user feedback token for this turn; same as
+     * `ChatResponse.feedback_token`.
+     * </pre>
+     *
+     * <code>string feedback_token = 4;</code>
+     * @return The feedbackToken.
+     */
+    public java.lang.String getFeedbackToken() {
+      java.lang.Object ref = feedbackToken_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        feedbackToken_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. An end-user feedback token for this turn; same as
+     * `ChatResponse.feedback_token`.
+     * </pre>
+     *
+     * <code>string feedback_token = 4;</code>
+     * @return The bytes for feedbackToken.
+     */
+    public com.google.protobuf.ByteString
+        getFeedbackTokenBytes() {
+      java.lang.Object ref = feedbackToken_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        feedbackToken_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. An end-user feedback token for this turn; same as
+     * `ChatResponse.feedback_token`.
+     * </pre>
+     *
+     * <code>string feedback_token = 4;</code>
+     * @param value The feedbackToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFeedbackToken(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      feedbackToken_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. An end-user feedback token for this turn; same as
+     * `ChatResponse.feedback_token`.
+     * </pre>
+     *
+     * <code>string feedback_token = 4;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearFeedbackToken() {
+      feedbackToken_ = getDefaultInstance().getFeedbackToken();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. An end-user feedback token for this turn; same as
+     * `ChatResponse.feedback_token`.
+     * </pre>
+     *
+     * <code>string feedback_token = 4;</code>
+     * @param value The bytes for feedbackToken to set.
+     * @return This builder for chaining.
+     */
+    public Builder setFeedbackTokenBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      feedbackToken_ = value;
+      bitField0_ |= 0x00000008;
       onChanged();
       return this;
     }

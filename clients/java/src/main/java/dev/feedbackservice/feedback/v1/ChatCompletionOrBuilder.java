@@ -69,4 +69,26 @@ public interface ChatCompletionOrBuilder extends
    */
   com.google.protobuf.ByteString
       getResponseBytes();
+
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn; same as
+   * `ChatResponse.feedback_token`.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The feedbackToken.
+   */
+  java.lang.String getFeedbackToken();
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn; same as
+   * `ChatResponse.feedback_token`.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The bytes for feedbackToken.
+   */
+  com.google.protobuf.ByteString
+      getFeedbackTokenBytes();
 }

@@ -71,4 +71,30 @@ public interface ChatResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getClientRequestIdBytes();
+
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn's trace and user
+   * (see `FeedbackService.CreateFeedbackToken`): it lets a browser send
+   * feedback on this answer, and only on it. Empty when the service has no
+   * token secret configured.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The feedbackToken.
+   */
+  java.lang.String getFeedbackToken();
+  /**
+   * <pre>
+   * Output only. An end-user feedback token for this turn's trace and user
+   * (see `FeedbackService.CreateFeedbackToken`): it lets a browser send
+   * feedback on this answer, and only on it. Empty when the service has no
+   * token secret configured.
+   * </pre>
+   *
+   * <code>string feedback_token = 4;</code>
+   * @return The bytes for feedbackToken.
+   */
+  com.google.protobuf.ByteString
+      getFeedbackTokenBytes();
 }

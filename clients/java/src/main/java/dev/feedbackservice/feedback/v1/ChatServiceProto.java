@@ -81,27 +81,28 @@ public final class ChatServiceProto extends com.google.protobuf.GeneratedFile {
       "(\t\022\022\n\nsession_id\030\004 \001(\t\0228\n\010metadata\030\005 \003(\013" +
       "2&.feedback.v1.ChatRequest.MetadataEntry" +
       "\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030" +
-      "\002 \001(\t:\0028\001\"M\n\014ChatResponse\022\020\n\010response\030\001 " +
+      "\002 \001(\t:\0028\001\"e\n\014ChatResponse\022\020\n\010response\030\001 " +
       "\001(\t\022\020\n\010trace_id\030\002 \001(\t\022\031\n\021client_request_" +
-      "id\030\003 \001(\t\"\325\001\n\021StreamChatRequest\022\017\n\007messag" +
-      "e\030\001 \001(\t\022\031\n\021client_request_id\030\002 \001(\t\022\017\n\007us" +
-      "er_id\030\003 \001(\t\022\022\n\nsession_id\030\004 \001(\t\022>\n\010metad" +
-      "ata\030\005 \003(\0132,.feedback.v1.StreamChatReques" +
-      "t.MetadataEntry\032/\n\rMetadataEntry\022\013\n\003key\030" +
-      "\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"y\n\022StreamChatRe" +
-      "sponse\022\'\n\005delta\030\001 \001(\0132\026.feedback.v1.Chat" +
-      "DeltaH\000\0221\n\ncompletion\030\002 \001(\0132\033.feedback.v" +
-      "1.ChatCompletionH\000B\007\n\005event\"\034\n\tChatDelta" +
-      "\022\017\n\007content\030\001 \001(\t\"O\n\016ChatCompletion\022\020\n\010t" +
-      "race_id\030\001 \001(\t\022\031\n\021client_request_id\030\002 \001(\t" +
-      "\022\020\n\010response\030\003 \001(\t2\233\001\n\013ChatService\022;\n\004Ch" +
-      "at\022\030.feedback.v1.ChatRequest\032\031.feedback." +
-      "v1.ChatResponse\022O\n\nStreamChat\022\036.feedback" +
-      ".v1.StreamChatRequest\032\037.feedback.v1.Stre" +
-      "amChatResponse0\001B}\n\037dev.feedbackservice." +
-      "feedback.v1B\020ChatServiceProtoP\001ZFgithub." +
-      "com/feedback-service/feedback/clients/go" +
-      "/feedback/v1;feedbackv1b\006proto3"
+      "id\030\003 \001(\t\022\026\n\016feedback_token\030\004 \001(\t\"\325\001\n\021Str" +
+      "eamChatRequest\022\017\n\007message\030\001 \001(\t\022\031\n\021clien" +
+      "t_request_id\030\002 \001(\t\022\017\n\007user_id\030\003 \001(\t\022\022\n\ns" +
+      "ession_id\030\004 \001(\t\022>\n\010metadata\030\005 \003(\0132,.feed" +
+      "back.v1.StreamChatRequest.MetadataEntry\032" +
+      "/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002" +
+      " \001(\t:\0028\001\"y\n\022StreamChatResponse\022\'\n\005delta\030" +
+      "\001 \001(\0132\026.feedback.v1.ChatDeltaH\000\0221\n\ncompl" +
+      "etion\030\002 \001(\0132\033.feedback.v1.ChatCompletion" +
+      "H\000B\007\n\005event\"\034\n\tChatDelta\022\017\n\007content\030\001 \001(" +
+      "\t\"g\n\016ChatCompletion\022\020\n\010trace_id\030\001 \001(\t\022\031\n" +
+      "\021client_request_id\030\002 \001(\t\022\020\n\010response\030\003 \001" +
+      "(\t\022\026\n\016feedback_token\030\004 \001(\t2\233\001\n\013ChatServi" +
+      "ce\022;\n\004Chat\022\030.feedback.v1.ChatRequest\032\031.f" +
+      "eedback.v1.ChatResponse\022O\n\nStreamChat\022\036." +
+      "feedback.v1.StreamChatRequest\032\037.feedback" +
+      ".v1.StreamChatResponse0\001B}\n\037dev.feedback" +
+      "service.feedback.v1B\020ChatServiceProtoP\001Z" +
+      "Fgithub.com/feedback-service/feedback/cl" +
+      "ients/go/feedback/v1;feedbackv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -124,7 +125,7 @@ public final class ChatServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_feedback_v1_ChatResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_ChatResponse_descriptor,
-        new java.lang.String[] { "Response", "TraceId", "ClientRequestId", });
+        new java.lang.String[] { "Response", "TraceId", "ClientRequestId", "FeedbackToken", });
     internal_static_feedback_v1_StreamChatRequest_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_feedback_v1_StreamChatRequest_fieldAccessorTable = new
@@ -154,7 +155,7 @@ public final class ChatServiceProto extends com.google.protobuf.GeneratedFile {
     internal_static_feedback_v1_ChatCompletion_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_ChatCompletion_descriptor,
-        new java.lang.String[] { "TraceId", "ClientRequestId", "Response", });
+        new java.lang.String[] { "TraceId", "ClientRequestId", "Response", "FeedbackToken", });
     descriptor.resolveAllFeaturesImmutable();
   }
 

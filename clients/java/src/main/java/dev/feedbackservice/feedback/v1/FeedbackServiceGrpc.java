@@ -9,8 +9,13 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * Every write is acknowledged only once it is durably recorded: its response
  * says whether the judgment is already stored in MLflow or queued for storage.
  * Every write is idempotent by `request_id` (AIP-155): a retry with the same
- * `request_id` returns the same assessment ID and never stores a second
- * assessment.
+ * `request_id` and the same request returns the same answer and never stores a
+ * second assessment; the same `request_id` with a different request is refused
+ * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+ * One current judgment per (trace, span, name, source): a new judgment from a
+ * known source (non-empty `source.id`) supersedes that source's previous one
+ * through MLflow's override, which keeps the old assessment, marked invalid.
+ * Anonymous judgments are never merged.
  * </pre>
  */
 @io.grpc.stub.annotations.GrpcGenerated
@@ -176,6 +181,99 @@ public final class FeedbackServiceGrpc {
     return getSummarizeFeedbackMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.RetractFeedbackRequest,
+      dev.feedbackservice.feedback.v1.RetractFeedbackResponse> getRetractFeedbackMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RetractFeedback",
+      requestType = dev.feedbackservice.feedback.v1.RetractFeedbackRequest.class,
+      responseType = dev.feedbackservice.feedback.v1.RetractFeedbackResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.RetractFeedbackRequest,
+      dev.feedbackservice.feedback.v1.RetractFeedbackResponse> getRetractFeedbackMethod() {
+    io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.RetractFeedbackRequest, dev.feedbackservice.feedback.v1.RetractFeedbackResponse> getRetractFeedbackMethod;
+    if ((getRetractFeedbackMethod = FeedbackServiceGrpc.getRetractFeedbackMethod) == null) {
+      synchronized (FeedbackServiceGrpc.class) {
+        if ((getRetractFeedbackMethod = FeedbackServiceGrpc.getRetractFeedbackMethod) == null) {
+          FeedbackServiceGrpc.getRetractFeedbackMethod = getRetractFeedbackMethod =
+              io.grpc.MethodDescriptor.<dev.feedbackservice.feedback.v1.RetractFeedbackRequest, dev.feedbackservice.feedback.v1.RetractFeedbackResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RetractFeedback"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.RetractFeedbackRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.RetractFeedbackResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FeedbackServiceMethodDescriptorSupplier("RetractFeedback"))
+              .build();
+        }
+      }
+    }
+    return getRetractFeedbackMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest,
+      dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> getBatchLogFeedbackMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "BatchLogFeedback",
+      requestType = dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest.class,
+      responseType = dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest,
+      dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> getBatchLogFeedbackMethod() {
+    io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest, dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> getBatchLogFeedbackMethod;
+    if ((getBatchLogFeedbackMethod = FeedbackServiceGrpc.getBatchLogFeedbackMethod) == null) {
+      synchronized (FeedbackServiceGrpc.class) {
+        if ((getBatchLogFeedbackMethod = FeedbackServiceGrpc.getBatchLogFeedbackMethod) == null) {
+          FeedbackServiceGrpc.getBatchLogFeedbackMethod = getBatchLogFeedbackMethod =
+              io.grpc.MethodDescriptor.<dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest, dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "BatchLogFeedback"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FeedbackServiceMethodDescriptorSupplier("BatchLogFeedback"))
+              .build();
+        }
+      }
+    }
+    return getBatchLogFeedbackMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest,
+      dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> getCreateFeedbackTokenMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CreateFeedbackToken",
+      requestType = dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest.class,
+      responseType = dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest,
+      dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> getCreateFeedbackTokenMethod() {
+    io.grpc.MethodDescriptor<dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest, dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> getCreateFeedbackTokenMethod;
+    if ((getCreateFeedbackTokenMethod = FeedbackServiceGrpc.getCreateFeedbackTokenMethod) == null) {
+      synchronized (FeedbackServiceGrpc.class) {
+        if ((getCreateFeedbackTokenMethod = FeedbackServiceGrpc.getCreateFeedbackTokenMethod) == null) {
+          FeedbackServiceGrpc.getCreateFeedbackTokenMethod = getCreateFeedbackTokenMethod =
+              io.grpc.MethodDescriptor.<dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest, dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CreateFeedbackToken"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new FeedbackServiceMethodDescriptorSupplier("CreateFeedbackToken"))
+              .build();
+        }
+      }
+    }
+    return getCreateFeedbackTokenMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -242,8 +340,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public interface AsyncService {
@@ -293,12 +396,49 @@ public final class FeedbackServiceGrpc {
 
     /**
      * <pre>
-     * Summarizes the feedback of the traces created in a time window.
+     * Summarizes the feedback of the traces created in a time window, counting
+     * current judgments only; computed by the MLflow tracking server, exact at
+     * any scale.
      * </pre>
      */
     default void summarizeFeedback(dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest request,
         io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getSummarizeFeedbackMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Takes back a source's current judgment of one name on a trace: it stops
+     * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+     * has no current judgment of that name there.
+     * </pre>
+     */
+    default void retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.RetractFeedbackResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRetractFeedbackMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Records 1 to 500 feedback judgments in one call and one durable
+     * transaction. Each item succeeds or fails on its own; bad items never stop
+     * good ones.
+     * </pre>
+     */
+    default void batchLogFeedback(dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getBatchLogFeedbackMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Mints an end-user feedback token for one trace and one user, such as for
+     * a trace produced by another application. Needs the service credential.
+     * </pre>
+     */
+    default void createFeedbackToken(dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateFeedbackTokenMethod(), responseObserver);
     }
   }
 
@@ -310,8 +450,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public static abstract class FeedbackServiceImplBase
@@ -330,8 +475,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public static final class FeedbackServiceStub
@@ -396,13 +546,53 @@ public final class FeedbackServiceGrpc {
 
     /**
      * <pre>
-     * Summarizes the feedback of the traces created in a time window.
+     * Summarizes the feedback of the traces created in a time window, counting
+     * current judgments only; computed by the MLflow tracking server, exact at
+     * any scale.
      * </pre>
      */
     public void summarizeFeedback(dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest request,
         io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getSummarizeFeedbackMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Takes back a source's current judgment of one name on a trace: it stops
+     * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+     * has no current judgment of that name there.
+     * </pre>
+     */
+    public void retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.RetractFeedbackResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRetractFeedbackMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Records 1 to 500 feedback judgments in one call and one durable
+     * transaction. Each item succeeds or fails on its own; bad items never stop
+     * good ones.
+     * </pre>
+     */
+    public void batchLogFeedback(dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getBatchLogFeedbackMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Mints an end-user feedback token for one trace and one user, such as for
+     * a trace produced by another application. Needs the service credential.
+     * </pre>
+     */
+    public void createFeedbackToken(dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest request,
+        io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCreateFeedbackTokenMethod(), getCallOptions()), request, responseObserver);
     }
   }
 
@@ -414,8 +604,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public static final class FeedbackServiceBlockingV2Stub
@@ -476,12 +671,49 @@ public final class FeedbackServiceGrpc {
 
     /**
      * <pre>
-     * Summarizes the feedback of the traces created in a time window.
+     * Summarizes the feedback of the traces created in a time window, counting
+     * current judgments only; computed by the MLflow tracking server, exact at
+     * any scale.
      * </pre>
      */
     public dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse summarizeFeedback(dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest request) throws io.grpc.StatusException {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getSummarizeFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Takes back a source's current judgment of one name on a trace: it stops
+     * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+     * has no current judgment of that name there.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.RetractFeedbackResponse retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getRetractFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Records 1 to 500 feedback judgments in one call and one durable
+     * transaction. Each item succeeds or fails on its own; bad items never stop
+     * good ones.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse batchLogFeedback(dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getBatchLogFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Mints an end-user feedback token for one trace and one user, such as for
+     * a trace produced by another application. Needs the service credential.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse createFeedbackToken(dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getCreateFeedbackTokenMethod(), getCallOptions(), request);
     }
   }
 
@@ -493,8 +725,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public static final class FeedbackServiceBlockingStub
@@ -555,12 +792,49 @@ public final class FeedbackServiceGrpc {
 
     /**
      * <pre>
-     * Summarizes the feedback of the traces created in a time window.
+     * Summarizes the feedback of the traces created in a time window, counting
+     * current judgments only; computed by the MLflow tracking server, exact at
+     * any scale.
      * </pre>
      */
     public dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse summarizeFeedback(dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getSummarizeFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Takes back a source's current judgment of one name on a trace: it stops
+     * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+     * has no current judgment of that name there.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.RetractFeedbackResponse retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRetractFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Records 1 to 500 feedback judgments in one call and one durable
+     * transaction. Each item succeeds or fails on its own; bad items never stop
+     * good ones.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse batchLogFeedback(dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getBatchLogFeedbackMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Mints an end-user feedback token for one trace and one user, such as for
+     * a trace produced by another application. Needs the service credential.
+     * </pre>
+     */
+    public dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse createFeedbackToken(dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCreateFeedbackTokenMethod(), getCallOptions(), request);
     }
   }
 
@@ -572,8 +846,13 @@ public final class FeedbackServiceGrpc {
    * Every write is acknowledged only once it is durably recorded: its response
    * says whether the judgment is already stored in MLflow or queued for storage.
    * Every write is idempotent by `request_id` (AIP-155): a retry with the same
-   * `request_id` returns the same assessment ID and never stores a second
-   * assessment.
+   * `request_id` and the same request returns the same answer and never stores a
+   * second assessment; the same `request_id` with a different request is refused
+   * with `ALREADY_EXISTS` (reason `REQUEST_ID_REUSED`).
+   * One current judgment per (trace, span, name, source): a new judgment from a
+   * known source (non-empty `source.id`) supersedes that source's previous one
+   * through MLflow's override, which keeps the old assessment, marked invalid.
+   * Anonymous judgments are never merged.
    * </pre>
    */
   public static final class FeedbackServiceFutureStub
@@ -638,13 +917,53 @@ public final class FeedbackServiceGrpc {
 
     /**
      * <pre>
-     * Summarizes the feedback of the traces created in a time window.
+     * Summarizes the feedback of the traces created in a time window, counting
+     * current judgments only; computed by the MLflow tracking server, exact at
+     * any scale.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse> summarizeFeedback(
         dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getSummarizeFeedbackMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Takes back a source's current judgment of one name on a trace: it stops
+     * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
+     * has no current judgment of that name there.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.feedbackservice.feedback.v1.RetractFeedbackResponse> retractFeedback(
+        dev.feedbackservice.feedback.v1.RetractFeedbackRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRetractFeedbackMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Records 1 to 500 feedback judgments in one call and one durable
+     * transaction. Each item succeeds or fails on its own; bad items never stop
+     * good ones.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse> batchLogFeedback(
+        dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getBatchLogFeedbackMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Mints an end-user feedback token for one trace and one user, such as for
+     * a trace produced by another application. Needs the service credential.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse> createFeedbackToken(
+        dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCreateFeedbackTokenMethod(), getCallOptions()), request);
     }
   }
 
@@ -653,6 +972,9 @@ public final class FeedbackServiceGrpc {
   private static final int METHODID_LOG_EXPECTATION = 2;
   private static final int METHODID_LIST_FEEDBACK = 3;
   private static final int METHODID_SUMMARIZE_FEEDBACK = 4;
+  private static final int METHODID_RETRACT_FEEDBACK = 5;
+  private static final int METHODID_BATCH_LOG_FEEDBACK = 6;
+  private static final int METHODID_CREATE_FEEDBACK_TOKEN = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -690,6 +1012,18 @@ public final class FeedbackServiceGrpc {
         case METHODID_SUMMARIZE_FEEDBACK:
           serviceImpl.summarizeFeedback((dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest) request,
               (io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse>) responseObserver);
+          break;
+        case METHODID_RETRACT_FEEDBACK:
+          serviceImpl.retractFeedback((dev.feedbackservice.feedback.v1.RetractFeedbackRequest) request,
+              (io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.RetractFeedbackResponse>) responseObserver);
+          break;
+        case METHODID_BATCH_LOG_FEEDBACK:
+          serviceImpl.batchLogFeedback((dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest) request,
+              (io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse>) responseObserver);
+          break;
+        case METHODID_CREATE_FEEDBACK_TOKEN:
+          serviceImpl.createFeedbackToken((dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest) request,
+              (io.grpc.stub.StreamObserver<dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -744,6 +1078,27 @@ public final class FeedbackServiceGrpc {
               dev.feedbackservice.feedback.v1.SummarizeFeedbackRequest,
               dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse>(
                 service, METHODID_SUMMARIZE_FEEDBACK)))
+        .addMethod(
+          getRetractFeedbackMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.feedbackservice.feedback.v1.RetractFeedbackRequest,
+              dev.feedbackservice.feedback.v1.RetractFeedbackResponse>(
+                service, METHODID_RETRACT_FEEDBACK)))
+        .addMethod(
+          getBatchLogFeedbackMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest,
+              dev.feedbackservice.feedback.v1.BatchLogFeedbackResponse>(
+                service, METHODID_BATCH_LOG_FEEDBACK)))
+        .addMethod(
+          getCreateFeedbackTokenMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.feedbackservice.feedback.v1.CreateFeedbackTokenRequest,
+              dev.feedbackservice.feedback.v1.CreateFeedbackTokenResponse>(
+                service, METHODID_CREATE_FEEDBACK_TOKEN)))
         .build();
   }
 
@@ -797,6 +1152,9 @@ public final class FeedbackServiceGrpc {
               .addMethod(getLogExpectationMethod())
               .addMethod(getListFeedbackMethod())
               .addMethod(getSummarizeFeedbackMethod())
+              .addMethod(getRetractFeedbackMethod())
+              .addMethod(getBatchLogFeedbackMethod())
+              .addMethod(getCreateFeedbackTokenMethod())
               .build();
         }
       }

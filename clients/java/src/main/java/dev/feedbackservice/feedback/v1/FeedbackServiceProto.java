@@ -102,6 +102,11 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_feedback_v1_SummarizeFeedbackRequest_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_feedback_v1_SummarizeFeedbackResponse_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -111,6 +116,51 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_feedback_v1_SummarizeFeedbackResponse_AverageRatingsEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_SummaryBucket_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_SummaryBucket_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_SummaryBucket_AverageRatingsEntry_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_SummaryBucket_AverageRatingsEntry_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_RetractFeedbackRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_RetractFeedbackRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_RetractFeedbackResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_RetractFeedbackResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_BatchLogFeedbackRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_BatchLogFeedbackRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_BatchLogFeedbackResult_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_BatchLogFeedbackResult_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_BatchLogFeedbackResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_BatchLogFeedbackResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_CreateFeedbackTokenRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_CreateFeedbackTokenRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_feedback_v1_CreateFeedbackTokenResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_feedback_v1_CreateFeedbackTokenResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -121,98 +171,151 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
   static {
     java.lang.String[] descriptorData = {
       "\n\"feedback/v1/feedback_service.proto\022\013fe" +
-      "edback.v1\032\030feedback/v1/common.proto\032\034goo" +
-      "gle/protobuf/struct.proto\032\037google/protob" +
-      "uf/timestamp.proto\"\262\002\n\022LogFeedbackReques" +
-      "t\022%\n\006target\030\001 \001(\0132\025.feedback.v1.TraceRef" +
-      "\022\014\n\004name\030\002 \001(\t\022)\n\005value\030\003 \001(\0132\032.feedback" +
-      ".v1.FeedbackValue\022\021\n\trationale\030\004 \001(\t\022#\n\006" +
-      "source\030\005 \001(\0132\023.feedback.v1.Source\022?\n\010met" +
-      "adata\030\006 \003(\0132-.feedback.v1.LogFeedbackReq" +
-      "uest.MetadataEntry\022\022\n\nrequest_id\030\007 \001(\t\032/" +
-      "\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 " +
-      "\001(\t:\0028\001\"~\n\023LogFeedbackResponse\022\025\n\rassess" +
-      "ment_id\030\001 \001(\t\022\020\n\010trace_id\030\002 \001(\t\022*\n\005state" +
-      "\030\003 \001(\0162\033.feedback.v1.IngestionState\022\022\n\nr" +
-      "equest_id\030\004 \001(\t\"\207\002\n\021LogRatingsRequest\022%\n" +
-      "\006target\030\001 \001(\0132\025.feedback.v1.TraceRef\022<\n\007" +
-      "ratings\030\002 \003(\0132+.feedback.v1.LogRatingsRe" +
-      "quest.RatingsEntry\022\021\n\tscale_max\030\003 \001(\005\022\021\n" +
-      "\trationale\030\004 \001(\t\022#\n\006source\030\005 \001(\0132\023.feedb" +
-      "ack.v1.Source\022\022\n\nrequest_id\030\006 \001(\t\032.\n\014Rat" +
-      "ingsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\005:\0028" +
-      "\001\"U\n\014RatingResult\022\021\n\tdimension\030\001 \001(\t\022\014\n\004" +
-      "name\030\002 \001(\t\022\r\n\005value\030\003 \001(\001\022\025\n\rassessment_" +
-      "id\030\004 \001(\t\"\222\001\n\022LogRatingsResponse\022\020\n\010trace" +
-      "_id\030\001 \001(\t\022*\n\007results\030\002 \003(\0132\031.feedback.v1" +
-      ".RatingResult\022*\n\005state\030\003 \001(\0162\033.feedback." +
-      "v1.IngestionState\022\022\n\nrequest_id\030\004 \001(\t\"\241\002" +
-      "\n\025LogExpectationRequest\022%\n\006target\030\001 \001(\0132" +
-      "\025.feedback.v1.TraceRef\022\014\n\004name\030\002 \001(\t\022%\n\005" +
-      "value\030\003 \001(\0132\026.google.protobuf.Value\022#\n\006s" +
-      "ource\030\004 \001(\0132\023.feedback.v1.Source\022B\n\010meta" +
-      "data\030\005 \003(\01320.feedback.v1.LogExpectationR" +
-      "equest.MetadataEntry\022\022\n\nrequest_id\030\006 \001(\t" +
-      "\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030" +
-      "\002 \001(\t:\0028\001\"\201\001\n\026LogExpectationResponse\022\025\n\r" +
-      "assessment_id\030\001 \001(\t\022\020\n\010trace_id\030\002 \001(\t\022*\n" +
-      "\005state\030\003 \001(\0162\033.feedback.v1.IngestionStat" +
-      "e\022\022\n\nrequest_id\030\004 \001(\t\"<\n\023ListFeedbackReq" +
+      "edback.v1\032\030feedback/v1/common.proto\032\036goo" +
+      "gle/protobuf/duration.proto\032\034google/prot" +
+      "obuf/struct.proto\032\037google/protobuf/times" +
+      "tamp.proto\032\027google/rpc/status.proto\"\262\002\n\022" +
+      "LogFeedbackRequest\022%\n\006target\030\001 \001(\0132\025.fee" +
+      "dback.v1.TraceRef\022\014\n\004name\030\002 \001(\t\022)\n\005value" +
+      "\030\003 \001(\0132\032.feedback.v1.FeedbackValue\022\021\n\tra" +
+      "tionale\030\004 \001(\t\022#\n\006source\030\005 \001(\0132\023.feedback" +
+      ".v1.Source\022?\n\010metadata\030\006 \003(\0132-.feedback." +
+      "v1.LogFeedbackRequest.MetadataEntry\022\022\n\nr" +
+      "equest_id\030\007 \001(\t\032/\n\rMetadataEntry\022\013\n\003key\030" +
+      "\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"\240\001\n\023LogFeedback" +
+      "Response\022\025\n\rassessment_id\030\001 \001(\t\022\020\n\010trace" +
+      "_id\030\002 \001(\t\022*\n\005state\030\003 \001(\0162\033.feedback.v1.I" +
+      "ngestionState\022\022\n\nrequest_id\030\004 \001(\t\022 \n\030sup" +
+      "erseded_assessment_id\030\005 \001(\t\"\207\002\n\021LogRatin" +
+      "gsRequest\022%\n\006target\030\001 \001(\0132\025.feedback.v1." +
+      "TraceRef\022<\n\007ratings\030\002 \003(\0132+.feedback.v1." +
+      "LogRatingsRequest.RatingsEntry\022\021\n\tscale_" +
+      "max\030\003 \001(\005\022\021\n\trationale\030\004 \001(\t\022#\n\006source\030\005" +
+      " \001(\0132\023.feedback.v1.Source\022\022\n\nrequest_id\030" +
+      "\006 \001(\t\032.\n\014RatingsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005va" +
+      "lue\030\002 \001(\005:\0028\001\"w\n\014RatingResult\022\021\n\tdimensi" +
+      "on\030\001 \001(\t\022\014\n\004name\030\002 \001(\t\022\r\n\005value\030\003 \001(\001\022\025\n" +
+      "\rassessment_id\030\004 \001(\t\022 \n\030superseded_asses" +
+      "sment_id\030\005 \001(\t\"\222\001\n\022LogRatingsResponse\022\020\n" +
+      "\010trace_id\030\001 \001(\t\022*\n\007results\030\002 \003(\0132\031.feedb" +
+      "ack.v1.RatingResult\022*\n\005state\030\003 \001(\0162\033.fee" +
+      "dback.v1.IngestionState\022\022\n\nrequest_id\030\004 " +
+      "\001(\t\"\241\002\n\025LogExpectationRequest\022%\n\006target\030" +
+      "\001 \001(\0132\025.feedback.v1.TraceRef\022\014\n\004name\030\002 \001" +
+      "(\t\022%\n\005value\030\003 \001(\0132\026.google.protobuf.Valu" +
+      "e\022#\n\006source\030\004 \001(\0132\023.feedback.v1.Source\022B" +
+      "\n\010metadata\030\005 \003(\01320.feedback.v1.LogExpect" +
+      "ationRequest.MetadataEntry\022\022\n\nrequest_id" +
+      "\030\006 \001(\t\032/\n\rMetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005" +
+      "value\030\002 \001(\t:\0028\001\"\243\001\n\026LogExpectationRespon" +
+      "se\022\025\n\rassessment_id\030\001 \001(\t\022\020\n\010trace_id\030\002 " +
+      "\001(\t\022*\n\005state\030\003 \001(\0162\033.feedback.v1.Ingesti" +
+      "onState\022\022\n\nrequest_id\030\004 \001(\t\022 \n\030supersede" +
+      "d_assessment_id\030\005 \001(\t\"c\n\023ListFeedbackReq" +
       "uest\022%\n\006target\030\001 \001(\0132\025.feedback.v1.Trace" +
-      "Ref\"\326\003\n\nAssessment\022\025\n\rassessment_id\030\001 \001(" +
-      "\t\022\014\n\004name\030\002 \001(\t\022)\n\004kind\030\003 \001(\0162\033.feedback" +
-      ".v1.AssessmentKind\022,\n\010feedback\030\004 \001(\0132\032.f" +
-      "eedback.v1.FeedbackValue\022+\n\013expectation\030" +
-      "\005 \001(\0132\026.google.protobuf.Value\022\021\n\trationa" +
-      "le\030\006 \001(\t\022#\n\006source\030\007 \001(\0132\023.feedback.v1.S" +
-      "ource\0227\n\010metadata\030\010 \003(\0132%.feedback.v1.As" +
-      "sessment.MetadataEntry\022\017\n\007span_id\030\t \001(\t\022" +
-      "/\n\013create_time\030\n \001(\0132\032.google.protobuf.T" +
-      "imestamp\022*\n\005state\030\013 \001(\0162\033.feedback.v1.In" +
-      "gestionState\022\r\n\005valid\030\014 \001(\010\032/\n\rMetadataE" +
-      "ntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"V\n\024" +
-      "ListFeedbackResponse\022\020\n\010trace_id\030\001 \001(\t\022," +
-      "\n\013assessments\030\002 \003(\0132\027.feedback.v1.Assess" +
-      "ment\"\217\001\n\030SummarizeFeedbackRequest\022.\n\nsta" +
-      "rt_time\030\001 \001(\0132\032.google.protobuf.Timestam" +
-      "p\022,\n\010end_time\030\002 \001(\0132\032.google.protobuf.Ti" +
-      "mestamp\022\025\n\rfeedback_name\030\003 \001(\t\"\252\003\n\031Summa" +
-      "rizeFeedbackResponse\022\024\n\014total_traces\030\001 \001" +
-      "(\003\022\034\n\024traces_with_feedback\030\002 \001(\003\022\025\n\rfeed" +
-      "back_rate\030\003 \001(\001\022\026\n\016positive_count\030\004 \001(\003\022" +
-      "\026\n\016negative_count\030\005 \001(\003\022\025\n\rpositive_rate" +
-      "\030\006 \001(\001\022S\n\017average_ratings\030\007 \003(\0132:.feedba" +
-      "ck.v1.SummarizeFeedbackResponse.AverageR" +
-      "atingsEntry\022.\n\nstart_time\030\010 \001(\0132\032.google" +
-      ".protobuf.Timestamp\022,\n\010end_time\030\t \001(\0132\032." +
-      "google.protobuf.Timestamp\022\021\n\ttruncated\030\n" +
-      " \001(\010\0325\n\023AverageRatingsEntry\022\013\n\003key\030\001 \001(\t" +
-      "\022\r\n\005value\030\002 \001(\001:\0028\001*p\n\016AssessmentKind\022\037\n" +
-      "\033ASSESSMENT_KIND_UNSPECIFIED\020\000\022\034\n\030ASSESS" +
-      "MENT_KIND_FEEDBACK\020\001\022\037\n\033ASSESSMENT_KIND_" +
-      "EXPECTATION\020\0022\306\003\n\017FeedbackService\022P\n\013Log" +
-      "Feedback\022\037.feedback.v1.LogFeedbackReques" +
-      "t\032 .feedback.v1.LogFeedbackResponse\022M\n\nL" +
-      "ogRatings\022\036.feedback.v1.LogRatingsReques" +
-      "t\032\037.feedback.v1.LogRatingsResponse\022Y\n\016Lo" +
-      "gExpectation\022\".feedback.v1.LogExpectatio" +
-      "nRequest\032#.feedback.v1.LogExpectationRes" +
-      "ponse\022S\n\014ListFeedback\022 .feedback.v1.List" +
-      "FeedbackRequest\032!.feedback.v1.ListFeedba" +
-      "ckResponse\022b\n\021SummarizeFeedback\022%.feedba" +
-      "ck.v1.SummarizeFeedbackRequest\032&.feedbac" +
-      "k.v1.SummarizeFeedbackResponseB\201\001\n\037dev.f" +
-      "eedbackservice.feedback.v1B\024FeedbackServ" +
-      "iceProtoP\001ZFgithub.com/feedback-service/" +
-      "feedback/clients/go/feedback/v1;feedback" +
-      "v1b\006proto3"
+      "Ref\022\021\n\tpage_size\030\002 \001(\005\022\022\n\npage_token\030\003 \001" +
+      "(\t\"\260\004\n\nAssessment\022\025\n\rassessment_id\030\001 \001(\t" +
+      "\022\014\n\004name\030\002 \001(\t\022)\n\004kind\030\003 \001(\0162\033.feedback." +
+      "v1.AssessmentKind\022,\n\010feedback\030\004 \001(\0132\032.fe" +
+      "edback.v1.FeedbackValue\022+\n\013expectation\030\005" +
+      " \001(\0132\026.google.protobuf.Value\022\021\n\trational" +
+      "e\030\006 \001(\t\022#\n\006source\030\007 \001(\0132\023.feedback.v1.So" +
+      "urce\0227\n\010metadata\030\010 \003(\0132%.feedback.v1.Ass" +
+      "essment.MetadataEntry\022\017\n\007span_id\030\t \001(\t\022/" +
+      "\n\013create_time\030\n \001(\0132\032.google.protobuf.Ti" +
+      "mestamp\022*\n\005state\030\013 \001(\0162\033.feedback.v1.Ing" +
+      "estionState\022\r\n\005valid\030\014 \001(\010\022 \n\030supersedes" +
+      "_assessment_id\030\r \001(\t\022#\n\033superseded_by_as" +
+      "sessment_id\030\016 \001(\t\022\021\n\tretracted\030\017 \001(\010\032/\n\r" +
+      "MetadataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(" +
+      "\t:\0028\001\"o\n\024ListFeedbackResponse\022\020\n\010trace_i" +
+      "d\030\001 \001(\t\022,\n\013assessments\030\002 \003(\0132\027.feedback." +
+      "v1.Assessment\022\027\n\017next_page_token\030\003 \001(\t\"\351" +
+      "\002\n\030SummarizeFeedbackRequest\022.\n\nstart_tim" +
+      "e\030\001 \001(\0132\032.google.protobuf.Timestamp\022,\n\010e" +
+      "nd_time\030\002 \001(\0132\032.google.protobuf.Timestam" +
+      "p\022\025\n\rfeedback_name\030\003 \001(\t\022\017\n\007user_id\030\004 \001(" +
+      "\t\022\022\n\nsession_id\030\005 \001(\t\022P\n\016trace_metadata\030" +
+      "\006 \003(\01328.feedback.v1.SummarizeFeedbackReq" +
+      "uest.TraceMetadataEntry\022+\n\010interval\030\007 \001(" +
+      "\0132\031.google.protobuf.Duration\0324\n\022TraceMet" +
+      "adataEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\002" +
+      "8\001\"\327\003\n\031SummarizeFeedbackResponse\022\024\n\014tota" +
+      "l_traces\030\001 \001(\003\022\034\n\024traces_with_feedback\030\002" +
+      " \001(\003\022\025\n\rfeedback_rate\030\003 \001(\001\022\026\n\016positive_" +
+      "count\030\004 \001(\003\022\026\n\016negative_count\030\005 \001(\003\022\025\n\rp" +
+      "ositive_rate\030\006 \001(\001\022S\n\017average_ratings\030\007 " +
+      "\003(\0132:.feedback.v1.SummarizeFeedbackRespo" +
+      "nse.AverageRatingsEntry\022.\n\nstart_time\030\010 " +
+      "\001(\0132\032.google.protobuf.Timestamp\022,\n\010end_t" +
+      "ime\030\t \001(\0132\032.google.protobuf.Timestamp\022\021\n" +
+      "\ttruncated\030\n \001(\010\022+\n\007buckets\030\013 \003(\0132\032.feed" +
+      "back.v1.SummaryBucket\0325\n\023AverageRatingsE" +
+      "ntry\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\001:\0028\001\"\377\002\n" +
+      "\rSummaryBucket\022.\n\nstart_time\030\001 \001(\0132\032.goo" +
+      "gle.protobuf.Timestamp\022,\n\010end_time\030\002 \001(\013" +
+      "2\032.google.protobuf.Timestamp\022\024\n\014total_tr" +
+      "aces\030\003 \001(\003\022\034\n\024traces_with_feedback\030\004 \001(\003" +
+      "\022\025\n\rfeedback_rate\030\005 \001(\001\022\026\n\016positive_coun" +
+      "t\030\006 \001(\003\022\026\n\016negative_count\030\007 \001(\003\022\025\n\rposit" +
+      "ive_rate\030\010 \001(\001\022G\n\017average_ratings\030\t \003(\0132" +
+      "..feedback.v1.SummaryBucket.AverageRatin" +
+      "gsEntry\0325\n\023AverageRatingsEntry\022\013\n\003key\030\001 " +
+      "\001(\t\022\r\n\005value\030\002 \001(\001:\0028\001\"\206\001\n\026RetractFeedba" +
+      "ckRequest\022%\n\006target\030\001 \001(\0132\025.feedback.v1." +
+      "TraceRef\022\014\n\004name\030\002 \001(\t\022#\n\006source\030\003 \001(\0132\023" +
+      ".feedback.v1.Source\022\022\n\nrequest_id\030\004 \001(\t\"" +
+      "\202\001\n\027RetractFeedbackResponse\022\025\n\rassessmen" +
+      "t_id\030\001 \001(\t\022\020\n\010trace_id\030\002 \001(\t\022*\n\005state\030\003 " +
+      "\001(\0162\033.feedback.v1.IngestionState\022\022\n\nrequ" +
+      "est_id\030\004 \001(\t\"L\n\027BatchLogFeedbackRequest\022" +
+      "1\n\010requests\030\001 \003(\0132\037.feedback.v1.LogFeedb" +
+      "ackRequest\"}\n\026BatchLogFeedbackResult\0224\n\010" +
+      "response\030\001 \001(\0132 .feedback.v1.LogFeedback" +
+      "ResponseH\000\022#\n\005error\030\002 \001(\0132\022.google.rpc.S" +
+      "tatusH\000B\010\n\006result\"P\n\030BatchLogFeedbackRes" +
+      "ponse\0224\n\007results\030\001 \003(\0132#.feedback.v1.Bat" +
+      "chLogFeedbackResult\"|\n\032CreateFeedbackTok" +
+      "enRequest\022%\n\006target\030\001 \001(\0132\025.feedback.v1." +
+      "TraceRef\022\017\n\007user_id\030\002 \001(\t\022&\n\003ttl\030\003 \001(\0132\031" +
+      ".google.protobuf.Duration\"o\n\033CreateFeedb" +
+      "ackTokenResponse\022\r\n\005token\030\001 \001(\t\022/\n\013expir" +
+      "e_time\030\002 \001(\0132\032.google.protobuf.Timestamp" +
+      "\022\020\n\010trace_id\030\003 \001(\t*p\n\016AssessmentKind\022\037\n\033" +
+      "ASSESSMENT_KIND_UNSPECIFIED\020\000\022\034\n\030ASSESSM" +
+      "ENT_KIND_FEEDBACK\020\001\022\037\n\033ASSESSMENT_KIND_E" +
+      "XPECTATION\020\0022\357\005\n\017FeedbackService\022P\n\013LogF" +
+      "eedback\022\037.feedback.v1.LogFeedbackRequest" +
+      "\032 .feedback.v1.LogFeedbackResponse\022M\n\nLo" +
+      "gRatings\022\036.feedback.v1.LogRatingsRequest" +
+      "\032\037.feedback.v1.LogRatingsResponse\022Y\n\016Log" +
+      "Expectation\022\".feedback.v1.LogExpectation" +
+      "Request\032#.feedback.v1.LogExpectationResp" +
+      "onse\022S\n\014ListFeedback\022 .feedback.v1.ListF" +
+      "eedbackRequest\032!.feedback.v1.ListFeedbac" +
+      "kResponse\022b\n\021SummarizeFeedback\022%.feedbac" +
+      "k.v1.SummarizeFeedbackRequest\032&.feedback" +
+      ".v1.SummarizeFeedbackResponse\022\\\n\017Retract" +
+      "Feedback\022#.feedback.v1.RetractFeedbackRe" +
+      "quest\032$.feedback.v1.RetractFeedbackRespo" +
+      "nse\022_\n\020BatchLogFeedback\022$.feedback.v1.Ba" +
+      "tchLogFeedbackRequest\032%.feedback.v1.Batc" +
+      "hLogFeedbackResponse\022h\n\023CreateFeedbackTo" +
+      "ken\022\'.feedback.v1.CreateFeedbackTokenReq" +
+      "uest\032(.feedback.v1.CreateFeedbackTokenRe" +
+      "sponseB\201\001\n\037dev.feedbackservice.feedback." +
+      "v1B\024FeedbackServiceProtoP\001ZFgithub.com/f" +
+      "eedback-service/feedback/clients/go/feed" +
+      "back/v1;feedbackv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
           dev.feedbackservice.feedback.v1.CommonProto.getDescriptor(),
+          com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.StructProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
+          com.google.rpc.StatusProto.getDescriptor(),
         });
     internal_static_feedback_v1_LogFeedbackRequest_descriptor =
       getDescriptor().getMessageType(0);
@@ -231,7 +334,7 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_feedback_v1_LogFeedbackResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_LogFeedbackResponse_descriptor,
-        new java.lang.String[] { "AssessmentId", "TraceId", "State", "RequestId", });
+        new java.lang.String[] { "AssessmentId", "TraceId", "State", "RequestId", "SupersededAssessmentId", });
     internal_static_feedback_v1_LogRatingsRequest_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_feedback_v1_LogRatingsRequest_fieldAccessorTable = new
@@ -249,7 +352,7 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_feedback_v1_RatingResult_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_RatingResult_descriptor,
-        new java.lang.String[] { "Dimension", "Name", "Value", "AssessmentId", });
+        new java.lang.String[] { "Dimension", "Name", "Value", "AssessmentId", "SupersededAssessmentId", });
     internal_static_feedback_v1_LogRatingsResponse_descriptor =
       getDescriptor().getMessageType(4);
     internal_static_feedback_v1_LogRatingsResponse_fieldAccessorTable = new
@@ -273,19 +376,19 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_feedback_v1_LogExpectationResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_LogExpectationResponse_descriptor,
-        new java.lang.String[] { "AssessmentId", "TraceId", "State", "RequestId", });
+        new java.lang.String[] { "AssessmentId", "TraceId", "State", "RequestId", "SupersededAssessmentId", });
     internal_static_feedback_v1_ListFeedbackRequest_descriptor =
       getDescriptor().getMessageType(7);
     internal_static_feedback_v1_ListFeedbackRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_ListFeedbackRequest_descriptor,
-        new java.lang.String[] { "Target", });
+        new java.lang.String[] { "Target", "PageSize", "PageToken", });
     internal_static_feedback_v1_Assessment_descriptor =
       getDescriptor().getMessageType(8);
     internal_static_feedback_v1_Assessment_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_Assessment_descriptor,
-        new java.lang.String[] { "AssessmentId", "Name", "Kind", "Feedback", "Expectation", "Rationale", "Source", "Metadata", "SpanId", "CreateTime", "State", "Valid", });
+        new java.lang.String[] { "AssessmentId", "Name", "Kind", "Feedback", "Expectation", "Rationale", "Source", "Metadata", "SpanId", "CreateTime", "State", "Valid", "SupersedesAssessmentId", "SupersededByAssessmentId", "Retracted", });
     internal_static_feedback_v1_Assessment_MetadataEntry_descriptor =
       internal_static_feedback_v1_Assessment_descriptor.getNestedType(0);
     internal_static_feedback_v1_Assessment_MetadataEntry_fieldAccessorTable = new
@@ -297,29 +400,91 @@ public final class FeedbackServiceProto extends com.google.protobuf.GeneratedFil
     internal_static_feedback_v1_ListFeedbackResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_ListFeedbackResponse_descriptor,
-        new java.lang.String[] { "TraceId", "Assessments", });
+        new java.lang.String[] { "TraceId", "Assessments", "NextPageToken", });
     internal_static_feedback_v1_SummarizeFeedbackRequest_descriptor =
       getDescriptor().getMessageType(10);
     internal_static_feedback_v1_SummarizeFeedbackRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_SummarizeFeedbackRequest_descriptor,
-        new java.lang.String[] { "StartTime", "EndTime", "FeedbackName", });
+        new java.lang.String[] { "StartTime", "EndTime", "FeedbackName", "UserId", "SessionId", "TraceMetadata", "Interval", });
+    internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_descriptor =
+      internal_static_feedback_v1_SummarizeFeedbackRequest_descriptor.getNestedType(0);
+    internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
     internal_static_feedback_v1_SummarizeFeedbackResponse_descriptor =
       getDescriptor().getMessageType(11);
     internal_static_feedback_v1_SummarizeFeedbackResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_SummarizeFeedbackResponse_descriptor,
-        new java.lang.String[] { "TotalTraces", "TracesWithFeedback", "FeedbackRate", "PositiveCount", "NegativeCount", "PositiveRate", "AverageRatings", "StartTime", "EndTime", "Truncated", });
+        new java.lang.String[] { "TotalTraces", "TracesWithFeedback", "FeedbackRate", "PositiveCount", "NegativeCount", "PositiveRate", "AverageRatings", "StartTime", "EndTime", "Truncated", "Buckets", });
     internal_static_feedback_v1_SummarizeFeedbackResponse_AverageRatingsEntry_descriptor =
       internal_static_feedback_v1_SummarizeFeedbackResponse_descriptor.getNestedType(0);
     internal_static_feedback_v1_SummarizeFeedbackResponse_AverageRatingsEntry_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_feedback_v1_SummarizeFeedbackResponse_AverageRatingsEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
+    internal_static_feedback_v1_SummaryBucket_descriptor =
+      getDescriptor().getMessageType(12);
+    internal_static_feedback_v1_SummaryBucket_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_SummaryBucket_descriptor,
+        new java.lang.String[] { "StartTime", "EndTime", "TotalTraces", "TracesWithFeedback", "FeedbackRate", "PositiveCount", "NegativeCount", "PositiveRate", "AverageRatings", });
+    internal_static_feedback_v1_SummaryBucket_AverageRatingsEntry_descriptor =
+      internal_static_feedback_v1_SummaryBucket_descriptor.getNestedType(0);
+    internal_static_feedback_v1_SummaryBucket_AverageRatingsEntry_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_SummaryBucket_AverageRatingsEntry_descriptor,
+        new java.lang.String[] { "Key", "Value", });
+    internal_static_feedback_v1_RetractFeedbackRequest_descriptor =
+      getDescriptor().getMessageType(13);
+    internal_static_feedback_v1_RetractFeedbackRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_RetractFeedbackRequest_descriptor,
+        new java.lang.String[] { "Target", "Name", "Source", "RequestId", });
+    internal_static_feedback_v1_RetractFeedbackResponse_descriptor =
+      getDescriptor().getMessageType(14);
+    internal_static_feedback_v1_RetractFeedbackResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_RetractFeedbackResponse_descriptor,
+        new java.lang.String[] { "AssessmentId", "TraceId", "State", "RequestId", });
+    internal_static_feedback_v1_BatchLogFeedbackRequest_descriptor =
+      getDescriptor().getMessageType(15);
+    internal_static_feedback_v1_BatchLogFeedbackRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_BatchLogFeedbackRequest_descriptor,
+        new java.lang.String[] { "Requests", });
+    internal_static_feedback_v1_BatchLogFeedbackResult_descriptor =
+      getDescriptor().getMessageType(16);
+    internal_static_feedback_v1_BatchLogFeedbackResult_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_BatchLogFeedbackResult_descriptor,
+        new java.lang.String[] { "Response", "Error", "Result", });
+    internal_static_feedback_v1_BatchLogFeedbackResponse_descriptor =
+      getDescriptor().getMessageType(17);
+    internal_static_feedback_v1_BatchLogFeedbackResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_BatchLogFeedbackResponse_descriptor,
+        new java.lang.String[] { "Results", });
+    internal_static_feedback_v1_CreateFeedbackTokenRequest_descriptor =
+      getDescriptor().getMessageType(18);
+    internal_static_feedback_v1_CreateFeedbackTokenRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_CreateFeedbackTokenRequest_descriptor,
+        new java.lang.String[] { "Target", "UserId", "Ttl", });
+    internal_static_feedback_v1_CreateFeedbackTokenResponse_descriptor =
+      getDescriptor().getMessageType(19);
+    internal_static_feedback_v1_CreateFeedbackTokenResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_feedback_v1_CreateFeedbackTokenResponse_descriptor,
+        new java.lang.String[] { "Token", "ExpireTime", "TraceId", });
     descriptor.resolveAllFeaturesImmutable();
     dev.feedbackservice.feedback.v1.CommonProto.getDescriptor();
+    com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.StructProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
+    com.google.rpc.StatusProto.getDescriptor();
   }
 
   // @@protoc_insertion_point(outer_class_scope)

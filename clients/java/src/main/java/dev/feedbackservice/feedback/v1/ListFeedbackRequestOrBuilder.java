@@ -39,4 +39,38 @@ public interface ListFeedbackRequestOrBuilder extends
    * <code>.feedback.v1.TraceRef target = 1;</code>
    */
   dev.feedbackservice.feedback.v1.TraceRefOrBuilder getTargetOrBuilder();
+
+  /**
+   * <pre>
+   * Optional. The most assessments to return, from 1 to 100. Defaults to 100.
+   * Fewer may be returned so that a response stays within the message size
+   * limit.
+   * </pre>
+   *
+   * <code>int32 page_size = 2;</code>
+   * @return The pageSize.
+   */
+  int getPageSize();
+
+  /**
+   * <pre>
+   * Optional. The `next_page_token` of a previous response with the same
+   * `target`. At most 1,024 characters.
+   * </pre>
+   *
+   * <code>string page_token = 3;</code>
+   * @return The pageToken.
+   */
+  java.lang.String getPageToken();
+  /**
+   * <pre>
+   * Optional. The `next_page_token` of a previous response with the same
+   * `target`. At most 1,024 characters.
+   * </pre>
+   *
+   * <code>string page_token = 3;</code>
+   * @return The bytes for pageToken.
+   */
+  com.google.protobuf.ByteString
+      getPageTokenBytes();
 }

@@ -73,4 +73,24 @@ public interface ListFeedbackResponseOrBuilder extends
    */
   dev.feedbackservice.feedback.v1.AssessmentOrBuilder getAssessmentsOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * Output only. A token for the next page; empty on the last page.
+   * </pre>
+   *
+   * <code>string next_page_token = 3;</code>
+   * @return The nextPageToken.
+   */
+  java.lang.String getNextPageToken();
+  /**
+   * <pre>
+   * Output only. A token for the next page; empty on the last page.
+   * </pre>
+   *
+   * <code>string next_page_token = 3;</code>
+   * @return The bytes for nextPageToken.
+   */
+  com.google.protobuf.ByteString
+      getNextPageTokenBytes();
 }

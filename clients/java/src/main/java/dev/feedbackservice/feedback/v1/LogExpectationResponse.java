@@ -36,6 +36,7 @@ private static final long serialVersionUID = 0L;
     traceId_ = "";
     state_ = 0;
     requestId_ = "";
+    supersededAssessmentId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -225,6 +226,55 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object supersededAssessmentId_ = "";
+  /**
+   * <pre>
+   * Output only. The expectation this one superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The supersededAssessmentId.
+   */
+  @java.lang.Override
+  public java.lang.String getSupersededAssessmentId() {
+    java.lang.Object ref = supersededAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      supersededAssessmentId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Output only. The expectation this one superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The bytes for supersededAssessmentId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSupersededAssessmentIdBytes() {
+    java.lang.Object ref = supersededAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      supersededAssessmentId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -251,6 +301,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 4, requestId_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededAssessmentId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, supersededAssessmentId_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -267,6 +320,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(requestId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(4, requestId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededAssessmentId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, supersededAssessmentId_);
     }
     return size;
   }
@@ -299,6 +355,8 @@ private static final long serialVersionUID = 0L;
     if (state_ != other.state_) return false;
     if (!getRequestId()
         .equals(other.getRequestId())) return false;
+    if (!getSupersededAssessmentId()
+        .equals(other.getSupersededAssessmentId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -318,6 +376,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + state_;
     hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
     hash = (53 * hash) + getRequestId().hashCode();
+    hash = (37 * hash) + SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getSupersededAssessmentId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -457,6 +517,7 @@ private static final long serialVersionUID = 0L;
       traceId_ = "";
       state_ = 0;
       requestId_ = "";
+      supersededAssessmentId_ = "";
       return this;
     }
 
@@ -502,6 +563,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.requestId_ = requestId_;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.supersededAssessmentId_ = supersededAssessmentId_;
+      }
     }
 
     @java.lang.Override
@@ -532,6 +596,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getRequestId().isEmpty()) {
         requestId_ = other.requestId_;
         bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      if (!other.getSupersededAssessmentId().isEmpty()) {
+        supersededAssessmentId_ = other.supersededAssessmentId_;
+        bitField0_ |= 0x00000010;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -580,6 +649,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 42: {
+              supersededAssessmentId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -946,6 +1020,103 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       requestId_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object supersededAssessmentId_ = "";
+    /**
+     * <pre>
+     * Output only. The expectation this one superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return The supersededAssessmentId.
+     */
+    public java.lang.String getSupersededAssessmentId() {
+      java.lang.Object ref = supersededAssessmentId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        supersededAssessmentId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The expectation this one superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return The bytes for supersededAssessmentId.
+     */
+    public com.google.protobuf.ByteString
+        getSupersededAssessmentIdBytes() {
+      java.lang.Object ref = supersededAssessmentId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        supersededAssessmentId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The expectation this one superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @param value The supersededAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededAssessmentId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      supersededAssessmentId_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The expectation this one superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSupersededAssessmentId() {
+      supersededAssessmentId_ = getDefaultInstance().getSupersededAssessmentId();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The expectation this one superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @param value The bytes for supersededAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededAssessmentIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      supersededAssessmentId_ = value;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }

@@ -90,4 +90,26 @@ public interface LogExpectationResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getRequestIdBytes();
+
+  /**
+   * <pre>
+   * Output only. The expectation this one superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The supersededAssessmentId.
+   */
+  java.lang.String getSupersededAssessmentId();
+  /**
+   * <pre>
+   * Output only. The expectation this one superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The bytes for supersededAssessmentId.
+   */
+  com.google.protobuf.ByteString
+      getSupersededAssessmentIdBytes();
 }

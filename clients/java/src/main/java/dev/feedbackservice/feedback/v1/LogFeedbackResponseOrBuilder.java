@@ -92,4 +92,32 @@ public interface LogFeedbackResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getRequestIdBytes();
+
+  /**
+   * <pre>
+   * Output only. The assessment this judgment superseded: the same source's
+   * previous current judgment of the same name on the same trace and span.
+   * Empty when there was none, for anonymous judgments, and when it is not
+   * known yet (the judgment was queued while MLflow was unreachable;
+   * `ListFeedback` shows the link once it is stored).
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The supersededAssessmentId.
+   */
+  java.lang.String getSupersededAssessmentId();
+  /**
+   * <pre>
+   * Output only. The assessment this judgment superseded: the same source's
+   * previous current judgment of the same name on the same trace and span.
+   * Empty when there was none, for anonymous judgments, and when it is not
+   * known yet (the judgment was queued while MLflow was unreachable;
+   * `ListFeedback` shows the link once it is stored).
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The bytes for supersededAssessmentId.
+   */
+  com.google.protobuf.ByteString
+      getSupersededAssessmentIdBytes();
 }

@@ -35,6 +35,7 @@ private static final long serialVersionUID = 0L;
     dimension_ = "";
     name_ = "";
     assessmentId_ = "";
+    supersededAssessmentId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -211,6 +212,55 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object supersededAssessmentId_ = "";
+  /**
+   * <pre>
+   * Output only. The assessment this dimension superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The supersededAssessmentId.
+   */
+  @java.lang.Override
+  public java.lang.String getSupersededAssessmentId() {
+    java.lang.Object ref = supersededAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      supersededAssessmentId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Output only. The assessment this dimension superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The bytes for supersededAssessmentId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSupersededAssessmentIdBytes() {
+    java.lang.Object ref = supersededAssessmentId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      supersededAssessmentId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -237,6 +287,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(assessmentId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 4, assessmentId_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededAssessmentId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, supersededAssessmentId_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -253,6 +306,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(assessmentId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(4, assessmentId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(supersededAssessmentId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, supersededAssessmentId_);
     }
     return size;
   }
@@ -287,6 +343,8 @@ private static final long serialVersionUID = 0L;
             other.getValue())) return false;
     if (!getAssessmentId()
         .equals(other.getAssessmentId())) return false;
+    if (!getSupersededAssessmentId()
+        .equals(other.getSupersededAssessmentId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -307,6 +365,8 @@ private static final long serialVersionUID = 0L;
         java.lang.Double.doubleToLongBits(getValue()));
     hash = (37 * hash) + ASSESSMENT_ID_FIELD_NUMBER;
     hash = (53 * hash) + getAssessmentId().hashCode();
+    hash = (37 * hash) + SUPERSEDED_ASSESSMENT_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getSupersededAssessmentId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -446,6 +506,7 @@ private static final long serialVersionUID = 0L;
       name_ = "";
       value_ = 0D;
       assessmentId_ = "";
+      supersededAssessmentId_ = "";
       return this;
     }
 
@@ -491,6 +552,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.assessmentId_ = assessmentId_;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.supersededAssessmentId_ = supersededAssessmentId_;
+      }
     }
 
     @java.lang.Override
@@ -521,6 +585,11 @@ private static final long serialVersionUID = 0L;
       if (!other.getAssessmentId().isEmpty()) {
         assessmentId_ = other.assessmentId_;
         bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      if (!other.getSupersededAssessmentId().isEmpty()) {
+        supersededAssessmentId_ = other.supersededAssessmentId_;
+        bitField0_ |= 0x00000010;
         onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
@@ -569,6 +638,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 42: {
+              supersededAssessmentId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -902,6 +976,103 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       assessmentId_ = value;
       bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object supersededAssessmentId_ = "";
+    /**
+     * <pre>
+     * Output only. The assessment this dimension superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return The supersededAssessmentId.
+     */
+    public java.lang.String getSupersededAssessmentId() {
+      java.lang.Object ref = supersededAssessmentId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        supersededAssessmentId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this dimension superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return The bytes for supersededAssessmentId.
+     */
+    public com.google.protobuf.ByteString
+        getSupersededAssessmentIdBytes() {
+      java.lang.Object ref = supersededAssessmentId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        supersededAssessmentId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this dimension superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @param value The supersededAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededAssessmentId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      supersededAssessmentId_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this dimension superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSupersededAssessmentId() {
+      supersededAssessmentId_ = getDefaultInstance().getSupersededAssessmentId();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The assessment this dimension superseded; same rules as
+     * `LogFeedbackResponse.superseded_assessment_id`.
+     * </pre>
+     *
+     * <code>string superseded_assessment_id = 5;</code>
+     * @param value The bytes for supersededAssessmentId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSupersededAssessmentIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      supersededAssessmentId_ = value;
+      bitField0_ |= 0x00000010;
       onChanged();
       return this;
     }

@@ -79,4 +79,26 @@ public interface RatingResultOrBuilder extends
    */
   com.google.protobuf.ByteString
       getAssessmentIdBytes();
+
+  /**
+   * <pre>
+   * Output only. The assessment this dimension superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The supersededAssessmentId.
+   */
+  java.lang.String getSupersededAssessmentId();
+  /**
+   * <pre>
+   * Output only. The assessment this dimension superseded; same rules as
+   * `LogFeedbackResponse.superseded_assessment_id`.
+   * </pre>
+   *
+   * <code>string superseded_assessment_id = 5;</code>
+   * @return The bytes for supersededAssessmentId.
+   */
+  com.google.protobuf.ByteString
+      getSupersededAssessmentIdBytes();
 }

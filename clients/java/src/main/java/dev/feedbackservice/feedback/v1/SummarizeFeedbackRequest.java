@@ -33,6 +33,8 @@ private static final long serialVersionUID = 0L;
   }
   private SummarizeFeedbackRequest() {
     feedbackName_ = "";
+    userId_ = "";
+    sessionId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -45,6 +47,18 @@ private static final long serialVersionUID = 0L;
     return dev.feedbackservice.feedback.v1.FeedbackServiceProto.internal_static_feedback_v1_SummarizeFeedbackRequest_descriptor;
   }
 
+  @SuppressWarnings({"rawtypes"})
+  @java.lang.Override
+  protected com.google.protobuf.MapFieldReflectionAccessor internalGetMapFieldReflection(
+      int number) {
+    switch (number) {
+      case 6:
+        return internalGetTraceMetadata();
+      default:
+        throw new RuntimeException(
+            "Invalid map field number: " + number);
+    }
+  }
   @java.lang.Override
   protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internalGetFieldAccessorTable() {
@@ -185,6 +199,251 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int USER_ID_FIELD_NUMBER = 4;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object userId_ = "";
+  /**
+   * <pre>
+   * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+   * At most 256 characters.
+   * </pre>
+   *
+   * <code>string user_id = 4;</code>
+   * @return The userId.
+   */
+  @java.lang.Override
+  public java.lang.String getUserId() {
+    java.lang.Object ref = userId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      userId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+   * At most 256 characters.
+   * </pre>
+   *
+   * <code>string user_id = 4;</code>
+   * @return The bytes for userId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getUserIdBytes() {
+    java.lang.Object ref = userId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      userId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int SESSION_ID_FIELD_NUMBER = 5;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object sessionId_ = "";
+  /**
+   * <pre>
+   * Optional. Only traces of this conversation (the trace's
+   * `mlflow.trace.session`). At most 256 characters.
+   * </pre>
+   *
+   * <code>string session_id = 5;</code>
+   * @return The sessionId.
+   */
+  @java.lang.Override
+  public java.lang.String getSessionId() {
+    java.lang.Object ref = sessionId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      sessionId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Optional. Only traces of this conversation (the trace's
+   * `mlflow.trace.session`). At most 256 characters.
+   * </pre>
+   *
+   * <code>string session_id = 5;</code>
+   * @return The bytes for sessionId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSessionIdBytes() {
+    java.lang.Object ref = sessionId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      sessionId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
+  public static final int TRACE_METADATA_FIELD_NUMBER = 6;
+  private static final class TraceMetadataDefaultEntryHolder {
+    static final com.google.protobuf.MapEntry<
+        java.lang.String, java.lang.String> defaultEntry =
+            com.google.protobuf.MapEntry
+            .<java.lang.String, java.lang.String>newDefaultInstance(
+                dev.feedbackservice.feedback.v1.FeedbackServiceProto.internal_static_feedback_v1_SummarizeFeedbackRequest_TraceMetadataEntry_descriptor, 
+                com.google.protobuf.WireFormat.FieldType.STRING,
+                "",
+                com.google.protobuf.WireFormat.FieldType.STRING,
+                "");
+  }
+  @SuppressWarnings("serial")
+  private com.google.protobuf.MapField<
+      java.lang.String, java.lang.String> traceMetadata_;
+  private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+  internalGetTraceMetadata() {
+    if (traceMetadata_ == null) {
+      return com.google.protobuf.MapField.emptyMapField(
+          TraceMetadataDefaultEntryHolder.defaultEntry);
+    }
+    return traceMetadata_;
+  }
+  public int getTraceMetadataCount() {
+    return internalGetTraceMetadata().getMap().size();
+  }
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  @java.lang.Override
+  public boolean containsTraceMetadata(
+      java.lang.String key) {
+    if (key == null) { throw new NullPointerException("map key"); }
+    return internalGetTraceMetadata().getMap().containsKey(key);
+  }
+  /**
+   * Use {@link #getTraceMetadataMap()} instead.
+   */
+  @java.lang.Override
+  @java.lang.Deprecated
+  public java.util.Map<java.lang.String, java.lang.String> getTraceMetadata() {
+    return getTraceMetadataMap();
+  }
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  @java.lang.Override
+  public java.util.Map<java.lang.String, java.lang.String> getTraceMetadataMap() {
+    return internalGetTraceMetadata().getMap();
+  }
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  @java.lang.Override
+  public /* nullable */
+java.lang.String getTraceMetadataOrDefault(
+      java.lang.String key,
+      /* nullable */
+java.lang.String defaultValue) {
+    if (key == null) { throw new NullPointerException("map key"); }
+    java.util.Map<java.lang.String, java.lang.String> map =
+        internalGetTraceMetadata().getMap();
+    return map.containsKey(key) ? map.get(key) : defaultValue;
+  }
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  @java.lang.Override
+  public java.lang.String getTraceMetadataOrThrow(
+      java.lang.String key) {
+    if (key == null) { throw new NullPointerException("map key"); }
+    java.util.Map<java.lang.String, java.lang.String> map =
+        internalGetTraceMetadata().getMap();
+    if (!map.containsKey(key)) {
+      throw new java.lang.IllegalArgumentException();
+    }
+    return map.get(key);
+  }
+
+  public static final int INTERVAL_FIELD_NUMBER = 7;
+  private com.google.protobuf.Duration interval_;
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   * @return Whether the interval field is set.
+   */
+  @java.lang.Override
+  public boolean hasInterval() {
+    return ((bitField0_ & 0x00000004) != 0);
+  }
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   * @return The interval.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getInterval() {
+    return interval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : interval_;
+  }
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getIntervalOrBuilder() {
+    return interval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : interval_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -208,6 +467,21 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(feedbackName_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 3, feedbackName_);
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(userId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 4, userId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sessionId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 5, sessionId_);
+    }
+    com.google.protobuf.GeneratedMessage
+      .serializeStringMapTo(
+        output,
+        internalGetTraceMetadata(),
+        TraceMetadataDefaultEntryHolder.defaultEntry,
+        6);
+    if (((bitField0_ & 0x00000004) != 0)) {
+      output.writeMessage(7, getInterval());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -222,6 +496,26 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(feedbackName_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(3, feedbackName_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(userId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(4, userId_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sessionId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(5, sessionId_);
+    }
+    for (java.util.Map.Entry<java.lang.String, java.lang.String> entry
+         : internalGetTraceMetadata().getMap().entrySet()) {
+      com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
+      traceMetadata__ = TraceMetadataDefaultEntryHolder.defaultEntry.newBuilderForType()
+          .setKey(entry.getKey())
+          .setValue(entry.getValue())
+          .buildPartial();
+      size += com.google.protobuf.CodedOutputStream
+          .computeMessageSize(6, traceMetadata__);
+    }
+    if (((bitField0_ & 0x00000004) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(7, getInterval());
     }
     return size;
   }
@@ -259,6 +553,17 @@ private static final long serialVersionUID = 0L;
     }
     if (!getFeedbackName()
         .equals(other.getFeedbackName())) return false;
+    if (!getUserId()
+        .equals(other.getUserId())) return false;
+    if (!getSessionId()
+        .equals(other.getSessionId())) return false;
+    if (!internalGetTraceMetadata().equals(
+        other.internalGetTraceMetadata())) return false;
+    if (hasInterval() != other.hasInterval()) return false;
+    if (hasInterval()) {
+      if (!getInterval()
+          .equals(other.getInterval())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -280,6 +585,18 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + FEEDBACK_NAME_FIELD_NUMBER;
     hash = (53 * hash) + getFeedbackName().hashCode();
+    hash = (37 * hash) + USER_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getUserId().hashCode();
+    hash = (37 * hash) + SESSION_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getSessionId().hashCode();
+    if (!internalGetTraceMetadata().getMap().isEmpty()) {
+      hash = (37 * hash) + TRACE_METADATA_FIELD_NUMBER;
+      hash = (53 * hash) + internalGetTraceMetadata().hashCode();
+    }
+    if (hasInterval()) {
+      hash = (37 * hash) + INTERVAL_FIELD_NUMBER;
+      hash = (53 * hash) + getInterval().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -393,6 +710,28 @@ private static final long serialVersionUID = 0L;
       return dev.feedbackservice.feedback.v1.FeedbackServiceProto.internal_static_feedback_v1_SummarizeFeedbackRequest_descriptor;
     }
 
+    @SuppressWarnings({"rawtypes"})
+    protected com.google.protobuf.MapFieldReflectionAccessor internalGetMapFieldReflection(
+        int number) {
+      switch (number) {
+        case 6:
+          return internalGetTraceMetadata();
+        default:
+          throw new RuntimeException(
+              "Invalid map field number: " + number);
+      }
+    }
+    @SuppressWarnings({"rawtypes"})
+    protected com.google.protobuf.MapFieldReflectionAccessor internalGetMutableMapFieldReflection(
+        int number) {
+      switch (number) {
+        case 6:
+          return internalGetMutableTraceMetadata();
+        default:
+          throw new RuntimeException(
+              "Invalid map field number: " + number);
+      }
+    }
     @java.lang.Override
     protected com.google.protobuf.GeneratedMessage.FieldAccessorTable
         internalGetFieldAccessorTable() {
@@ -416,6 +755,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         internalGetStartTimeFieldBuilder();
         internalGetEndTimeFieldBuilder();
+        internalGetIntervalFieldBuilder();
       }
     }
     @java.lang.Override
@@ -433,6 +773,14 @@ private static final long serialVersionUID = 0L;
         endTimeBuilder_ = null;
       }
       feedbackName_ = "";
+      userId_ = "";
+      sessionId_ = "";
+      internalGetMutableTraceMetadata().clear();
+      interval_ = null;
+      if (intervalBuilder_ != null) {
+        intervalBuilder_.dispose();
+        intervalBuilder_ = null;
+      }
       return this;
     }
 
@@ -482,6 +830,22 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.feedbackName_ = feedbackName_;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.userId_ = userId_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.sessionId_ = sessionId_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.traceMetadata_ = internalGetTraceMetadata();
+        result.traceMetadata_.makeImmutable();
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.interval_ = intervalBuilder_ == null
+            ? interval_
+            : intervalBuilder_.build();
+        to_bitField0_ |= 0x00000004;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -507,6 +871,22 @@ private static final long serialVersionUID = 0L;
         feedbackName_ = other.feedbackName_;
         bitField0_ |= 0x00000004;
         onChanged();
+      }
+      if (!other.getUserId().isEmpty()) {
+        userId_ = other.userId_;
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      if (!other.getSessionId().isEmpty()) {
+        sessionId_ = other.sessionId_;
+        bitField0_ |= 0x00000010;
+        onChanged();
+      }
+      internalGetMutableTraceMetadata().mergeFrom(
+          other.internalGetTraceMetadata());
+      bitField0_ |= 0x00000020;
+      if (other.hasInterval()) {
+        mergeInterval(other.getInterval());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -553,6 +933,32 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              userId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
+            case 42: {
+              sessionId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 42
+            case 50: {
+              com.google.protobuf.MapEntry<java.lang.String, java.lang.String>
+              traceMetadata__ = input.readMessage(
+                  TraceMetadataDefaultEntryHolder.defaultEntry.getParserForType(), extensionRegistry);
+              internalGetMutableTraceMetadata().getMutableMap().put(
+                  traceMetadata__.getKey(), traceMetadata__.getValue());
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 50
+            case 58: {
+              input.readMessage(
+                  internalGetIntervalFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -997,6 +1403,544 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000004;
       onChanged();
       return this;
+    }
+
+    private java.lang.Object userId_ = "";
+    /**
+     * <pre>
+     * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+     * At most 256 characters.
+     * </pre>
+     *
+     * <code>string user_id = 4;</code>
+     * @return The userId.
+     */
+    public java.lang.String getUserId() {
+      java.lang.Object ref = userId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        userId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+     * At most 256 characters.
+     * </pre>
+     *
+     * <code>string user_id = 4;</code>
+     * @return The bytes for userId.
+     */
+    public com.google.protobuf.ByteString
+        getUserIdBytes() {
+      java.lang.Object ref = userId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        userId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+     * At most 256 characters.
+     * </pre>
+     *
+     * <code>string user_id = 4;</code>
+     * @param value The userId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUserId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      userId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+     * At most 256 characters.
+     * </pre>
+     *
+     * <code>string user_id = 4;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUserId() {
+      userId_ = getDefaultInstance().getUserId();
+      bitField0_ = (bitField0_ & ~0x00000008);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+     * At most 256 characters.
+     * </pre>
+     *
+     * <code>string user_id = 4;</code>
+     * @param value The bytes for userId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUserIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      userId_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object sessionId_ = "";
+    /**
+     * <pre>
+     * Optional. Only traces of this conversation (the trace's
+     * `mlflow.trace.session`). At most 256 characters.
+     * </pre>
+     *
+     * <code>string session_id = 5;</code>
+     * @return The sessionId.
+     */
+    public java.lang.String getSessionId() {
+      java.lang.Object ref = sessionId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        sessionId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this conversation (the trace's
+     * `mlflow.trace.session`). At most 256 characters.
+     * </pre>
+     *
+     * <code>string session_id = 5;</code>
+     * @return The bytes for sessionId.
+     */
+    public com.google.protobuf.ByteString
+        getSessionIdBytes() {
+      java.lang.Object ref = sessionId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        sessionId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this conversation (the trace's
+     * `mlflow.trace.session`). At most 256 characters.
+     * </pre>
+     *
+     * <code>string session_id = 5;</code>
+     * @param value The sessionId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSessionId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      sessionId_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this conversation (the trace's
+     * `mlflow.trace.session`). At most 256 characters.
+     * </pre>
+     *
+     * <code>string session_id = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSessionId() {
+      sessionId_ = getDefaultInstance().getSessionId();
+      bitField0_ = (bitField0_ & ~0x00000010);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces of this conversation (the trace's
+     * `mlflow.trace.session`). At most 256 characters.
+     * </pre>
+     *
+     * <code>string session_id = 5;</code>
+     * @param value The bytes for sessionId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSessionIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      sessionId_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.MapField<
+        java.lang.String, java.lang.String> traceMetadata_;
+    private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+        internalGetTraceMetadata() {
+      if (traceMetadata_ == null) {
+        return com.google.protobuf.MapField.emptyMapField(
+            TraceMetadataDefaultEntryHolder.defaultEntry);
+      }
+      return traceMetadata_;
+    }
+    private com.google.protobuf.MapField<java.lang.String, java.lang.String>
+        internalGetMutableTraceMetadata() {
+      if (traceMetadata_ == null) {
+        traceMetadata_ = com.google.protobuf.MapField.newMapField(
+            TraceMetadataDefaultEntryHolder.defaultEntry);
+      }
+      if (!traceMetadata_.isMutable()) {
+        traceMetadata_ = traceMetadata_.copy();
+      }
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return traceMetadata_;
+    }
+    public int getTraceMetadataCount() {
+      return internalGetTraceMetadata().getMap().size();
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    @java.lang.Override
+    public boolean containsTraceMetadata(
+        java.lang.String key) {
+      if (key == null) { throw new NullPointerException("map key"); }
+      return internalGetTraceMetadata().getMap().containsKey(key);
+    }
+    /**
+     * Use {@link #getTraceMetadataMap()} instead.
+     */
+    @java.lang.Override
+    @java.lang.Deprecated
+    public java.util.Map<java.lang.String, java.lang.String> getTraceMetadata() {
+      return getTraceMetadataMap();
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    @java.lang.Override
+    public java.util.Map<java.lang.String, java.lang.String> getTraceMetadataMap() {
+      return internalGetTraceMetadata().getMap();
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    @java.lang.Override
+    public /* nullable */
+java.lang.String getTraceMetadataOrDefault(
+        java.lang.String key,
+        /* nullable */
+java.lang.String defaultValue) {
+      if (key == null) { throw new NullPointerException("map key"); }
+      java.util.Map<java.lang.String, java.lang.String> map =
+          internalGetTraceMetadata().getMap();
+      return map.containsKey(key) ? map.get(key) : defaultValue;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    @java.lang.Override
+    public java.lang.String getTraceMetadataOrThrow(
+        java.lang.String key) {
+      if (key == null) { throw new NullPointerException("map key"); }
+      java.util.Map<java.lang.String, java.lang.String> map =
+          internalGetTraceMetadata().getMap();
+      if (!map.containsKey(key)) {
+        throw new java.lang.IllegalArgumentException();
+      }
+      return map.get(key);
+    }
+    public Builder clearTraceMetadata() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      internalGetMutableTraceMetadata().getMutableMap()
+          .clear();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    public Builder removeTraceMetadata(
+        java.lang.String key) {
+      if (key == null) { throw new NullPointerException("map key"); }
+      internalGetMutableTraceMetadata().getMutableMap()
+          .remove(key);
+      return this;
+    }
+    /**
+     * Use alternate mutation accessors instead.
+     */
+    @java.lang.Deprecated
+    public java.util.Map<java.lang.String, java.lang.String>
+        getMutableTraceMetadata() {
+      bitField0_ |= 0x00000020;
+      return internalGetMutableTraceMetadata().getMutableMap();
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    public Builder putTraceMetadata(
+        java.lang.String key,
+        java.lang.String value) {
+      if (key == null) { throw new NullPointerException("map key"); }
+      if (value == null) { throw new NullPointerException("map value"); }
+      internalGetMutableTraceMetadata().getMutableMap()
+          .put(key, value);
+      bitField0_ |= 0x00000020;
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. Only traces whose metadata has every one of these key-value
+     * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+     * most 1,024 characters.
+     * </pre>
+     *
+     * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+     */
+    public Builder putAllTraceMetadata(
+        java.util.Map<java.lang.String, java.lang.String> values) {
+      internalGetMutableTraceMetadata().getMutableMap()
+          .putAll(values);
+      bitField0_ |= 0x00000020;
+      return this;
+    }
+
+    private com.google.protobuf.Duration interval_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> intervalBuilder_;
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     * @return Whether the interval field is set.
+     */
+    public boolean hasInterval() {
+      return ((bitField0_ & 0x00000040) != 0);
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     * @return The interval.
+     */
+    public com.google.protobuf.Duration getInterval() {
+      if (intervalBuilder_ == null) {
+        return interval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : interval_;
+      } else {
+        return intervalBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public Builder setInterval(com.google.protobuf.Duration value) {
+      if (intervalBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        interval_ = value;
+      } else {
+        intervalBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public Builder setInterval(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (intervalBuilder_ == null) {
+        interval_ = builderForValue.build();
+      } else {
+        intervalBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public Builder mergeInterval(com.google.protobuf.Duration value) {
+      if (intervalBuilder_ == null) {
+        if (((bitField0_ & 0x00000040) != 0) &&
+          interval_ != null &&
+          interval_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getIntervalBuilder().mergeFrom(value);
+        } else {
+          interval_ = value;
+        }
+      } else {
+        intervalBuilder_.mergeFrom(value);
+      }
+      if (interval_ != null) {
+        bitField0_ |= 0x00000040;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public Builder clearInterval() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      interval_ = null;
+      if (intervalBuilder_ != null) {
+        intervalBuilder_.dispose();
+        intervalBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public com.google.protobuf.Duration.Builder getIntervalBuilder() {
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return internalGetIntervalFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getIntervalOrBuilder() {
+      if (intervalBuilder_ != null) {
+        return intervalBuilder_.getMessageOrBuilder();
+      } else {
+        return interval_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : interval_;
+      }
+    }
+    /**
+     * <pre>
+     * Optional. When set, the response also carries `buckets` of this length,
+     * from `start_time`. At least 1 second; the window may hold at most 1,000
+     * buckets.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration interval = 7;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetIntervalFieldBuilder() {
+      if (intervalBuilder_ == null) {
+        intervalBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getInterval(),
+                getParentForChildren(),
+                isClean());
+        interval_ = null;
+      }
+      return intervalBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:feedback.v1.SummarizeFeedbackRequest)

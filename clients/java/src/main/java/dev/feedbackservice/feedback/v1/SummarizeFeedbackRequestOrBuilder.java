@@ -91,4 +91,145 @@ public interface SummarizeFeedbackRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getFeedbackNameBytes();
+
+  /**
+   * <pre>
+   * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+   * At most 256 characters.
+   * </pre>
+   *
+   * <code>string user_id = 4;</code>
+   * @return The userId.
+   */
+  java.lang.String getUserId();
+  /**
+   * <pre>
+   * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
+   * At most 256 characters.
+   * </pre>
+   *
+   * <code>string user_id = 4;</code>
+   * @return The bytes for userId.
+   */
+  com.google.protobuf.ByteString
+      getUserIdBytes();
+
+  /**
+   * <pre>
+   * Optional. Only traces of this conversation (the trace's
+   * `mlflow.trace.session`). At most 256 characters.
+   * </pre>
+   *
+   * <code>string session_id = 5;</code>
+   * @return The sessionId.
+   */
+  java.lang.String getSessionId();
+  /**
+   * <pre>
+   * Optional. Only traces of this conversation (the trace's
+   * `mlflow.trace.session`). At most 256 characters.
+   * </pre>
+   *
+   * <code>string session_id = 5;</code>
+   * @return The bytes for sessionId.
+   */
+  com.google.protobuf.ByteString
+      getSessionIdBytes();
+
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  int getTraceMetadataCount();
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  boolean containsTraceMetadata(
+      java.lang.String key);
+  /**
+   * Use {@link #getTraceMetadataMap()} instead.
+   */
+  @java.lang.Deprecated
+  java.util.Map<java.lang.String, java.lang.String>
+  getTraceMetadata();
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  java.util.Map<java.lang.String, java.lang.String>
+  getTraceMetadataMap();
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  /* nullable */
+java.lang.String getTraceMetadataOrDefault(
+      java.lang.String key,
+      /* nullable */
+java.lang.String defaultValue);
+  /**
+   * <pre>
+   * Optional. Only traces whose metadata has every one of these key-value
+   * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
+   * most 1,024 characters.
+   * </pre>
+   *
+   * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
+   */
+  java.lang.String getTraceMetadataOrThrow(
+      java.lang.String key);
+
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   * @return Whether the interval field is set.
+   */
+  boolean hasInterval();
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   * @return The interval.
+   */
+  com.google.protobuf.Duration getInterval();
+  /**
+   * <pre>
+   * Optional. When set, the response also carries `buckets` of this length,
+   * from `start_time`. At least 1 second; the window may hold at most 1,000
+   * buckets.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration interval = 7;</code>
+   */
+  com.google.protobuf.DurationOrBuilder getIntervalOrBuilder();
 }

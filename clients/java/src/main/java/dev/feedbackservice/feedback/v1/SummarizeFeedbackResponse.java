@@ -32,6 +32,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private SummarizeFeedbackResponse() {
+    buckets_ = java.util.Collections.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -338,9 +339,8 @@ private static final long serialVersionUID = 0L;
   private boolean truncated_ = false;
   /**
    * <pre>
-   * Output only. True when the window held more traces than the service scans
-   * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-   * most recent ones only.
+   * Output only. Always false: summaries are computed by the MLflow tracking
+   * server and cover every trace of the window. Kept for compatibility.
    * </pre>
    *
    * <code>bool truncated = 10;</code>
@@ -349,6 +349,72 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public boolean getTruncated() {
     return truncated_;
+  }
+
+  public static final int BUCKETS_FIELD_NUMBER = 11;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket> buckets_;
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket> getBucketsList() {
+    return buckets_;
+  }
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder> 
+      getBucketsOrBuilderList() {
+    return buckets_;
+  }
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  @java.lang.Override
+  public int getBucketsCount() {
+    return buckets_.size();
+  }
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  @java.lang.Override
+  public dev.feedbackservice.feedback.v1.SummaryBucket getBuckets(int index) {
+    return buckets_.get(index);
+  }
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  @java.lang.Override
+  public dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder getBucketsOrBuilder(
+      int index) {
+    return buckets_.get(index);
   }
 
   private byte memoizedIsInitialized = -1;
@@ -397,6 +463,9 @@ private static final long serialVersionUID = 0L;
     }
     if (truncated_ != false) {
       output.writeBool(10, truncated_);
+    }
+    for (int i = 0; i < buckets_.size(); i++) {
+      output.writeMessage(11, buckets_.get(i));
     }
     getUnknownFields().writeTo(output);
   }
@@ -448,6 +517,15 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(10, truncated_);
     }
+
+        {
+          final int count = buckets_.size();
+          for (int i = 0; i < count; i++) {
+            size += com.google.protobuf.CodedOutputStream
+              .computeMessageSizeNoTag(buckets_.get(i));
+          }
+          size += 1 * count;
+        }
     return size;
   }
   @java.lang.Override
@@ -500,6 +578,8 @@ private static final long serialVersionUID = 0L;
     }
     if (getTruncated()
         != other.getTruncated()) return false;
+    if (!getBucketsList()
+        .equals(other.getBucketsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -544,6 +624,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + TRUNCATED_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getTruncated());
+    if (getBucketsCount() > 0) {
+      hash = (37 * hash) + BUCKETS_FIELD_NUMBER;
+      hash = (53 * hash) + getBucketsList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -702,6 +786,7 @@ private static final long serialVersionUID = 0L;
               .alwaysUseFieldBuilders) {
         internalGetStartTimeFieldBuilder();
         internalGetEndTimeFieldBuilder();
+        internalGetBucketsFieldBuilder();
       }
     }
     @java.lang.Override
@@ -726,6 +811,13 @@ private static final long serialVersionUID = 0L;
         endTimeBuilder_ = null;
       }
       truncated_ = false;
+      if (bucketsBuilder_ == null) {
+        buckets_ = java.util.Collections.emptyList();
+      } else {
+        buckets_ = null;
+        bucketsBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000400);
       return this;
     }
 
@@ -752,9 +844,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse buildPartial() {
       dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse result = new dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse result) {
+      if (bucketsBuilder_ == null) {
+        if (((bitField0_ & 0x00000400) != 0)) {
+          buckets_ = java.util.Collections.unmodifiableList(buckets_);
+          bitField0_ = (bitField0_ & ~0x00000400);
+        }
+        result.buckets_ = buckets_;
+      } else {
+        result.buckets_ = bucketsBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.feedbackservice.feedback.v1.SummarizeFeedbackResponse result) {
@@ -842,6 +947,32 @@ private static final long serialVersionUID = 0L;
       if (other.getTruncated() != false) {
         setTruncated(other.getTruncated());
       }
+      if (bucketsBuilder_ == null) {
+        if (!other.buckets_.isEmpty()) {
+          if (buckets_.isEmpty()) {
+            buckets_ = other.buckets_;
+            bitField0_ = (bitField0_ & ~0x00000400);
+          } else {
+            ensureBucketsIsMutable();
+            buckets_.addAll(other.buckets_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.buckets_.isEmpty()) {
+          if (bucketsBuilder_.isEmpty()) {
+            bucketsBuilder_.dispose();
+            bucketsBuilder_ = null;
+            buckets_ = other.buckets_;
+            bitField0_ = (bitField0_ & ~0x00000400);
+            bucketsBuilder_ = 
+              com.google.protobuf.GeneratedMessage.alwaysUseFieldBuilders ?
+                 internalGetBucketsFieldBuilder() : null;
+          } else {
+            bucketsBuilder_.addAllMessages(other.buckets_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -926,6 +1057,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000200;
               break;
             } // case 80
+            case 90: {
+              dev.feedbackservice.feedback.v1.SummaryBucket m =
+                  input.readMessage(
+                      dev.feedbackservice.feedback.v1.SummaryBucket.parser(),
+                      extensionRegistry);
+              if (bucketsBuilder_ == null) {
+                ensureBucketsIsMutable();
+                buckets_.add(m);
+              } else {
+                bucketsBuilder_.addMessage(m);
+              }
+              break;
+            } // case 90
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1697,9 +1841,8 @@ private static final long serialVersionUID = 0L;
     private boolean truncated_ ;
     /**
      * <pre>
-     * Output only. True when the window held more traces than the service scans
-     * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-     * most recent ones only.
+     * Output only. Always false: summaries are computed by the MLflow tracking
+     * server and cover every trace of the window. Kept for compatibility.
      * </pre>
      *
      * <code>bool truncated = 10;</code>
@@ -1711,9 +1854,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. True when the window held more traces than the service scans
-     * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-     * most recent ones only.
+     * Output only. Always false: summaries are computed by the MLflow tracking
+     * server and cover every trace of the window. Kept for compatibility.
      * </pre>
      *
      * <code>bool truncated = 10;</code>
@@ -1729,9 +1871,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. True when the window held more traces than the service scans
-     * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-     * most recent ones only.
+     * Output only. Always false: summaries are computed by the MLflow tracking
+     * server and cover every trace of the window. Kept for compatibility.
      * </pre>
      *
      * <code>bool truncated = 10;</code>
@@ -1742,6 +1883,336 @@ private static final long serialVersionUID = 0L;
       truncated_ = false;
       onChanged();
       return this;
+    }
+
+    private java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket> buckets_ =
+      java.util.Collections.emptyList();
+    private void ensureBucketsIsMutable() {
+      if (!((bitField0_ & 0x00000400) != 0)) {
+        buckets_ = new java.util.ArrayList<dev.feedbackservice.feedback.v1.SummaryBucket>(buckets_);
+        bitField0_ |= 0x00000400;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.feedbackservice.feedback.v1.SummaryBucket, dev.feedbackservice.feedback.v1.SummaryBucket.Builder, dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder> bucketsBuilder_;
+
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket> getBucketsList() {
+      if (bucketsBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(buckets_);
+      } else {
+        return bucketsBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public int getBucketsCount() {
+      if (bucketsBuilder_ == null) {
+        return buckets_.size();
+      } else {
+        return bucketsBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public dev.feedbackservice.feedback.v1.SummaryBucket getBuckets(int index) {
+      if (bucketsBuilder_ == null) {
+        return buckets_.get(index);
+      } else {
+        return bucketsBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder setBuckets(
+        int index, dev.feedbackservice.feedback.v1.SummaryBucket value) {
+      if (bucketsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureBucketsIsMutable();
+        buckets_.set(index, value);
+        onChanged();
+      } else {
+        bucketsBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder setBuckets(
+        int index, dev.feedbackservice.feedback.v1.SummaryBucket.Builder builderForValue) {
+      if (bucketsBuilder_ == null) {
+        ensureBucketsIsMutable();
+        buckets_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        bucketsBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder addBuckets(dev.feedbackservice.feedback.v1.SummaryBucket value) {
+      if (bucketsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureBucketsIsMutable();
+        buckets_.add(value);
+        onChanged();
+      } else {
+        bucketsBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder addBuckets(
+        int index, dev.feedbackservice.feedback.v1.SummaryBucket value) {
+      if (bucketsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureBucketsIsMutable();
+        buckets_.add(index, value);
+        onChanged();
+      } else {
+        bucketsBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder addBuckets(
+        dev.feedbackservice.feedback.v1.SummaryBucket.Builder builderForValue) {
+      if (bucketsBuilder_ == null) {
+        ensureBucketsIsMutable();
+        buckets_.add(builderForValue.build());
+        onChanged();
+      } else {
+        bucketsBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder addBuckets(
+        int index, dev.feedbackservice.feedback.v1.SummaryBucket.Builder builderForValue) {
+      if (bucketsBuilder_ == null) {
+        ensureBucketsIsMutable();
+        buckets_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        bucketsBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder addAllBuckets(
+        java.lang.Iterable<? extends dev.feedbackservice.feedback.v1.SummaryBucket> values) {
+      if (bucketsBuilder_ == null) {
+        ensureBucketsIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, buckets_);
+        onChanged();
+      } else {
+        bucketsBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder clearBuckets() {
+      if (bucketsBuilder_ == null) {
+        buckets_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000400);
+        onChanged();
+      } else {
+        bucketsBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public Builder removeBuckets(int index) {
+      if (bucketsBuilder_ == null) {
+        ensureBucketsIsMutable();
+        buckets_.remove(index);
+        onChanged();
+      } else {
+        bucketsBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public dev.feedbackservice.feedback.v1.SummaryBucket.Builder getBucketsBuilder(
+        int index) {
+      return internalGetBucketsFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder getBucketsOrBuilder(
+        int index) {
+      if (bucketsBuilder_ == null) {
+        return buckets_.get(index);  } else {
+        return bucketsBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public java.util.List<? extends dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder> 
+         getBucketsOrBuilderList() {
+      if (bucketsBuilder_ != null) {
+        return bucketsBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(buckets_);
+      }
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public dev.feedbackservice.feedback.v1.SummaryBucket.Builder addBucketsBuilder() {
+      return internalGetBucketsFieldBuilder().addBuilder(
+          dev.feedbackservice.feedback.v1.SummaryBucket.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public dev.feedbackservice.feedback.v1.SummaryBucket.Builder addBucketsBuilder(
+        int index) {
+      return internalGetBucketsFieldBuilder().addBuilder(
+          index, dev.feedbackservice.feedback.v1.SummaryBucket.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * Output only. The figures per `interval`, oldest first, when `interval` was
+     * set; every bucket of the window is listed, empty ones included.
+     * </pre>
+     *
+     * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+     */
+    public java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket.Builder> 
+         getBucketsBuilderList() {
+      return internalGetBucketsFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilder<
+        dev.feedbackservice.feedback.v1.SummaryBucket, dev.feedbackservice.feedback.v1.SummaryBucket.Builder, dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder> 
+        internalGetBucketsFieldBuilder() {
+      if (bucketsBuilder_ == null) {
+        bucketsBuilder_ = new com.google.protobuf.RepeatedFieldBuilder<
+            dev.feedbackservice.feedback.v1.SummaryBucket, dev.feedbackservice.feedback.v1.SummaryBucket.Builder, dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder>(
+                buckets_,
+                ((bitField0_ & 0x00000400) != 0),
+                getParentForChildren(),
+                isClean());
+        buckets_ = null;
+      }
+      return bucketsBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:feedback.v1.SummarizeFeedbackResponse)

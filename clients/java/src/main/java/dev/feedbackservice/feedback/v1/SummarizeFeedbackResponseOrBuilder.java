@@ -190,13 +190,61 @@ public interface SummarizeFeedbackResponseOrBuilder extends
 
   /**
    * <pre>
-   * Output only. True when the window held more traces than the service scans
-   * in one summary (`FEEDBACK_SUMMARY_MAX_TRACES`); the figures then cover the
-   * most recent ones only.
+   * Output only. Always false: summaries are computed by the MLflow tracking
+   * server and cover every trace of the window. Kept for compatibility.
    * </pre>
    *
    * <code>bool truncated = 10;</code>
    * @return The truncated.
    */
   boolean getTruncated();
+
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  java.util.List<dev.feedbackservice.feedback.v1.SummaryBucket> 
+      getBucketsList();
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  dev.feedbackservice.feedback.v1.SummaryBucket getBuckets(int index);
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  int getBucketsCount();
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  java.util.List<? extends dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder> 
+      getBucketsOrBuilderList();
+  /**
+   * <pre>
+   * Output only. The figures per `interval`, oldest first, when `interval` was
+   * set; every bucket of the window is listed, empty ones included.
+   * </pre>
+   *
+   * <code>repeated .feedback.v1.SummaryBucket buckets = 11;</code>
+   */
+  dev.feedbackservice.feedback.v1.SummaryBucketOrBuilder getBucketsOrBuilder(
+      int index);
 }
