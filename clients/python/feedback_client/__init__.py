@@ -10,7 +10,8 @@ Feedback targets are MLflow trace IDs (``"tr-..."``) or `TraceRef`s built with
 `by_trace_id()` / `by_request_id()`. Every failed call raises `FeedbackError`.
 """
 
-from ._async import AsyncChatStream, AsyncFeedbackClient
+from ._async.client import AsyncFeedbackClient
+from ._async.stream import AsyncChatStream
 from ._errors import (
     DeadlineExceededError,
     FeedbackError,

@@ -21,40 +21,45 @@ can route a session to one replica (where its leases live).
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
 from feedback.v1 import review_service_pb2 as pb
 from feedback.v1 import review_service_pb2_grpc
-from google.protobuf import timestamp_pb2
 
-from . import _convert
-from ._errors import FeedbackError, from_rpc_error
+from ._errors import from_rpc_error
+from ._review_convert import (
+    _SAFE_SESSION,
+    ProgressCallback,
+    _missing_result,
+    add_items_request,
+    add_matching_request,
+    added_items,
+    create_schema_request,
+    create_session_request,
+    evaluate_request,
+    evaluation_event,
+    label_schema,
+    labels_result,
+    next_item,
+    next_item_request,
+    review_session,
+    session_item,
+    session_progress,
+    submit_request,
+)
 from ._review_types import (
     REVIEW_SESSION_METADATA_KEY,
     AddedItems,
-    Categorical,
-    EvaluationItem,
-    EvaluationItemStatus,
-    EvaluationProgress,
     EvaluationResult,
-    FreeText,
     Label,
     LabelInput,
-    LabelResult,
     LabelSchema,
     LabelSchemaType,
     LabelsResult,
     NextItem,
-    Numeric,
-    PassFail,
-    ReviewerProgress,
-    ReviewItem,
-    ReviewItemStatus,
     ReviewSession,
     Scorer,
     SessionItem,
@@ -62,311 +67,9 @@ from ._review_types import (
 )
 from ._types import (
     USER_FEEDBACK,
-    AssessmentKind,
     FeedbackInput,
-    IngestionState,
     Target,
 )
-
-#: Called by `evaluate_session()` for every evaluated item.
-ProgressCallback = Callable[[EvaluationProgress], None]
-
-_SAFE_SESSION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-
-
-# --- requests -------------------------------------------------------------------------------
-
-
-def _label_input(value: LabelInput) -> pb.LabelInput:
-    if isinstance(value, PassFail):
-        return pb.LabelInput(
-            pass_fail=pb.PassFailInput(
-                positive_label=value.positive_label, negative_label=value.negative_label
-            )
-        )
-    if isinstance(value, Categorical):
-        if isinstance(value.options, str):
-            raise TypeError("Categorical options must be a list of strings, not one string")
-        return pb.LabelInput(
-            categorical=pb.CategoricalInput(
-                options=list(value.options), multi_select=value.multi_select
-            )
-        )
-    if isinstance(value, Numeric):
-        return pb.LabelInput(
-            numeric=pb.NumericInput(min_value=value.min_value, max_value=value.max_value)
-        )
-    if isinstance(value, FreeText):
-        return pb.LabelInput(text=pb.TextInput(max_length=value.max_length))
-    raise TypeError(
-        f"input must be PassFail, Categorical, Numeric or FreeText, not {type(value).__name__}"
-    )
-
-
-def _schema_type(value: LabelSchemaType | str) -> int:
-    if isinstance(value, str):
-        try:
-            value = LabelSchemaType[value.upper()]
-        except KeyError:
-            raise ValueError("type must be 'feedback' or 'expectation'") from None
-    return value.value
-
-
-def create_schema_request(
-    name: str,
-    input: LabelInput,
-    type: LabelSchemaType | str,
-    instructions: str,
-    enable_comment: bool,
-) -> pb.CreateLabelSchemaRequest:
-    return pb.CreateLabelSchemaRequest(
-        label_schema=pb.LabelSchema(
-            name=name,
-            type=pb.LabelSchemaType.ValueType(_schema_type(type)),
-            input=_label_input(input),
-            instructions=instructions,
-            enable_comment=enable_comment,
-        )
-    )
-
-
-def create_session_request(
-    name: str, label_schemas: Sequence[str], reviewers: Sequence[str]
-) -> pb.CreateReviewSessionRequest:
-    for what, items in (("label_schemas", label_schemas), ("reviewers", reviewers)):
-        if isinstance(items, str):
-            raise TypeError(f"{what} must be a list of strings, not one string")
-    return pb.CreateReviewSessionRequest(
-        session=pb.ReviewSession(
-            name=name, label_schemas=list(label_schemas), reviewers=list(reviewers)
-        )
-    )
-
-
-def add_items_request(session: str, traces: Sequence[Target]) -> pb.AddSessionItemsRequest:
-    if isinstance(traces, str):
-        raise TypeError("traces must be a list of targets, not one string")
-    return pb.AddSessionItemsRequest(
-        session=session, traces=[_convert.trace_ref(t) for t in traces]
-    )
-
-
-def _timestamp(moment: datetime, what: str) -> timestamp_pb2.Timestamp:
-    if moment.tzinfo is None:
-        raise ValueError(f"{what} must be timezone-aware (e.g. datetime.now(UTC))")
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
-def add_matching_request(
-    session: str,
-    feedback_name: str,
-    feedback_value: FeedbackInput | None,
-    start: datetime | None,
-    end: datetime | None,
-    max_traces: int,
-) -> pb.AddSessionItemsRequest:
-    query = pb.TraceQuery(max_traces=max_traces)
-    if start is not None:
-        query.start_time.CopyFrom(_timestamp(start, "start"))
-    if end is not None:
-        query.end_time.CopyFrom(_timestamp(end, "end"))
-    if feedback_value is not None:
-        query.feedback.CopyFrom(
-            pb.FeedbackMatch(name=feedback_name, value=_convert.feedback_value(feedback_value))
-        )
-    return pb.AddSessionItemsRequest(session=session, query=query)
-
-
-def next_item_request(
-    session: str, reviewer: str, lease: timedelta | float | None
-) -> pb.GetNextItemRequest:
-    request = pb.GetNextItemRequest(session=session, reviewer=reviewer)
-    if lease is not None:
-        seconds = lease.total_seconds() if isinstance(lease, timedelta) else float(lease)
-        if not math.isfinite(seconds):
-            raise ValueError("lease must be finite")
-        request.lease_duration.FromTimedelta(timedelta(seconds=seconds))
-    return request
-
-
-def submit_request(
-    session: str,
-    reviewer: str,
-    trace_id: str,
-    labels: Mapping[str, FeedbackInput | Label],
-    request_id: str,
-) -> pb.SubmitLabelsRequest:
-    request = pb.SubmitLabelsRequest(
-        session=session, reviewer=reviewer, trace_id=trace_id, request_id=request_id
-    )
-    for name, label in labels.items():
-        if isinstance(label, Label):
-            request.labels[name].CopyFrom(
-                pb.Label(value=_convert.feedback_value(label.value), comment=label.comment)
-            )
-        else:
-            request.labels[name].CopyFrom(pb.Label(value=_convert.feedback_value(label)))
-    return request
-
-
-def evaluate_request(
-    session: str,
-    scorer: Scorer,
-    threshold: float,
-    expectation_name: str,
-    feedback_name: str,
-    max_items: int,
-) -> pb.EvaluateSessionRequest:
-    return pb.EvaluateSessionRequest(
-        session=session,
-        scorer=pb.Scorer.ValueType(scorer.value),
-        threshold=threshold,
-        expectation_name=expectation_name,
-        feedback_name=feedback_name,
-        max_items=max_items,
-    )
-
-
-# --- responses ------------------------------------------------------------------------------
-
-
-def _time(stamp: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
-
-
-def label_schema(m: pb.LabelSchema) -> LabelSchema:
-    which = m.input.WhichOneof("kind")
-    value: LabelInput
-    if which == "pass_fail":
-        value = PassFail(m.input.pass_fail.positive_label, m.input.pass_fail.negative_label)
-    elif which == "categorical":
-        value = Categorical(tuple(m.input.categorical.options), m.input.categorical.multi_select)
-    elif which == "numeric":
-        n = m.input.numeric
-        value = Numeric(
-            n.min_value if n.HasField("min_value") else None,
-            n.max_value if n.HasField("max_value") else None,
-        )
-    else:
-        value = FreeText(m.input.text.max_length)
-    return LabelSchema(
-        name=m.name,
-        type=LabelSchemaType(m.type),
-        input=value,
-        instructions=m.instructions,
-        enable_comment=m.enable_comment,
-        schema_id=m.schema_id,
-        builtin=m.builtin,
-        create_time=_time(m.create_time, m.HasField("create_time")),
-        update_time=_time(m.update_time, m.HasField("update_time")),
-    )
-
-
-def review_session(m: pb.ReviewSession) -> ReviewSession:
-    return ReviewSession(
-        name=m.name,
-        label_schemas=tuple(m.label_schemas),
-        reviewers=tuple(m.reviewers),
-        session_id=m.session_id,
-        create_time=_time(m.create_time, m.HasField("create_time")),
-        update_time=_time(m.update_time, m.HasField("update_time")),
-    )
-
-
-def session_item(m: pb.SessionItem) -> SessionItem:
-    return SessionItem(m.trace_id, ReviewItemStatus(m.status), m.completed_by)
-
-
-def added_items(m: pb.AddSessionItemsResponse) -> AddedItems:
-    return AddedItems(tuple(session_item(i) for i in m.items), m.matched_count, m.truncated)
-
-
-def next_item(m: pb.GetNextItemResponse) -> NextItem:
-    schemas = tuple(label_schema(s) for s in m.label_schemas)
-    if not m.HasField("item"):
-        return NextItem(None, schemas)
-    i = m.item
-    return NextItem(
-        ReviewItem(
-            trace_id=i.trace_id,
-            request=i.request,
-            response=i.response,
-            assessments=tuple(_convert.assessment(a) for a in i.assessments),
-            trace_time=_time(i.trace_time, i.HasField("trace_time")),
-            client_request_id=i.client_request_id,
-            lease_expire_time=_time(i.lease_expire_time, i.HasField("lease_expire_time")),
-        ),
-        schemas,
-    )
-
-
-def labels_result(m: pb.SubmitLabelsResponse) -> LabelsResult:
-    return LabelsResult(
-        trace_id=m.trace_id,
-        results=tuple(
-            LabelResult(r.name, AssessmentKind(r.kind), r.assessment_id) for r in m.results
-        ),
-        state=IngestionState(m.state),
-        status=ReviewItemStatus(m.status),
-        request_id=m.request_id,
-    )
-
-
-def session_progress(m: pb.GetSessionProgressResponse) -> SessionProgress:
-    return SessionProgress(
-        total_count=m.total_count,
-        pending_count=m.pending_count,
-        complete_count=m.complete_count,
-        declined_count=m.declined_count,
-        leased_count=m.leased_count,
-        reviewers=tuple(
-            ReviewerProgress(r.reviewer, r.complete_count, r.declined_count, r.leased_count)
-            for r in m.reviewers
-        ),
-    )
-
-
-def evaluation_item(m: pb.EvaluationItemResult) -> EvaluationItem:
-    return EvaluationItem(
-        source_trace_id=m.source_trace_id,
-        trace_id=m.trace_id,
-        status=EvaluationItemStatus(m.status),
-        request=m.request,
-        response=m.response,
-        expected_response=m.expected_response,
-        score=m.score,
-        passed=m.passed,
-        rationale=m.rationale,
-        assessment_id=m.assessment_id,
-        error=m.error,
-    )
-
-
-def evaluation_event(m: pb.EvaluateSessionResponse) -> EvaluationProgress | EvaluationResult:
-    if m.WhichOneof("event") == "progress":
-        p = m.progress
-        return EvaluationProgress(p.done_count, p.total_count, evaluation_item(p.item))
-    r = m.result
-    return EvaluationResult(
-        items=tuple(evaluation_item(i) for i in r.items),
-        scored_count=r.scored_count,
-        passed_count=r.passed_count,
-        skipped_count=r.skipped_count,
-        failed_count=r.failed_count,
-        pass_rate=r.pass_rate,
-        scorer=Scorer(r.scorer),
-        threshold=r.threshold,
-        feedback_name=r.feedback_name,
-    )
-
-
-def _missing_result() -> FeedbackError:
-    return FeedbackError(
-        grpc.StatusCode.INTERNAL, "the evaluation stream ended without its result message"
-    )
-
 
 # --- the methods ----------------------------------------------------------------------------
 
@@ -541,149 +244,6 @@ class ReviewMethods(_ReviewBase):
                 request, timeout=self._timeout, metadata=self._review_metadata(session)
             )
             for message in stream:
-                event = evaluation_event(message)
-                if isinstance(event, EvaluationResult):
-                    return event
-                if on_progress is not None:
-                    on_progress(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-        raise _missing_result()
-
-
-class AsyncReviewMethods(_ReviewBase):
-    """The `ReviewService` methods of `AsyncFeedbackClient`: the same, awaited."""
-
-    async def _call(self, method: Any, request: Any, session: str = "") -> Any:
-        try:
-            return await method(
-                request, timeout=self._timeout, metadata=self._review_metadata(session)
-            )
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-
-    async def create_label_schema(
-        self,
-        name: str,
-        input: LabelInput,
-        *,
-        type: LabelSchemaType | str = LabelSchemaType.FEEDBACK,
-        instructions: str = "",
-        enable_comment: bool = False,
-    ) -> LabelSchema:
-        request = create_schema_request(name, input, type, instructions, enable_comment)
-        reply = await self._call(self._review.CreateLabelSchema, request)
-        return label_schema(reply.label_schema)
-
-    async def get_label_schema(self, name: str) -> LabelSchema:
-        request = pb.GetLabelSchemaRequest(name=name)
-        return label_schema((await self._call(self._review.GetLabelSchema, request)).label_schema)
-
-    async def list_label_schemas(self) -> tuple[LabelSchema, ...]:
-        schemas: list[LabelSchema] = []
-        token = ""
-        while True:
-            request = pb.ListLabelSchemasRequest(page_size=500, page_token=token)
-            reply = await self._call(self._review.ListLabelSchemas, request)
-            schemas += [label_schema(s) for s in reply.label_schemas]
-            token = reply.next_page_token
-            if not token:
-                return tuple(schemas)
-
-    async def delete_label_schema(self, name: str, *, force: bool = False) -> str:
-        request = pb.DeleteLabelSchemaRequest(name=name, force=force)
-        return str((await self._call(self._review.DeleteLabelSchema, request)).schema_id)
-
-    async def create_review_session(
-        self, name: str, label_schemas: Sequence[str], reviewers: Sequence[str]
-    ) -> ReviewSession:
-        request = create_session_request(name, label_schemas, reviewers)
-        reply = await self._call(self._review.CreateReviewSession, request, name)
-        return review_session(reply.session)
-
-    async def get_review_session(self, name: str) -> ReviewSession:
-        request = pb.GetReviewSessionRequest(name=name)
-        reply = await self._call(self._review.GetReviewSession, request, name)
-        return review_session(reply.session)
-
-    async def list_review_sessions(self, reviewer: str = "") -> tuple[ReviewSession, ...]:
-        sessions: list[ReviewSession] = []
-        token = ""
-        while True:
-            request = pb.ListReviewSessionsRequest(
-                reviewer=reviewer, page_size=500, page_token=token
-            )
-            reply = await self._call(self._review.ListReviewSessions, request)
-            sessions += [review_session(s) for s in reply.sessions]
-            token = reply.next_page_token
-            if not token:
-                return tuple(sessions)
-
-    async def add_session_items(self, session: str, traces: Sequence[Target]) -> AddedItems:
-        request = add_items_request(session, traces)
-        return added_items(await self._call(self._review.AddSessionItems, request, session))
-
-    async def add_session_items_matching(
-        self,
-        session: str,
-        *,
-        feedback_value: FeedbackInput | None = None,
-        feedback_name: str = USER_FEEDBACK,
-        start: datetime | None = None,
-        end: datetime | None = None,
-        max_traces: int = 0,
-    ) -> AddedItems:
-        request = add_matching_request(
-            session, feedback_name, feedback_value, start, end, max_traces
-        )
-        return added_items(await self._call(self._review.AddSessionItems, request, session))
-
-    async def next_item(
-        self, session: str, reviewer: str, *, lease: timedelta | float | None = None
-    ) -> NextItem:
-        request = next_item_request(session, reviewer, lease)
-        return next_item(await self._call(self._review.GetNextItem, request, session))
-
-    async def submit_labels(
-        self,
-        session: str,
-        reviewer: str,
-        trace_id: str,
-        labels: Mapping[str, FeedbackInput | Label],
-        *,
-        request_id: str = "",
-    ) -> LabelsResult:
-        request = submit_request(session, reviewer, trace_id, labels, request_id)
-        return labels_result(await self._call(self._review.SubmitLabels, request, session))
-
-    async def decline_item(self, session: str, reviewer: str, trace_id: str) -> SessionItem:
-        request = pb.DeclineItemRequest(session=session, reviewer=reviewer, trace_id=trace_id)
-        return session_item((await self._call(self._review.DeclineItem, request, session)).item)
-
-    async def session_progress(self, session: str) -> SessionProgress:
-        request = pb.GetSessionProgressRequest(session=session)
-        reply = await self._call(self._review.GetSessionProgress, request, session)
-        return session_progress(reply)
-
-    async def evaluate_session(
-        self,
-        session: str,
-        *,
-        scorer: Scorer = Scorer.TOKEN_F1,
-        threshold: float = 0.0,
-        expectation_name: str = "",
-        feedback_name: str = "",
-        max_items: int = 0,
-        on_progress: ProgressCallback | None = None,
-    ) -> EvaluationResult:
-        request = evaluate_request(
-            session, scorer, threshold, expectation_name, feedback_name, max_items
-        )
-        try:
-            stream: AsyncIterator[pb.EvaluateSessionResponse] = self._review.EvaluateSession(
-                request, timeout=self._timeout, metadata=self._review_metadata(session)
-            )
-            async for message in stream:
                 event = evaluation_event(message)
                 if isinstance(event, EvaluationResult):
                     return event
