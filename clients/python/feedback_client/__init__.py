@@ -49,7 +49,8 @@ from ._review_types import (
     SessionItem,
     SessionProgress,
 )
-from ._sync import ChatStream, FeedbackClient
+from ._sync.client import FeedbackClient
+from ._sync.stream import ChatStream
 from ._types import (
     TRACE_ID_METADATA_KEY,
     USER_FEEDBACK,

@@ -6,15 +6,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import grpc
 from feedback.v1 import review_service_pb2 as pb
-from google.protobuf import timestamp_pb2
 
 from . import _convert
 from ._errors import FeedbackError
 from ._review_types import (
+    REVIEW_SESSION_METADATA_KEY,
     AddedItems,
     Categorical,
     EvaluationItem,
@@ -49,7 +49,20 @@ from ._types import (
 #: Called by `evaluate_session()` for every evaluated item.
 ProgressCallback = Callable[[EvaluationProgress], None]
 
+#: The page size of the list calls that the client pages through for its caller.
+PAGE_SIZE = 500
+
 _SAFE_SESSION = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+def review_metadata(
+    metadata: tuple[tuple[str, str], ...], session: str
+) -> tuple[tuple[str, str], ...]:
+    """`metadata` plus the session (`x-review-session`), so that a mesh can route every call
+    of a session to one replica; a name that is not safe in a header is left out."""
+    if session and _SAFE_SESSION.fullmatch(session):
+        return (*metadata, (REVIEW_SESSION_METADATA_KEY, session))
+    return metadata
 
 
 # --- requests -------------------------------------------------------------------------------
@@ -129,14 +142,6 @@ def add_items_request(session: str, traces: Sequence[Target]) -> pb.AddSessionIt
     )
 
 
-def _timestamp(moment: datetime, what: str) -> timestamp_pb2.Timestamp:
-    if moment.tzinfo is None:
-        raise ValueError(f"{what} must be timezone-aware (e.g. datetime.now(UTC))")
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 def add_matching_request(
     session: str,
     feedback_name: str,
@@ -147,9 +152,9 @@ def add_matching_request(
 ) -> pb.AddSessionItemsRequest:
     query = pb.TraceQuery(max_traces=max_traces)
     if start is not None:
-        query.start_time.CopyFrom(_timestamp(start, "start"))
+        query.start_time.CopyFrom(_convert.timestamp(start, "start"))
     if end is not None:
-        query.end_time.CopyFrom(_timestamp(end, "end"))
+        query.end_time.CopyFrom(_convert.timestamp(end, "end"))
     if feedback_value is not None:
         query.feedback.CopyFrom(
             pb.FeedbackMatch(name=feedback_name, value=_convert.feedback_value(feedback_value))
@@ -210,10 +215,6 @@ def evaluate_request(
 # --- responses ------------------------------------------------------------------------------
 
 
-def _time(stamp: timestamp_pb2.Timestamp, present: bool) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
-
-
 def label_schema(m: pb.LabelSchema) -> LabelSchema:
     which = m.input.WhichOneof("kind")
     value: LabelInput
@@ -237,8 +238,8 @@ def label_schema(m: pb.LabelSchema) -> LabelSchema:
         enable_comment=m.enable_comment,
         schema_id=m.schema_id,
         builtin=m.builtin,
-        create_time=_time(m.create_time, m.HasField("create_time")),
-        update_time=_time(m.update_time, m.HasField("update_time")),
+        create_time=_convert.optional_datetime(m, "create_time"),
+        update_time=_convert.optional_datetime(m, "update_time"),
     )
 
 
@@ -248,8 +249,8 @@ def review_session(m: pb.ReviewSession) -> ReviewSession:
         label_schemas=tuple(m.label_schemas),
         reviewers=tuple(m.reviewers),
         session_id=m.session_id,
-        create_time=_time(m.create_time, m.HasField("create_time")),
-        update_time=_time(m.update_time, m.HasField("update_time")),
+        create_time=_convert.optional_datetime(m, "create_time"),
+        update_time=_convert.optional_datetime(m, "update_time"),
     )
 
 
@@ -272,9 +273,9 @@ def next_item(m: pb.GetNextItemResponse) -> NextItem:
             request=i.request,
             response=i.response,
             assessments=tuple(_convert.assessment(a) for a in i.assessments),
-            trace_time=_time(i.trace_time, i.HasField("trace_time")),
+            trace_time=_convert.optional_datetime(i, "trace_time"),
             client_request_id=i.client_request_id,
-            lease_expire_time=_time(i.lease_expire_time, i.HasField("lease_expire_time")),
+            lease_expire_time=_convert.optional_datetime(i, "lease_expire_time"),
         ),
         schemas,
     )
@@ -340,7 +341,8 @@ def evaluation_event(m: pb.EvaluateSessionResponse) -> EvaluationProgress | Eval
     )
 
 
-def _missing_result() -> FeedbackError:
+def missing_result() -> FeedbackError:
+    """The error raised when an evaluation stream ends OK but without its `result`."""
     return FeedbackError(
         grpc.StatusCode.INTERNAL, "the evaluation stream ended without its result message"
     )

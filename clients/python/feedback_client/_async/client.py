@@ -1,25 +1,17 @@
-"""The asynchronous client, over a `grpc.aio.Channel`: the same methods as `FeedbackClient`."""
+"""`FeedbackClient` and `AsyncFeedbackClient`: the `ChatService` and `FeedbackService` methods.
+
+To add an RPC: its request builder and response converter go into `_convert.py`, its method
+here (once, as async code), then `make proto` writes its sync twin into `_sync/`.
+"""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
 
-import grpc
-import grpc.aio
-from feedback.v1 import (
-    chat_service_pb2,
-    chat_service_pb2_grpc,
-    feedback_service_pb2,
-    feedback_service_pb2_grpc,
-)
+from feedback.v1 import chat_service_pb2, feedback_service_pb2
 
 from .. import _convert
-from .._errors import from_rpc_error
-from .._sync import DEFAULT_TARGET
 from .._types import (
     USER_FEEDBACK,
     ChatResult,
@@ -37,63 +29,26 @@ from .stream import AsyncChatStream
 
 
 class AsyncFeedbackClient(AsyncReviewMethods):
-    """The `grpc.aio` twin of `FeedbackClient`: same arguments, same methods, awaited.
+    """A typed client of the feedback service (`ChatService`, `FeedbackService`, `ReviewService`).
 
-    ``stream_chat()`` is not awaited: it returns an `AsyncChatStream` to ``async for`` over.
+    `FeedbackClient` makes blocking calls over a `grpc.Channel`; `AsyncFeedbackClient` has the
+    same arguments and methods over a `grpc.aio.Channel`, awaited (``stream_chat()`` is not
+    awaited: it returns an `AsyncChatStream` to ``async for`` over).
+
+    Args:
+        target: The service address, used when no `channel` is given (insecure channel;
+            pass a `grpc.secure_channel(...)` as `channel` for TLS).
+        channel: A channel to use instead; the client does not close a channel it was given.
+        timeout: The deadline of every call, in seconds (None: no deadline). This includes
+            whole streams: use `with_options(timeout=...)` for long answers.
+        metadata: gRPC metadata sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+
+    A `target` of the feedback methods is an MLflow trace ID string (``"tr-..."``) or a
+    `TraceRef` from `by_trace_id()` / `by_request_id()`; any other string raises ValueError.
+    Every failed call raises `FeedbackError`.
     """
 
-    def __init__(
-        self,
-        target: str = DEFAULT_TARGET,
-        *,
-        channel: grpc.aio.Channel | None = None,
-        timeout: float | None = 10.0,
-        metadata: Sequence[tuple[str, str]] = (),
-    ) -> None:
-        self._owns_channel = channel is None
-        self._channel = grpc.aio.insecure_channel(target) if channel is None else channel
-        self._timeout = timeout
-        self._metadata = tuple(metadata)
-        self._chat = chat_service_pb2_grpc.ChatServiceStub(self._channel)
-        self._feedback = feedback_service_pb2_grpc.FeedbackServiceStub(self._channel)
-
-    async def close(self) -> None:
-        """Closes the channel if the client created it."""
-        if self._owns_channel:
-            self._owns_channel = False
-            await self._channel.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def with_options(
-        self,
-        *,
-        timeout: float | None = None,
-        metadata: Sequence[tuple[str, str]] | None = None,
-    ) -> Self:
-        """A client sharing this one's channel, with another timeout and/or gRPC metadata."""
-        clone = copy.copy(self)
-        clone._owns_channel = False
-        if timeout is not None:
-            clone._timeout = timeout
-        if metadata is not None:
-            clone._metadata = tuple(metadata)
-        return clone
-
-    async def _unary(self, method: Any, request: Any) -> Any:
-        try:
-            return await method(request, timeout=self._timeout, metadata=self._metadata)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
+    # --- ChatService ---------------------------------------------------------------------
 
     async def chat(
         self,
@@ -118,12 +73,13 @@ class AsyncFeedbackClient(AsyncReviewMethods):
         session_id: str = "",
         metadata: Mapping[str, str] | None = None,
     ) -> AsyncChatStream:
-        """Answers one message as a stream of text deltas (see `AsyncChatStream`)."""
+        """Answers one message as a stream of text deltas (see `ChatStream`)."""
         request = _convert.stream_chat_request(
             message, client_request_id, user_id, session_id, metadata
         )
-        call = self._chat.StreamChat(request, timeout=self._timeout, metadata=self._metadata)
-        return AsyncChatStream(call)
+        return AsyncChatStream(self._start_stream(self._chat.StreamChat, request))
+
+    # --- FeedbackService -----------------------------------------------------------------
 
     async def feedback(
         self,
@@ -137,30 +93,31 @@ class AsyncFeedbackClient(AsyncReviewMethods):
         metadata: Mapping[str, str] | None = None,
         request_id: str = "",
     ) -> LogResult:
-        """Records one typed judgment (see `FeedbackClient.feedback`)."""
+        """Records one typed judgment.
+
+        `value`: bool -> boolean, int/float -> number, str -> category label,
+        `Text("...")` -> free text, dict/list -> structured value.
+        """
         request = _convert.feedback_request(
             target, name, value, rationale, source_type, source_id, metadata, request_id
         )
-        response: feedback_service_pb2.LogFeedbackResponse = await self._unary(
-            self._feedback.LogFeedback, request
-        )
-        return _convert.log_result(response)
+        return await self._log_feedback(request)
 
     async def thumbs_up(
         self, target: Target, *, rationale: str = "", user_id: str = "", request_id: str = ""
     ) -> LogResult:
         """Records `user_feedback = true` from the human `user_id`."""
         request = _convert.thumbs_request(target, True, rationale, user_id, request_id)
-        response: feedback_service_pb2.LogFeedbackResponse = await self._unary(
-            self._feedback.LogFeedback, request
-        )
-        return _convert.log_result(response)
+        return await self._log_feedback(request)
 
     async def thumbs_down(
         self, target: Target, *, rationale: str = "", user_id: str = "", request_id: str = ""
     ) -> LogResult:
         """Records `user_feedback = false` from the human `user_id`."""
         request = _convert.thumbs_request(target, False, rationale, user_id, request_id)
+        return await self._log_feedback(request)
+
+    async def _log_feedback(self, request: feedback_service_pb2.LogFeedbackRequest) -> LogResult:
         response: feedback_service_pb2.LogFeedbackResponse = await self._unary(
             self._feedback.LogFeedback, request
         )

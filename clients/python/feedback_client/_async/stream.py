@@ -1,4 +1,4 @@
-"""The stream of a chat turn of the asynchronous client."""
+"""`ChatStream` and `AsyncChatStream`: the text deltas of a streamed chat turn, then its end."""
 
 from __future__ import annotations
 
@@ -6,27 +6,36 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Self
 
-import grpc
-import grpc.aio
-from feedback.v1 import (
-    chat_service_pb2,
-)
+from feedback.v1 import chat_service_pb2
 
 from .. import _convert
-from .._errors import from_rpc_error, metadata_str, missing_completion
-from .._types import (
-    TRACE_ID_METADATA_KEY,
-    ChatCompletion,
-)
+from .._errors import missing_completion
+from .._flavour import AsyncGrpc, AsyncStreamBase
+from .._types import ChatCompletion
 
 
-class AsyncChatStream(AsyncIterator[str]):
-    """The `grpc.aio` twin of `ChatStream`: ``async for delta in stream``, then `completion`."""
+class AsyncChatStream(AsyncStreamBase, AsyncIterator[str]):
+    """A streamed chat turn: iterate it for the text deltas, in order.
+
+    Once the stream is exhausted, `completion` holds the terminal message (trace ID,
+    client request ID and full text). `trace_id_header` is the trace ID sent in the initial
+    metadata, known before the first delta. Use it as a context manager (or call `cancel()`)
+    to stop a stream early::
+
+        with client.stream_chat("Hello") as stream:
+            for delta in stream:
+                print(delta, end="")
+        client.thumbs_up(stream.completion.trace_id)  # or: stream.result().trace_id
+
+    `AsyncChatStream` is the same with ``async with`` and ``async for``; ``await
+    stream.wait_trace_id_header()`` waits for the initial metadata. A failure raises
+    `FeedbackError` from the iteration; its `trace_id` names the trace of the failed turn
+    when the service sent one.
+    """
 
     def __init__(self, call: Any) -> None:
-        self._call = call
-        self._headers_read = False
-        self._trace_id_header: str | None = None
+        super().__init__(call)
+        self._messages = aiter(call)
         self._completion: ChatCompletion | None = None
         self._parts: list[str] = []
         self._done = False
@@ -37,38 +46,16 @@ class AsyncChatStream(AsyncIterator[str]):
         return self._completion
 
     @property
-    def trace_id_header(self) -> str | None:
-        """The trace ID from the initial metadata (`x-mlflow-trace-id`), once received (at
-        the latest with the first message); see `wait_trace_id_header()`."""
-        return self._trace_id_header
-
-    async def wait_trace_id_header(self) -> str | None:
-        """Waits for the initial metadata and returns its trace ID, before any delta."""
-        await self._read_headers()
-        return self._trace_id_header
-
-    @property
     def trace_id(self) -> str | None:
         """The trace ID of this turn: from the completion, else from the initial metadata."""
         if self._completion is not None:
             return self._completion.trace_id
-        return self._trace_id_header
+        return self.trace_id_header
 
     @property
     def text(self) -> str:
         """The text received so far."""
         return "".join(self._parts)
-
-    async def _read_headers(self) -> None:
-        if self._headers_read:
-            return
-        self._headers_read = True
-        try:
-            self._trace_id_header = metadata_str(
-                await self._call.initial_metadata(), TRACE_ID_METADATA_KEY
-            )
-        except Exception:
-            self._trace_id_header = None
 
     def __aiter__(self) -> Self:
         return self
@@ -76,18 +63,18 @@ class AsyncChatStream(AsyncIterator[str]):
     async def __anext__(self) -> str:
         while not self._done:
             try:
-                message = await self._call.read()
-            except grpc.RpcError as error:
+                message: chat_service_pb2.StreamChatResponse = await anext(self._messages)
+            except StopAsyncIteration:
                 self._done = True
                 await self._read_headers()
-                raise from_rpc_error(error, trace_id=self._trace_id_header) from error
-            await self._read_headers()
-            if message is grpc.aio.EOF:
-                self._done = True
                 if self._completion is None:
-                    raise missing_completion(self._trace_id_header)
-                break
-            assert isinstance(message, chat_service_pb2.StreamChatResponse)
+                    raise missing_completion(self._trace_id_header) from None
+                raise
+            except AsyncGrpc.ERRORS as error:
+                self._done = True
+                await self._read_headers()
+                raise AsyncGrpc.error(error, self._trace_id_header) from error
+            await self._message_read()
             event = message.WhichOneof("event")
             if event == "delta":
                 self._parts.append(message.delta.content)
@@ -100,7 +87,7 @@ class AsyncChatStream(AsyncIterator[str]):
         """Reads the rest of the stream and returns its completion."""
         async for _ in self:
             pass
-        if self._completion is None:  # pragma: no cover - __anext__ raises first
+        if self._completion is None:  # pragma: no cover - the iteration raises first
             raise missing_completion(self.trace_id)
         return self._completion
 

@@ -1,4 +1,5 @@
-"""Expert review methods of `FeedbackClient` and `AsyncFeedbackClient` (`ReviewService`).
+# Generated from _async/review.py by scripts/gen_sync_client.py (make proto): do not edit.
+"""The `ReviewService` methods of `FeedbackClient` and `AsyncFeedbackClient`.
 
     with FeedbackClient("127.0.0.1:50051") as client:
         client.create_label_schema(
@@ -21,19 +22,16 @@ can route a session to one replica (where its leases live).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-import grpc
 from feedback.v1 import review_service_pb2 as pb
-from feedback.v1 import review_service_pb2_grpc
 
-from ._errors import from_rpc_error
-from ._review_convert import (
-    _SAFE_SESSION,
+from .._flavour import SyncGrpc
+from .._review_convert import (
+    PAGE_SIZE,
     ProgressCallback,
-    _missing_result,
     add_items_request,
     add_matching_request,
     added_items,
@@ -43,15 +41,16 @@ from ._review_convert import (
     evaluation_event,
     label_schema,
     labels_result,
+    missing_result,
     next_item,
     next_item_request,
+    review_metadata,
     review_session,
     session_item,
     session_progress,
     submit_request,
 )
-from ._review_types import (
-    REVIEW_SESSION_METADATA_KEY,
+from .._review_types import (
     AddedItems,
     EvaluationResult,
     Label,
@@ -65,42 +64,30 @@ from ._review_types import (
     SessionItem,
     SessionProgress,
 )
-from ._types import (
-    USER_FEEDBACK,
-    FeedbackInput,
-    Target,
-)
+from .._types import USER_FEEDBACK, FeedbackInput, Target
+from .base import SyncClientBase
 
-# --- the methods ----------------------------------------------------------------------------
+T = TypeVar("T")
 
 
-class _ReviewBase:
-    _channel: Any
-    _timeout: float | None
-    _metadata: tuple[tuple[str, str], ...]
+class SyncReviewMethods(SyncClientBase):
+    """The `ReviewService` methods of the client."""
 
-    @property
-    def _review(self) -> review_service_pb2_grpc.ReviewServiceStub:
-        stub = self.__dict__.get("_review_stub")
-        if stub is None:
-            stub = review_service_pb2_grpc.ReviewServiceStub(self._channel)
-            self.__dict__["_review_stub"] = stub
-        return stub
+    def _review_call(self, method: Any, request: Any, session: str = "") -> Any:
+        return self._unary(method, request, review_metadata(self._metadata, session))
 
-    def _review_metadata(self, session: str) -> tuple[tuple[str, str], ...]:
-        if session and _SAFE_SESSION.fullmatch(session):
-            return (*self._metadata, (REVIEW_SESSION_METADATA_KEY, session))
-        return self._metadata
-
-
-class ReviewMethods(_ReviewBase):
-    """The `ReviewService` methods of the synchronous `FeedbackClient`."""
-
-    def _call(self, method: Any, request: Any, session: str = "") -> Any:
-        try:
-            return method(request, timeout=self._timeout, metadata=self._review_metadata(session))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
+    def _all_pages(
+        self, method: Any, request: Any, items: Callable[[Any], Iterable[T]]
+    ) -> tuple[T, ...]:
+        """Every item of a paged list call: `items` picks them out of one response."""
+        found: list[T] = []
+        request.page_size = PAGE_SIZE
+        while True:
+            reply = self._review_call(method, request)
+            found += items(reply)
+            if not reply.next_page_token:
+                return tuple(found)
+            request.page_token = reply.next_page_token
 
     # --- label schemas ---------------------------------------------------------------
 
@@ -115,28 +102,27 @@ class ReviewMethods(_ReviewBase):
     ) -> LabelSchema:
         """Creates (or returns the identical existing) label schema."""
         request = create_schema_request(name, input, type, instructions, enable_comment)
-        return label_schema(self._call(self._review.CreateLabelSchema, request).label_schema)
+        reply = self._review_call(self._review.CreateLabelSchema, request)
+        return label_schema(reply.label_schema)
 
     def get_label_schema(self, name: str) -> LabelSchema:
         request = pb.GetLabelSchemaRequest(name=name)
-        return label_schema(self._call(self._review.GetLabelSchema, request).label_schema)
+        reply = self._review_call(self._review.GetLabelSchema, request)
+        return label_schema(reply.label_schema)
 
     def list_label_schemas(self) -> tuple[LabelSchema, ...]:
         """Every label schema of the experiment (MLflow's built-in `Feedback` included)."""
-        schemas: list[LabelSchema] = []
-        token = ""
-        while True:
-            request = pb.ListLabelSchemasRequest(page_size=500, page_token=token)
-            reply = self._call(self._review.ListLabelSchemas, request)
-            schemas += [label_schema(s) for s in reply.label_schemas]
-            token = reply.next_page_token
-            if not token:
-                return tuple(schemas)
+        return self._all_pages(
+            self._review.ListLabelSchemas,
+            pb.ListLabelSchemasRequest(),
+            lambda reply: map(label_schema, reply.label_schemas),
+        )
 
     def delete_label_schema(self, name: str, *, force: bool = False) -> str:
         """Deletes a label schema; returns its MLflow ID."""
         request = pb.DeleteLabelSchemaRequest(name=name, force=force)
-        return str(self._call(self._review.DeleteLabelSchema, request).schema_id)
+        reply = self._review_call(self._review.DeleteLabelSchema, request)
+        return str(reply.schema_id)
 
     # --- sessions ----------------------------------------------------------------------
 
@@ -145,30 +131,26 @@ class ReviewMethods(_ReviewBase):
     ) -> ReviewSession:
         """Creates (or returns the identical existing) review session."""
         request = create_session_request(name, label_schemas, reviewers)
-        return review_session(self._call(self._review.CreateReviewSession, request, name).session)
+        reply = self._review_call(self._review.CreateReviewSession, request, name)
+        return review_session(reply.session)
 
     def get_review_session(self, name: str) -> ReviewSession:
         request = pb.GetReviewSessionRequest(name=name)
-        return review_session(self._call(self._review.GetReviewSession, request, name).session)
+        reply = self._review_call(self._review.GetReviewSession, request, name)
+        return review_session(reply.session)
 
     def list_review_sessions(self, reviewer: str = "") -> tuple[ReviewSession, ...]:
         """Every review session, newest first (only `reviewer`'s when given)."""
-        sessions: list[ReviewSession] = []
-        token = ""
-        while True:
-            request = pb.ListReviewSessionsRequest(
-                reviewer=reviewer, page_size=500, page_token=token
-            )
-            reply = self._call(self._review.ListReviewSessions, request)
-            sessions += [review_session(s) for s in reply.sessions]
-            token = reply.next_page_token
-            if not token:
-                return tuple(sessions)
+        return self._all_pages(
+            self._review.ListReviewSessions,
+            pb.ListReviewSessionsRequest(reviewer=reviewer),
+            lambda reply: map(review_session, reply.sessions),
+        )
 
     def add_session_items(self, session: str, traces: Sequence[Target]) -> AddedItems:
         """Adds traces (trace IDs or `TraceRef`s) to a session."""
         request = add_items_request(session, traces)
-        return added_items(self._call(self._review.AddSessionItems, request, session))
+        return added_items(self._review_call(self._review.AddSessionItems, request, session))
 
     def add_session_items_matching(
         self,
@@ -186,7 +168,7 @@ class ReviewMethods(_ReviewBase):
         request = add_matching_request(
             session, feedback_name, feedback_value, start, end, max_traces
         )
-        return added_items(self._call(self._review.AddSessionItems, request, session))
+        return added_items(self._review_call(self._review.AddSessionItems, request, session))
 
     # --- the reviewers' loop ---------------------------------------------------------------
 
@@ -196,7 +178,7 @@ class ReviewMethods(_ReviewBase):
         """The next pending item, leased to `reviewer` for `lease` (default 10 minutes);
         `.item` is None when no pending item is free."""
         request = next_item_request(session, reviewer, lease)
-        return next_item(self._call(self._review.GetNextItem, request, session))
+        return next_item(self._review_call(self._review.GetNextItem, request, session))
 
     def submit_labels(
         self,
@@ -210,15 +192,17 @@ class ReviewMethods(_ReviewBase):
         """Records labels (schema name -> value, or `Label(value, comment)`) and completes
         the item. Values: bool, number, str (an option, or text), `Text`, list (options)."""
         request = submit_request(session, reviewer, trace_id, labels, request_id)
-        return labels_result(self._call(self._review.SubmitLabels, request, session))
+        return labels_result(self._review_call(self._review.SubmitLabels, request, session))
 
     def decline_item(self, session: str, reviewer: str, trace_id: str) -> SessionItem:
         request = pb.DeclineItemRequest(session=session, reviewer=reviewer, trace_id=trace_id)
-        return session_item(self._call(self._review.DeclineItem, request, session).item)
+        reply = self._review_call(self._review.DeclineItem, request, session)
+        return session_item(reply.item)
 
     def session_progress(self, session: str) -> SessionProgress:
         request = pb.GetSessionProgressRequest(session=session)
-        return session_progress(self._call(self._review.GetSessionProgress, request, session))
+        reply = self._review_call(self._review.GetSessionProgress, request, session)
+        return session_progress(reply)
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -239,16 +223,16 @@ class ReviewMethods(_ReviewBase):
         request = evaluate_request(
             session, scorer, threshold, expectation_name, feedback_name, max_items
         )
+        stream: Iterator[pb.EvaluateSessionResponse] = self._start_stream(
+            self._review.EvaluateSession, request, review_metadata(self._metadata, session)
+        )
         try:
-            stream: Iterator[pb.EvaluateSessionResponse] = self._review.EvaluateSession(
-                request, timeout=self._timeout, metadata=self._review_metadata(session)
-            )
             for message in stream:
                 event = evaluation_event(message)
                 if isinstance(event, EvaluationResult):
                     return event
                 if on_progress is not None:
                     on_progress(event)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from error
-        raise _missing_result()
+        except SyncGrpc.ERRORS as error:
+            raise SyncGrpc.error(error) from error
+        raise missing_result()
