@@ -1,10 +1,11 @@
 """The checked-in output of `make proto` is fresh: regenerating it from proto/ changes nothing.
 
-Each test copies proto/ and the generator scripts into a temporary tree, runs
-scripts/gen_proto.sh there (exactly what `make proto` runs) and compares what it wrote with
-the checked-in files, byte for byte, including files that should not be there.
+Each test copies proto/, the async Python client and the generator scripts into a temporary
+tree, runs scripts/gen_proto.sh there (exactly what `make proto` runs) and compares what it
+wrote with the checked-in files, byte for byte, including files that should not be there.
 
-- Python only: well under a second, no toolchain besides the venv.
+- Python only (the stubs, and the sync client generated from the async one): about a
+  second, no toolchain besides the venv.
 - Every language (Python, FileDescriptorSet, Go, TypeScript, Java): the pinned generators are
   installed on first use into var/tools and clients/ts/node_modules (a minute or two on a
   fresh machine, with Go, npm and Maven downloading), then it takes a few seconds.
@@ -27,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 
 PYTHON_OUT = "clients/python/feedback/v1"
+#: The async client, by hand, and the sync client that scripts/gen_sync_client.py makes of it.
+CLIENT_SOURCE = "clients/python/feedback_client/_async"
+CLIENT_OUT = "clients/python/feedback_client/_sync"
 #: Every generated location other than the Python stubs: path -> file suffixes (None: a file).
 OTHER_OUT: dict[str, tuple[str, ...] | None] = {
     "proto/feedback_v1.binpb": None,
@@ -57,11 +61,12 @@ def _snapshot(root: Path, rel: str, suffixes: tuple[str, ...] | None) -> dict[st
 
 def _python_snapshot(root: Path) -> dict[str, bytes]:
     base = root / PYTHON_OUT
-    return {
+    stubs = {
         f"{PYTHON_OUT}/{p.name}": p.read_bytes()
         for p in sorted(base.iterdir())
         if p.is_file() and _is_python_stub(p.name)
     }
+    return stubs | _snapshot(root, CLIENT_OUT, (".py",))
 
 
 def _differences(checked_in: dict[str, bytes], fresh: dict[str, bytes]) -> list[str]:
@@ -89,6 +94,9 @@ def _differences(checked_in: dict[str, bytes], fresh: dict[str, bytes]) -> list[
     return problems
 
 
+_NOT_SOURCE = shutil.ignore_patterns("__pycache__")
+
+
 def _sandbox(tmp: Path, *, all_languages: bool) -> Path:
     """A minimal tree in which scripts/gen_proto.sh regenerates everything."""
     root = tmp / "repo"
@@ -98,8 +106,11 @@ def _sandbox(tmp: Path, *, all_languages: bool) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dest)
     (root / "scripts").mkdir()
-    shutil.copy2(ROOT / "scripts" / "gen_proto.sh", root / "scripts" / "gen_proto.sh")
+    for script in ("gen_proto.sh", "gen_sync_client.py"):
+        shutil.copy2(ROOT / "scripts" / script, root / "scripts" / script)
+    shutil.copy2(ROOT / "pyproject.toml", root / "pyproject.toml")  # ruff's settings
     (root / PYTHON_OUT).mkdir(parents=True)
+    shutil.copytree(ROOT / CLIENT_SOURCE, root / CLIENT_SOURCE, ignore=_NOT_SOURCE)
     if all_languages:
         shutil.copytree(ROOT / "scripts" / "gen_proto.d", root / "scripts" / "gen_proto.d")
         shutil.copytree(ROOT / "scripts" / "polyglot", root / "scripts" / "polyglot")
@@ -132,9 +143,10 @@ def test_python_stubs_are_fresh(tmp_path: Path) -> None:
     sandbox = _sandbox(tmp_path, all_languages=False)
     _run(["bash", str(sandbox / "scripts" / "gen_proto.sh")], sandbox, timeout=120)
     fresh = _python_snapshot(sandbox)
-    assert fresh, "gen_proto.sh generated no Python stubs"
+    assert any(rel.startswith(PYTHON_OUT) for rel in fresh), "gen_proto.sh generated no stubs"
+    assert any(rel.startswith(CLIENT_OUT) for rel in fresh), "gen_proto.sh generated no client"
     problems = _differences(_python_snapshot(ROOT), fresh)
-    assert not problems, f"stale Python stubs ({HINT}):\n" + "\n".join(problems)
+    assert not problems, f"stale generated Python code ({HINT}):\n" + "\n".join(problems)
 
 
 @pytest.mark.timeout(1800)

@@ -3,11 +3,15 @@
 The sync client is driven through `grpc_testing.channel`: each test takes the RPC the client
 made, checks the request field by field, answers it and checks what the client returns or
 raises. One test per client runs against a real in-process `grpc.aio` server, so the wire
-path (rich status in trailing metadata, initial metadata of streams) is exercised too.
+path (rich status in trailing metadata, initial metadata of streams) is exercised too. The
+last tests run both clients into the same failures (a call that cannot start, a channel closed
+under a running call or stream) and check that both raise the same `FeedbackError`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import math
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -829,8 +833,22 @@ def test_close_closes_only_a_channel_the_client_created(monkeypatch: pytest.Monk
 # --- both clients against a real in-process server ------------------------------------------
 
 
+#: A message that the live server does not answer: it holds the call open until the client
+#: goes away (a stream sends its initial metadata and first delta first).
+HOLD = "hold"
+
+
 class _Chat(chat_service_pb2_grpc.ChatServiceServicer):
+    def __init__(self) -> None:
+        self.holding = asyncio.Event()
+
+    async def _hold(self) -> None:
+        self.holding.set()
+        await asyncio.Event().wait()
+
     async def Chat(self, request: Any, context: Any) -> Any:
+        if request.message == HOLD:
+            await self._hold()
         return chat_service_pb2.ChatResponse(
             response=f"echo: {request.message}", trace_id=TRACE_ID, client_request_id="req-1"
         )
@@ -841,6 +859,8 @@ class _Chat(chat_service_pb2_grpc.ChatServiceServicer):
             yield chat_service_pb2.StreamChatResponse(
                 delta=chat_service_pb2.ChatDelta(content=word)
             )
+            if request.message == HOLD:
+                await self._hold()
         yield chat_service_pb2.StreamChatResponse(
             completion=chat_service_pb2.ChatCompletion(
                 trace_id=TRACE_ID, client_request_id="req-1", response=f"echo: {request.message}"
@@ -877,14 +897,21 @@ class _Feedback(feedback_service_pb2_grpc.FeedbackServiceServicer):
 
 
 @pytest.fixture
-async def live_address() -> AsyncIterator[str]:
+async def live_server() -> AsyncIterator[tuple[str, _Chat]]:
+    """A real in-process server: (its address, its chat servicer)."""
     server = grpc.aio.server()
-    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(_Chat(), server)
+    chat = _Chat()
+    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(chat, server)
     feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(_Feedback(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    yield f"127.0.0.1:{port}"
+    yield f"127.0.0.1:{port}", chat
     await server.stop(None)
+
+
+@pytest.fixture
+def live_address(live_server: tuple[str, _Chat]) -> str:
+    return live_server[0]
 
 
 async def test_async_client_over_the_wire(live_address: str) -> None:
@@ -908,8 +935,6 @@ async def test_async_client_over_the_wire(live_address: str) -> None:
 
 
 async def test_sync_client_over_the_wire(live_address: str) -> None:
-    import asyncio
-
     def use_sync_client() -> tuple[list[str], str | None, FeedbackError]:
         with FeedbackClient(live_address) as client:
             stream = client.stream_chat("sync")
@@ -925,3 +950,106 @@ async def test_sync_client_over_the_wire(live_address: str) -> None:
     assert header == TRACE_ID
     assert isinstance(error, InvalidArgumentError)
     assert error.field_violations == [FieldViolation("target.trace_id", "unknown")]
+
+
+# --- both clients fail the same way ---------------------------------------------------------
+
+
+class _StartError(grpc.RpcError):
+    """What a channel raises when it cannot even start a call."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "cannot start the call"
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return ()
+
+
+class FailingStreamsChannel(FakeChannel):
+    """A channel whose server-streaming calls raise as they are started."""
+
+    def unary_stream(self, *args: Any, **kwargs: Any) -> Callable[..., Any]:
+        def start(*args: Any, **kwargs: Any) -> Any:
+            raise _StartError()
+
+        return start
+
+
+@pytest.mark.parametrize("client_class", [FeedbackClient, AsyncFeedbackClient])
+def test_both_clients_wrap_a_stream_that_fails_as_it_starts(client_class: Any) -> None:
+    client = client_class(channel=FailingStreamsChannel())
+    with pytest.raises(UnavailableError) as raised:
+        client.stream_chat("hi")
+    assert raised.value.code is grpc.StatusCode.UNAVAILABLE
+    assert raised.value.retryable
+    assert isinstance(raised.value.__cause__, _StartError)
+
+
+async def test_both_clients_fail_a_stream_whose_channel_closes_with_cancelled(
+    live_address: str,
+) -> None:
+    def use_sync_client() -> tuple[FeedbackError, list[str], str | None]:
+        client = FeedbackClient(live_address)
+        stream = client.stream_chat(HOLD)
+        assert next(stream) == "echo"
+        client.close()
+        with pytest.raises(FeedbackError) as raised:
+            next(stream)
+        return raised.value, list(stream), stream.trace_id
+
+    sync_error, sync_rest, sync_trace_id = await asyncio.to_thread(use_sync_client)
+
+    client = AsyncFeedbackClient(live_address)
+    stream = client.stream_chat(HOLD)
+    assert await anext(stream) == "echo"
+    await client.close()
+    with pytest.raises(FeedbackError) as raised:
+        await anext(stream)
+    async_error = raised.value
+
+    for error in (sync_error, async_error):
+        assert error.code is grpc.StatusCode.CANCELLED
+        assert error.trace_id == TRACE_ID
+        assert not error.retryable
+    assert sync_rest == [] == [delta async for delta in stream]
+    assert sync_trace_id == TRACE_ID == stream.trace_id
+    assert stream.completion is None
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+async def test_both_clients_fail_a_call_whose_channel_closes_with_cancelled(
+    live_server: tuple[str, _Chat], flavour: str
+) -> None:
+    address, chat = live_server
+    call: asyncio.Future[ChatResult]
+    if flavour == "sync":
+        sync_client = FeedbackClient(address)
+        call = asyncio.ensure_future(asyncio.to_thread(sync_client.chat, HOLD))
+        await chat.holding.wait()
+        await asyncio.to_thread(sync_client.close)
+    else:
+        async_client = AsyncFeedbackClient(address)
+        call = asyncio.ensure_future(async_client.chat(HOLD))
+        await chat.holding.wait()
+        await async_client.close()
+    with pytest.raises(FeedbackError) as raised:
+        await call
+    assert raised.value.code is grpc.StatusCode.CANCELLED
+
+
+async def test_async_client_lets_a_cancelled_task_unwind(live_address: str) -> None:
+    # Only a call cancelled under the caller becomes a FeedbackError: cancelling the task
+    # that awaits it raises CancelledError, as asyncio code expects.
+    async with AsyncFeedbackClient(live_address) as client:
+        stream = client.stream_chat(HOLD)
+        assert await anext(stream) == "echo"
+        reader = asyncio.ensure_future(anext(stream))
+        done, _ = await asyncio.wait({reader}, timeout=0.1)
+        assert not done
+        assert inspect.getcoroutinestate(reader.get_coro()) == inspect.CORO_SUSPENDED
+        reader.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reader

@@ -10,7 +10,8 @@ Feedback targets are MLflow trace IDs (``"tr-..."``) or `TraceRef`s built with
 `by_trace_id()` / `by_request_id()`. Every failed call raises `FeedbackError`.
 """
 
-from ._async import AsyncChatStream, AsyncFeedbackClient
+from ._async.client import AsyncFeedbackClient
+from ._async.stream import AsyncChatStream
 from ._errors import (
     DeadlineExceededError,
     FeedbackError,
@@ -48,7 +49,8 @@ from ._review_types import (
     SessionItem,
     SessionProgress,
 )
-from ._sync import ChatStream, FeedbackClient
+from ._sync.client import FeedbackClient
+from ._sync.stream import ChatStream
 from ._types import (
     TRACE_ID_METADATA_KEY,
     USER_FEEDBACK,

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from feedback.v1 import chat_service_pb2, common_pb2, feedback_service_pb2
 from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf.message import Message
 
 from ._types import (
     USER_FEEDBACK,
@@ -237,7 +238,8 @@ def list_request(target: Target) -> feedback_service_pb2.ListFeedbackRequest:
     return feedback_service_pb2.ListFeedbackRequest(target=trace_ref(target))
 
 
-def _timestamp(moment: datetime, what: str) -> timestamp_pb2.Timestamp:
+def timestamp(moment: datetime, what: str) -> timestamp_pb2.Timestamp:
+    """A timezone-aware `datetime` as a `Timestamp`; `what` names it in the error."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{what} must be timezone-aware, e.g. datetime.now(UTC)")
     stamp = timestamp_pb2.Timestamp()
@@ -250,9 +252,9 @@ def summarize_request(
 ) -> feedback_service_pb2.SummarizeFeedbackRequest:
     request = feedback_service_pb2.SummarizeFeedbackRequest(feedback_name=feedback_name)
     if start is not None:
-        request.start_time.CopyFrom(_timestamp(start, "start"))
+        request.start_time.CopyFrom(timestamp(start, "start"))
     if end is not None:
-        request.end_time.CopyFrom(_timestamp(end, "end"))
+        request.end_time.CopyFrom(timestamp(end, "end"))
     return request
 
 
@@ -266,7 +268,11 @@ def _state(value: int) -> IngestionState:
         return IngestionState.UNSPECIFIED
 
 
-def _datetime(stamp: timestamp_pb2.Timestamp) -> datetime:
+def optional_datetime(message: Message, field: str) -> datetime | None:
+    """The `Timestamp` field `field` of `message` as an aware `datetime`; None when unset."""
+    if not message.HasField(field):
+        return None
+    stamp: timestamp_pb2.Timestamp = getattr(message, field)
     return stamp.ToDatetime(tzinfo=UTC)
 
 
@@ -337,7 +343,7 @@ def assessment(message: feedback_service_pb2.Assessment) -> Assessment:
         source=Source(type=source_type, id=message.source.id),
         metadata=dict(message.metadata),
         span_id=message.span_id,
-        create_time=_datetime(message.create_time) if message.HasField("create_time") else None,
+        create_time=optional_datetime(message, "create_time"),
         state=_state(message.state),
         valid=message.valid,
     )
@@ -359,7 +365,7 @@ def feedback_summary(response: feedback_service_pb2.SummarizeFeedbackResponse) -
         negative_count=response.negative_count,
         positive_rate=response.positive_rate,
         average_ratings=dict(response.average_ratings),
-        start_time=_datetime(response.start_time) if response.HasField("start_time") else None,
-        end_time=_datetime(response.end_time) if response.HasField("end_time") else None,
+        start_time=optional_datetime(response, "start_time"),
+        end_time=optional_datetime(response, "end_time"),
         truncated=response.truncated,
     )

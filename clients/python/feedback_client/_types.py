@@ -13,6 +13,9 @@ JsonValue: TypeAlias = (
     None | bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
 )
 
+#: The address a client connects to when given neither a target nor a channel.
+DEFAULT_TARGET = "127.0.0.1:50051"
+
 #: The name under which `thumbs_up()` / `thumbs_down()` record their judgment.
 USER_FEEDBACK = "user_feedback"
 

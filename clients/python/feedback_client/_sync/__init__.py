@@ -1,0 +1,3 @@
+# Generated from _async/__init__.py by scripts/gen_sync_client.py (make proto): do not edit.
+"""The client's code, written once: `_async/` by hand, `_sync/` generated from it by unasync
+(scripts/gen_sync_client.py, run by `make proto`). See `feedback_client._flavour`."""

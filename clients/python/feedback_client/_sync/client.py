@@ -1,0 +1,182 @@
+# Generated from _async/client.py by scripts/gen_sync_client.py (make proto): do not edit.
+"""`FeedbackClient` and `AsyncFeedbackClient`: the `ChatService` and `FeedbackService` methods.
+
+To add an RPC: its request builder and response converter go into `_convert.py`, its method
+here (once, as async code), then `make proto` writes its sync twin into `_sync/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from feedback.v1 import chat_service_pb2, feedback_service_pb2
+
+from .. import _convert
+from .._types import (
+    USER_FEEDBACK,
+    ChatResult,
+    FeedbackInput,
+    FeedbackList,
+    FeedbackSummary,
+    JsonValue,
+    LogResult,
+    RatingsResult,
+    SourceType,
+    Target,
+)
+from .review import SyncReviewMethods
+from .stream import ChatStream
+
+
+class FeedbackClient(SyncReviewMethods):
+    """A typed client of the feedback service (`ChatService`, `FeedbackService`, `ReviewService`).
+
+    `FeedbackClient` makes blocking calls over a `grpc.Channel`; `AsyncFeedbackClient` has the
+    same arguments and methods over a `grpc.aio.Channel`, awaited (``stream_chat()`` is not
+    awaited: it returns an `AsyncChatStream` to ``async for`` over).
+
+    Args:
+        target: The service address, used when no `channel` is given (insecure channel;
+            pass a `grpc.secure_channel(...)` as `channel` for TLS).
+        channel: A channel to use instead; the client does not close a channel it was given.
+        timeout: The deadline of every call, in seconds (None: no deadline). This includes
+            whole streams: use `with_options(timeout=...)` for long answers.
+        metadata: gRPC metadata sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+
+    A `target` of the feedback methods is an MLflow trace ID string (``"tr-..."``) or a
+    `TraceRef` from `by_trace_id()` / `by_request_id()`; any other string raises ValueError.
+    Every failed call raises `FeedbackError`.
+    """
+
+    # --- ChatService ---------------------------------------------------------------------
+
+    def chat(
+        self,
+        message: str,
+        *,
+        client_request_id: str = "",
+        user_id: str = "",
+        session_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ChatResult:
+        """Answers one message; `metadata` is recorded on the turn's trace."""
+        request = _convert.chat_request(message, client_request_id, user_id, session_id, metadata)
+        response: chat_service_pb2.ChatResponse = self._unary(self._chat.Chat, request)
+        return _convert.chat_result(response)
+
+    def stream_chat(
+        self,
+        message: str,
+        *,
+        client_request_id: str = "",
+        user_id: str = "",
+        session_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+    ) -> ChatStream:
+        """Answers one message as a stream of text deltas (see `ChatStream`)."""
+        request = _convert.stream_chat_request(
+            message, client_request_id, user_id, session_id, metadata
+        )
+        return ChatStream(self._start_stream(self._chat.StreamChat, request))
+
+    # --- FeedbackService -----------------------------------------------------------------
+
+    def feedback(
+        self,
+        target: Target,
+        name: str,
+        value: FeedbackInput,
+        *,
+        rationale: str = "",
+        source_type: SourceType = SourceType.HUMAN,
+        source_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+        request_id: str = "",
+    ) -> LogResult:
+        """Records one typed judgment.
+
+        `value`: bool -> boolean, int/float -> number, str -> category label,
+        `Text("...")` -> free text, dict/list -> structured value.
+        """
+        request = _convert.feedback_request(
+            target, name, value, rationale, source_type, source_id, metadata, request_id
+        )
+        return self._log_feedback(request)
+
+    def thumbs_up(
+        self, target: Target, *, rationale: str = "", user_id: str = "", request_id: str = ""
+    ) -> LogResult:
+        """Records `user_feedback = true` from the human `user_id`."""
+        request = _convert.thumbs_request(target, True, rationale, user_id, request_id)
+        return self._log_feedback(request)
+
+    def thumbs_down(
+        self, target: Target, *, rationale: str = "", user_id: str = "", request_id: str = ""
+    ) -> LogResult:
+        """Records `user_feedback = false` from the human `user_id`."""
+        request = _convert.thumbs_request(target, False, rationale, user_id, request_id)
+        return self._log_feedback(request)
+
+    def _log_feedback(self, request: feedback_service_pb2.LogFeedbackRequest) -> LogResult:
+        response: feedback_service_pb2.LogFeedbackResponse = self._unary(
+            self._feedback.LogFeedback, request
+        )
+        return _convert.log_result(response)
+
+    def rate(
+        self,
+        target: Target,
+        ratings: Mapping[str, int],
+        *,
+        scale_max: int = 5,
+        rationale: str = "",
+        user_id: str = "",
+        request_id: str = "",
+    ) -> RatingsResult:
+        """Records several rating dimensions at once (each stored as `user_<dimension>`)."""
+        request = _convert.ratings_request(
+            target, ratings, scale_max, rationale, user_id, request_id
+        )
+        response: feedback_service_pb2.LogRatingsResponse = self._unary(
+            self._feedback.LogRatings, request
+        )
+        return _convert.ratings_result(response)
+
+    def expect(
+        self,
+        target: Target,
+        name: str,
+        value: JsonValue,
+        *,
+        source_id: str = "",
+        metadata: Mapping[str, str] | None = None,
+        request_id: str = "",
+    ) -> LogResult:
+        """Records a ground-truth expectation (any JSON value except None)."""
+        request = _convert.expectation_request(target, name, value, source_id, metadata, request_id)
+        response: feedback_service_pb2.LogExpectationResponse = self._unary(
+            self._feedback.LogExpectation, request
+        )
+        return _convert.log_result(response)
+
+    def list_feedback(self, target: Target) -> FeedbackList:
+        """Lists every assessment of a trace, oldest first (queued ones included)."""
+        response: feedback_service_pb2.ListFeedbackResponse = self._unary(
+            self._feedback.ListFeedback, _convert.list_request(target)
+        )
+        return _convert.feedback_list(response)
+
+    def summarize(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        feedback_name: str = USER_FEEDBACK,
+    ) -> FeedbackSummary:
+        """Summarizes the feedback of the traces created in [start, end) (timezone-aware;
+        defaults: the last 24 hours)."""
+        request = _convert.summarize_request(start, end, feedback_name)
+        response: feedback_service_pb2.SummarizeFeedbackResponse = self._unary(
+            self._feedback.SummarizeFeedback, request
+        )
+        return _convert.feedback_summary(response)
