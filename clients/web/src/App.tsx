@@ -42,7 +42,7 @@ export function App({ api }: { api: Api }) {
   const [user, setUser] = useState(DEFAULT_USER);
   const [question, setQuestion] = useState("");
   const [comment, setComment] = useState("");
-  const session = useRef(newId("web"));
+  const [session] = useState(() => newId("web"));
   const turns = useRef(0);
   const stream = useRef<AbortController | null>(null);
 
@@ -64,12 +64,14 @@ export function App({ api }: { api: Api }) {
     setQuestion("");
     dispatch({ type: "ask", turn, question: message, user: userId });
     try {
-      for await (const chatEvent of streamChat(api, { message, userId, sessionId: session.current }, controller.signal)) {
+      for await (const chatEvent of streamChat(api, { message, userId, sessionId: session }, controller.signal)) {
         if (chatEvent.kind === "delta") dispatch({ type: "delta", turn, content: chatEvent.content });
         else dispatch({ type: "complete", turn, completion: chatEvent.completion });
       }
     } catch (reason) {
-      if (!controller.signal.aborted) dispatch({ type: "chatFailed", turn, error: describeError(reason) });
+      if (controller.signal.aborted) return;
+      dispatch({ type: "chatFailed", turn, error: describeError(reason) });
+      setQuestion((current) => current || message); // to ask again without retyping
     }
   }
 
@@ -137,7 +139,8 @@ export function App({ api }: { api: Api }) {
         </div>
         <div className="row">
           <p id="ask-hint" className="hint">
-            Enter sends, Shift+Enter starts a new line. Feedback is recorded as the user above.
+            Enter sends, Shift+Enter starts a new line. The question and its feedback are recorded as
+            the user above.
           </p>
           <button id="ask" type="submit" className="primary" disabled={streaming || !question.trim()}>
             {streaming ? "Answering…" : "Ask"}
