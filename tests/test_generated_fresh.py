@@ -6,9 +6,10 @@ wrote with the checked-in files, byte for byte, including files that should not 
 
 - Python only (the stubs, and the sync client generated from the async one): about a
   second, no toolchain besides the venv.
-- Every language (Python, FileDescriptorSet, Go, TypeScript, Java): the pinned generators are
-  installed on first use into var/tools and clients/ts/node_modules (a minute or two on a
-  fresh machine, with Go, npm and Maven downloading), then it takes a few seconds.
+- Every language (Python, FileDescriptorSet, Go, TypeScript for Node and for the browser,
+  Java): the pinned generators are installed on first use into var/tools,
+  clients/ts/node_modules and clients/web/node_modules (a minute or two on a fresh machine,
+  with Go, npm and Maven downloading), then it takes a few seconds.
 
 A failure means: run `make proto` and commit everything it changed.
 """
@@ -36,6 +37,7 @@ OTHER_OUT: dict[str, tuple[str, ...] | None] = {
     "proto/feedback_v1.binpb": None,
     "clients/go/feedback/v1": (".go",),
     "clients/ts/src/gen": (".ts",),
+    "clients/web/src/gen": (".ts",),
     "clients/java/src/main/java/dev/feedbackservice/feedback/v1": (".java",),
 }
 TOOLCHAINS = ("go", "npm", "mvn", "java")
@@ -114,12 +116,14 @@ def _sandbox(tmp: Path, *, all_languages: bool) -> Path:
     if all_languages:
         shutil.copytree(ROOT / "scripts" / "gen_proto.d", root / "scripts" / "gen_proto.d")
         shutil.copytree(ROOT / "scripts" / "polyglot", root / "scripts" / "polyglot")
-        ts = root / "clients" / "ts"
-        ts.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy2(ROOT / "clients" / "ts" / name, ts / name)
-        # The generator (ts-proto) comes from the real, already installed node_modules.
-        (ts / "node_modules").symlink_to(ROOT / "clients" / "ts" / "node_modules")
+        for client in ("ts", "web"):
+            node = root / "clients" / client
+            node.mkdir(parents=True)
+            for name in ("package.json", "package-lock.json"):
+                shutil.copy2(ROOT / "clients" / client / name, node / name)
+            # The generators (ts-proto, protoc-gen-es) come from the real, already installed
+            # node_modules.
+            (node / "node_modules").symlink_to(ROOT / "clients" / client / "node_modules")
     return root
 
 
@@ -158,7 +162,10 @@ def test_every_language_is_fresh(tmp_path: Path) -> None:
         pytest.skip(f"toolchains not installed: {missing}")
     # Install (once) the pinned generators into the real repository's tool directories.
     tools = ROOT / "scripts" / "polyglot" / "tools.sh"
-    install = f"source {tools} && ensure_go_plugins && ensure_ts_plugin && ensure_java_tools"
+    install = (
+        f"source {tools} && ensure_go_plugins && ensure_ts_plugin && ensure_web_toolchain"
+        " && ensure_java_tools"
+    )
     _run(["bash", "-c", install], ROOT, timeout=1500)
     sandbox = _sandbox(tmp_path, all_languages=True)
     _run(["bash", str(sandbox / "scripts" / "gen_proto.sh")], sandbox, timeout=300)

@@ -19,7 +19,8 @@ PROTOC_GEN_GO_GRPC_VERSION=v1.6.2     # google.golang.org/grpc/cmd/protoc-gen-go
 GRPC_JAVA_VERSION=1.83.0              # io.grpc:protoc-gen-grpc-java; = grpc.version in clients/java/pom.xml
 PROTOC_JAVA_VERSION=4.35.1            # com.google.protobuf:protoc; = protobuf.version in clients/java/pom.xml
 MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
-# ts-proto is pinned in clients/ts/package.json (+ package-lock.json).
+# ts-proto is pinned in clients/ts/package.json (+ package-lock.json); protoc-gen-es, Vite,
+# Vitest and playwright-core (the browser page's toolchain) in clients/web/package.json.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mkdir -p "${GEN_OUT:-$ROOT}"
@@ -84,6 +85,25 @@ ensure_ts_plugin() {
       npm ci --no-audit --no-fund --loglevel=error >&2
       cp package-lock.json node_modules/.installed-lock.json
     ' _ "$ts"
+  fi
+}
+
+# ensure_web_toolchain: installs clients/web/node_modules (protoc-gen-es, Vite, Vitest,
+# playwright-core) from package-lock.json when it is missing or stale, and sets
+# PROTOC_GEN_ES.
+ensure_web_toolchain() {
+  local web="$ROOT/clients/web"
+  PROTOC_GEN_ES="$web/node_modules/.bin/protoc-gen-es"
+  if [ ! -x "$PROTOC_GEN_ES" ] || ! cmp -s "$web/package-lock.json" "$web/node_modules/.installed-lock.json"; then
+    require npm "Node.js 20.19 or newer builds the web page"
+    with_lock npm-web bash -c '
+      set -euo pipefail
+      cd "$1"
+      cmp -s package-lock.json node_modules/.installed-lock.json && [ -x node_modules/.bin/protoc-gen-es ] && exit 0
+      echo "[web] npm ci in clients/web" >&2
+      npm ci --no-audit --no-fund --loglevel=error >&2
+      cp package-lock.json node_modules/.installed-lock.json
+    ' _ "$web"
   fi
 }
 
