@@ -6,6 +6,8 @@
     scenarios   session   {name: objects} for the defaults and each file of values/
 
 Every test under tests/deploy is marked `deploy` (`pytest -m deploy`, `make test-deploy`).
+The first run builds helm (`go install`, 3 to 5 minutes on 2 cores with cold Go caches,
+about 10 s with warm ones); later runs find it in var/tools.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.deploy)
+            # The first test to use helm builds it: 3 to 5 minutes on 2 cold cores.
+            item.add_marker(pytest.mark.timeout(900))
 
 
 def tool(name: str) -> str:
