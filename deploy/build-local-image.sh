@@ -39,6 +39,9 @@ RUN=1
 say() { printf '[build-local-image] %s\n' "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 now() { date +%s.%N; }
+# secs A B: B - A in seconds; mb N: N bytes in MB (awk: no bc needed).
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+mb() { awk -v n="$1" 'BEGIN { printf "%.0f", n / 1000000 }'; }
 
 # --- tools ---------------------------------------------------------------------------
 need=()
@@ -116,10 +119,9 @@ podman_ build --quiet --network=host --build-arg "PYTHON_BASE=$BASE" "${secret[@
 t_built=$(now)
 size=$(podman_ image inspect --format '{{.Size}}' "$IMAGE")
 base_size=$(podman_ image inspect --format '{{.Size}}' "$BASE")
-printf 'image %s: %d bytes (%.0f MB); base %s: %.0f MB\n' "$IMAGE" "$size" \
-  "$(echo "$size / 1000000" | bc -l)" "$BASE" "$(echo "$base_size / 1000000" | bc -l)"
-printf 'build: base %.1f s, image %.1f s\n' "$(echo "$t_base - $t_start" | bc -l)" \
-  "$(echo "$t_built - $t_base" | bc -l)"
+printf 'image %s: %d bytes (%s MB); base %s: %s MB\n' "$IMAGE" "$size" "$(mb "$size")" \
+  "$BASE" "$(mb "$base_size")"
+printf 'build: base %s s, image %s s\n' "$(secs "$t_start" "$t_base")" "$(secs "$t_base" "$t_built")"
 [ "$RUN" -eq 1 ] || exit 0
 
 # --- one run: start to SERVING, then a graceful stop ---------------------------------
@@ -145,13 +147,13 @@ if ! "$ROOT/.venv/bin/python" "$ROOT/deploy/healthcheck.py" --addr "127.0.0.1:$p
   die "the container did not report SERVING within 60 s"
 fi
 t_serving=$(now)
-printf 'start: podman run returned after %.2f s, health SERVING after %.2f s\n' \
-  "$(echo "$t_run - $t0" | bc -l)" "$(echo "$t_serving - $t0" | bc -l)"
+printf 'start: podman run returned after %s s, health SERVING after %s s\n' \
+  "$(secs "$t0" "$t_run")" "$(secs "$t0" "$t_serving")"
 podman_ exec "$name" feedback-healthcheck >/dev/null || die "feedback-healthcheck inside the container failed"
 t_stop=$(now)
 podman_ stop --time 30 "$name" >/dev/null
 code=$(podman_ inspect --format '{{.State.ExitCode}}' "$name")
-printf 'stop: SIGTERM to exit %.2f s, exit code %s\n' "$(echo "$(now) - $t_stop" | bc -l)" "$code"
+printf 'stop: SIGTERM to exit %s s, exit code %s\n' "$(secs "$t_stop" "$(now)")" "$code"
 podman_ logs "$name" 2>&1 | tail -n 3 >&2
 podman_ run --rm --network=host --volume "$volume:/var/lib/feedback" --entrypoint ls "$IMAGE" \
   -ln /var/lib/feedback >&2
