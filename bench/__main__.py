@@ -134,7 +134,7 @@ def _python_proc(stack: Stack, work: Path, name: str, module: str, *args: str) -
 
 
 def _niced_mlflow_server_class() -> Any:
-    from tests.support.mlflow_server import MlflowServer
+    from testbed.mlflow_server import MlflowServer
 
     class NicedMlflowServer(MlflowServer):
         """An MLflow server started at nice 19 (`renice(0)` before measuring it)."""
@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = load_avg()
     log(f"phases {phases}; load average {load_at_start} on {os.cpu_count()} CPUs")
 
-    from tests.support.mlflow_server import MlflowServer
-    from tests.support.postgres import PostgresServer
+    from testbed.mlflow_server import MlflowServer
+    from testbed.postgres import PostgresServer
 
     _NicedMlflowServer = _niced_mlflow_server_class()
 
@@ -281,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                         "19",
                         str(BIN / "python"),
                         "-m",
-                        "tests.support.postgres",
+                        "testbed.postgres",
                         "ensure",
                     ],
                     cwd=ROOT,

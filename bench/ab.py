@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("revision", help="git revision of A (the working tree is B)")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    from tests.support.mlflow_server import MlflowServer
+    from testbed.mlflow_server import MlflowServer
 
     ghz_tool.wait_install(ghz_tool.start_install())
     WORK_BASE.mkdir(parents=True, exist_ok=True)

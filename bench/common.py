@@ -29,11 +29,11 @@ RESULTS = ROOT / "bench" / "results"
 #: Scratch space of one run (stores, spools, logs): gitignored, removed at the end.
 WORK_BASE = ROOT / "var" / "bench"
 
-# tests/support is importable from the repository root (python -m bench runs there).
+# testbed is importable from the repository root (python -m bench runs there).
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.support.mlflow_server import free_port  # noqa: E402
+from testbed.mlflow_server import free_port  # noqa: E402
 
 __all__ = [
     "BIN",

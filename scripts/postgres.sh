@@ -11,9 +11,9 @@
 #   scripts/postgres.sh run > /tmp/pg.uri &  sleep 5
 #   .venv/bin/mlflow server --backend-store-uri "$(cat /tmp/pg.uri)" --port 5001 --workers 1
 #
-# The logic lives in tests/support/postgres.py (`PostgresServer`, used by the test fixtures).
+# The logic lives in testbed/postgres.py (`PostgresServer`, used by the test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 if [[ ! -x $PY ]]; then PY=python3; fi
-exec "$PY" -m tests.support.postgres "$@"
+exec "$PY" -m testbed.postgres "$@"

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mlflow_server import MlflowServer
-from tests.support.mlflow_server import free_port as _free_port
-from tests.support.postgres import PostgresServer
+from testbed.mlflow_server import MlflowServer
+from testbed.mlflow_server import free_port as _free_port
+from testbed.postgres import PostgresServer
 
 BACKENDS = ("sqlite", "postgres")
 _MLFLOW_FIXTURES = frozenset(

@@ -37,7 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.mlflow_server import MlflowServer, free_port  # noqa: E402
+from testbed.mlflow_server import MlflowServer, free_port  # noqa: E402
 
 USER_ID = "enduser_123"
 RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"

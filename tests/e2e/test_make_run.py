@@ -30,7 +30,7 @@ from feedback.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support.mlflow_server import free_port, port_is_free, tracking_client
+from testbed.mlflow_server import free_port, port_is_free, tracking_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

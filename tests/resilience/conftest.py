@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from tests.resilience.harness import REPORTS, FeedbackServerProcess, report
+from testbed.feedback_server import FeedbackServerProcess
+from tests.resilience.harness import REPORTS, report
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -14,8 +14,8 @@ socket inside the temporary directory. Password (SCRAM) authentication on TCP; t
 is ``mlflow``. Durability settings are off (``fsync=off``): the data is thrown away anyway.
 
 Command line (``scripts/postgres.sh`` wraps it):
-    python -m tests.support.postgres ensure   # install the binaries if missing
-    python -m tests.support.postgres run      # start one, print its URI, stop on Ctrl-C
+    python -m testbed.postgres ensure   # install the binaries if missing
+    python -m testbed.postgres run      # start one, print its URI, stop on Ctrl-C
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from tests.support.processes import kill_group
+from testbed.processes import kill_group
 
 __all__ = ["PostgresError", "PostgresServer", "ensure_postgres_binaries"]
 
@@ -439,7 +439,7 @@ def _stop_leftovers() -> None:
 
 
 def _main(argv: list[str]) -> int:
-    usage = "usage: python -m tests.support.postgres {ensure|run}"
+    usage = "usage: python -m testbed.postgres {ensure|run}"
     if len(argv) != 1 or argv[0] not in {"ensure", "run"}:
         print(usage, file=sys.stderr)
         return 2

@@ -83,7 +83,7 @@ def mlflow_executable() -> Path:
     """``mlflow`` next to the running interpreter (the project venv), else the repo's venv."""
     candidates = [
         Path(sys.executable).parent / "mlflow",
-        Path(__file__).resolve().parents[2] / ".venv" / "bin" / "mlflow",
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "mlflow",
     ]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
