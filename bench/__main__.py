@@ -27,8 +27,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
+
+from testbed.feedback_server import FeedbackServerProcess
+from testbed.processes import kill_group
 
 from . import chart, drain, ingestion, memory, streaming
 from . import ghz as ghz_tool
@@ -38,15 +40,12 @@ from .common import (
     ROOT,
     WORK_BASE,
     CpuMeter,
-    Proc,
+    PythonServer,
     Stack,
     chat_traces,
-    free_port,
+    feedback_server,
     load_avg,
     log,
-    spawn_feedback_server,
-    wait_listening,
-    wait_serving,
     write_result,
 )
 
@@ -125,14 +124,6 @@ class Durations:
         self.streams = 1000
 
 
-def _python_proc(stack: Stack, work: Path, name: str, module: str, *args: str) -> Proc:
-    proc = Proc(
-        name, [str(BIN / "python"), "-m", module, *args], work / f"{name}.log", dict(os.environ)
-    )
-    stack.add(lambda: proc.stop(5))
-    return proc
-
-
 def _niced_mlflow_server_class() -> Any:
     from testbed.mlflow_server import MlflowServer
 
@@ -161,13 +152,6 @@ def _stalled(pgid: int | None) -> Iterator[None]:
         yield
     finally:
         os.killpg(pgid, signal.SIGCONT)
-
-
-def _kill_group(proc: Any) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def evaluate(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -256,18 +240,20 @@ def main(argv: list[str] | None = None) -> int:
             stack.add(lambda: shutil.rmtree(work, ignore_errors=True))
         stack.add(lambda: setup.shutdown(wait=True))
         if ghz_install is not None:
-            stack.add(lambda: _kill_group(ghz_install))
+            stack.add(lambda: kill_group(ghz_install))
 
         # ---- set-up, in parallel: MLflow servers, PostgreSQL, every server process --------
-        ml_sqlite = MlflowServer.sqlite(work / "mlflow-sqlite", port=free_port())
-        stack.add(ml_sqlite.stop)
+        ml_sqlite = MlflowServer.sqlite(work / "mlflow-sqlite")
+        stack.add(ml_sqlite.close)
         f_sqlite = setup.submit(ml_sqlite.start)
         f_pg = None
         pg: PostgresServer | None = None
-        pg_mlflow_port = free_port()
+        pg_mlflow: Any = None
         if NEEDS_POSTGRES & set(phases):
-            pg = PostgresServer(port=free_port())
+            pg = PostgresServer()
             stack.add(pg.stop)
+            pg_mlflow = _NicedMlflowServer(pg.uri, work / "mlflow-pg", startup_timeout_s=600)
+            stack.add(pg_mlflow.close)
 
             def start_pg_mlflow() -> Any:
                 # Installed (on a fresh machine) and started at nice 19, so that it yields
@@ -289,35 +275,26 @@ def main(argv: list[str] | None = None) -> int:
                     stdout=subprocess.DEVNULL,
                 )
                 pg.start()
-                server = _NicedMlflowServer(
-                    pg.uri, work / "mlflow-pg", port=pg_mlflow_port, startup_timeout_s=600
-                )
-                stack.add(server.stop)
-                server.start()
-                return server
+                return pg_mlflow.start()
 
             f_pg = setup.submit(start_pg_mlflow)
 
         url = ml_sqlite.url
-        procs: dict[str, tuple[Proc, int]] = {}
+        procs: dict[str, FeedbackServerProcess] = {}
+        bare: PythonServer | None = None
         if {"streaming", "ingestion", "scale"} & set(phases):
-            procs["main"] = spawn_feedback_server(
+            procs["main"] = feedback_server(
                 stack, work, "server-main", tracking_uri=url, experiment=f"bench-main-{suffix}"
             )
         if "streaming" in phases:
-            port = free_port()
-            procs["bare"] = (
-                _python_proc(stack, work, "bare-echo", "bench.echo_server", "--port", str(port)),
-                port,
-            )
+            bare = PythonServer(stack, work, "bare-echo", "bench.echo_server")
         if "memory" in phases:
-            procs["memory"] = spawn_feedback_server(
+            procs["memory"] = feedback_server(
                 stack,
                 work,
                 "server-memory",
                 tracking_uri=url,
                 experiment=f"bench-memory-{suffix}",
-                stop_timeout_s=3,
                 env={
                     # Each stream stays open (pieces - 1) x 3 s = 30 s. Otherwise the
                     # defaults (up to 1,024 open turns).
@@ -325,28 +302,28 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
         if "drain_sqlite" in phases:
-            procs["drain_sqlite"] = spawn_feedback_server(
+            procs["drain_sqlite"] = feedback_server(
                 stack,
                 work,
                 "server-drain-sqlite",
                 tracking_uri=url,
                 experiment=f"bench-drain-{suffix}",
-                stop_timeout_s=3,
                 env=DRAIN_ENV,
             )
         if "drain_postgresql" in phases:
             # It serves before its MLflow server is up (MLflow is resolved lazily).
-            procs["drain_postgresql"] = spawn_feedback_server(
+            procs["drain_postgresql"] = feedback_server(
                 stack,
                 work,
                 "server-drain-pg",
-                tracking_uri=f"http://127.0.0.1:{pg_mlflow_port}",
+                tracking_uri=pg_mlflow.url,
                 experiment=f"bench-drain-pg-{suffix}",
-                stop_timeout_s=3,
                 env=DRAIN_ENV,
             )
-        for proc, port in procs.values():
-            wait_serving(port, proc, timeout=180)
+        for server in procs.values():
+            server.wait_serving(180)
+        if bare is not None:
+            bare.wait_serving()
         f_sqlite.result()
         if f_pg is not None:
             # Its start-up must not overlap a measurement; a failure only skips its phase.
@@ -358,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         trace_ids: list[str] = []
 
         def groups(*names: str) -> dict[str, int]:
-            out = {n: procs[n][0].pid for n in names if n in procs}
+            out = {n: procs[n].pid for n in names if n in procs}
             if ml_sqlite.pid:
                 out["mlflow"] = ml_sqlite.pid
             return out
@@ -366,31 +343,32 @@ def main(argv: list[str] | None = None) -> int:
         # ---- 3. streaming overhead ---------------------------------------------------------
         if "streaming" in phases:
             log("phase streaming")
+            assert bare is not None
             res = asyncio.run(
                 streaming.measure(
-                    procs["main"][1], procs["bare"][1], rounds=dur.stream_rounds, rate_hz=6.0
+                    procs["main"].port, bare.port, rounds=dur.stream_rounds, rate_hz=6.0
                 )
             )
             res["load_avg"] = load_avg()
-            procs["bare"][0].stop(5)
+            bare.proc.stop(5)
             results["streaming"] = res
             write_result("streaming", res)
 
         # ---- 5a. memory with 1,000 open streams ----------------------------------------------
         if "memory" in phases:
             log("phase memory")
-            proc, port = procs["memory"]
-            res = asyncio.run(memory.measure(port, proc.pid, streams=dur.streams))
+            server = procs["memory"]
+            res = asyncio.run(memory.measure(server.port, server.pid, streams=dur.streams))
             res["settings"] = {"FEEDBACK_ECHO_DELAY_S": 3}
             res["load_avg"] = load_avg()
-            proc.stop(3)  # its 1,000 cancelled turns' exports are abandoned
+            server.stop(3)  # its 1,000 cancelled turns' exports are abandoned
             results["memory"] = res
             write_result("memory", res)
 
         if "main" in procs:
             # LogFeedback's targets, made after the streaming phase so that their exports
             # do not run behind it (they finish during the wait below).
-            trace_ids = chat_traces(procs["main"][1], 64)
+            trace_ids = chat_traces(procs["main"].port, 64)
         if {"drain_sqlite", "drain_postgresql"} & set(phases) and "main" in procs:
             # The main server's chat turns are still being exported to the SQLite MLflow:
             # wait, so that the drain phases measure MLflow alone.
@@ -406,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             if phase not in phases:
                 continue
             log(f"phase {phase}")
-            proc, port = procs[phase]
+            service = procs[phase]
             if store == "sqlite":
                 server = ml_sqlite
                 counter = drain.StoreCounter(server.backend_store_uri)
@@ -427,13 +405,13 @@ def main(argv: list[str] | None = None) -> int:
                 counter=counter,
                 tracking_uri=server.url,
                 experiment=experiment,
-                service_port=port,
+                service_port=service.port,
                 work=work,
                 warm_s=dur.drain_warm_s,
                 window_s=dur.drain_window_s,
             )
             res["load_avg"] = load_avg()
-            proc.stop(3)
+            service.stop(3)
             if store == "postgresql":  # not needed any more: no CPU or disk for the phases after
                 server.stop()
                 assert pg is not None
@@ -447,10 +425,9 @@ def main(argv: list[str] | None = None) -> int:
         # ---- 1. ingestion vs the framework ceiling --------------------------------------------
         if "ingestion" in phases:
             log("phase ingestion")
-            proc, port = procs["main"]
             meter = CpuMeter(groups("main"))
             res = ingestion.framework(
-                port,
+                procs["main"].port,
                 trace_ids,
                 protoset,
                 seconds=dur.run_s,
@@ -463,24 +440,22 @@ def main(argv: list[str] | None = None) -> int:
         # ---- 5b. one and two server processes on one port -------------------------------------
         if "scale" in phases:
             log("phase scale")
-            proc, port = procs["main"]
+            port = procs["main"].port
             one = ingestion.scale_point(
                 port, trace_ids, protoset, seconds=dur.run_s, meter=CpuMeter(groups("main"))
             )
-            second = spawn_feedback_server(
+            second = feedback_server(
                 stack,
                 work,
                 "server-second",
                 tracking_uri=url,
                 experiment=f"bench-main-{suffix}",
                 port=port,
-                stop_timeout_s=3,
-            )
-            wait_listening(second[0], port)
+            ).wait_serving()
             time.sleep(1.0)
-            meter = CpuMeter(groups("main") | {"second": second[0].pid})
+            meter = CpuMeter(groups("main") | {"second": second.pid})
             two = ingestion.scale_point(port, trace_ids, protoset, seconds=dur.run_s, meter=meter)
-            second[0].stop(3)
+            second.stop(3)
             res = {
                 "one_process": one,
                 "two_processes": two,
@@ -498,32 +473,29 @@ def main(argv: list[str] | None = None) -> int:
             results["scale"] = res
             write_result("scale", res)
         if "main" in procs:
-            procs["main"][0].stop(3)  # its drain backlog is dropped with its scratch spool
+            procs["main"].stop(3)  # its drain backlog is dropped with its scratch spool
 
         # ---- 2. ingestion vs the seed's design ------------------------------------------------
         if "seed" in phases:
             log("phase seed")
-            port = free_port()
-            seed_proc = _python_proc(
+            seed_server = PythonServer(
                 stack,
                 work,
                 "seed",
                 "bench.seed_server",
-                "--port",
-                str(port),
                 "--tracking-uri",
                 url,
                 "--experiment",
                 f"bench-main-{suffix}",
             )
-            wait_serving(port, seed_proc, timeout=180)
+            port = seed_server.wait_serving()
             if "ingestion" not in results:  # its figures are the other side of the ratio
                 raise SystemExit("the seed phase needs the ingestion phase (same run)")
-            meter = CpuMeter({"seed": seed_proc.pid, "mlflow": ml_sqlite.pid or 0})
+            meter = CpuMeter({"seed": seed_server.proc.pid, "mlflow": ml_sqlite.pid or 0})
             res = ingestion.seed(
                 port, trace_ids, protoset, results["ingestion"], seconds=dur.run_s, meter=meter
             )
-            seed_proc.stop(5)
+            seed_server.proc.stop(5)
             results["seed"] = res
             write_result("seed", res)
 

@@ -3,9 +3,10 @@
 #
 #   scripts/postgres.sh ensure   install Debian's `postgresql` package if its server binaries
 #                                are missing (as root; idempotent, quiet)
-#   scripts/postgres.sh run      start a fresh cluster on 127.0.0.1:<free port> in a temporary
-#                                directory, print its SQLAlchemy URI on stdout, and stop it
-#                                (and delete the directory) on Ctrl-C / SIGTERM
+#   scripts/postgres.sh run      start a fresh cluster in a temporary directory, listening on
+#                                a Unix socket there only (no TCP port), print its SQLAlchemy
+#                                URI on stdout, and stop it (and delete the directory) on
+#                                Ctrl-C / SIGTERM
 #
 # Example: an MLflow server on PostgreSQL, by hand:
 #   scripts/postgres.sh run > /tmp/pg.uri &  sleep 5

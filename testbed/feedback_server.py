@@ -1,37 +1,33 @@
-"""`feedback-server` as a real subprocess, for the tests and benchmarks that crash it.
+"""`feedback-server` as a real subprocess, for the tests that crash it and the benchmarks.
 
     server = FeedbackServerProcess(mlflow_url, data_dir, experiment="exp")
     server.start()          # waits for gRPC health SERVING
     server.kill()           # SIGKILL (a crash), then server.start() on the same data dir
     server.metrics()        # the Prometheus counters of the running process
+    server.close()          # stopped if still running, ports given back
 
-Every process started here is also killed at interpreter exit if a test's teardown did not
-run.
+Its gRPC and metrics ports are `PortReservation`s held until `close`: a restart after a
+crash comes back at the same address (clients retry against it, as against a Kubernetes
+Service), and while it is down its clients are refused (testbed/ports.py says why).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
-import urllib.request
-import weakref
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from testbed.health import grpc_serving, http_get
+from testbed.ports import LOOPBACK, PortReservation
+from testbed.processes import LOG_TAIL_CHARS, Process, listens_on, log_tail
 
-from testbed.mlflow_server import free_port
-from testbed.processes import kill_group
+__all__ = ["STARTUP_TIMEOUT_S", "FeedbackServerProcess", "feedback_server_executable"]
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_SERVER_STARTUP_TIMEOUT", "90"))
-
-_LIVE: weakref.WeakSet[FeedbackServerProcess] = weakref.WeakSet()
 
 
 def feedback_server_executable() -> Path:
@@ -45,7 +41,16 @@ def feedback_server_executable() -> Path:
 
 
 class FeedbackServerProcess:
-    """`feedback-server` as a subprocess on a fixed loopback port (kept across restarts)."""
+    """`feedback-server` (the console script) with its own spool in `data_dir`.
+
+    Args:
+        env: more settings (``FEEDBACK_*``, ``PYTHONPATH``, ...), over the defaults here.
+            The test process's own ``MLFLOW_*`` and ``FEEDBACK_*`` variables never reach
+            the server: its settings are these.
+        metrics: serve Prometheus metrics (on a reserved port; `metrics()` reads them).
+        port: a port another server process listens on already (a second replica on one
+            port, SO_REUSEPORT); by default a reserved port of its own.
+    """
 
     def __init__(
         self,
@@ -53,39 +58,51 @@ class FeedbackServerProcess:
         data_dir: Path,
         *,
         experiment: str,
-        log_dir: Path | None = None,
+        log_path: Path | None = None,
         env: dict[str, str] | None = None,
+        metrics: bool = True,
+        port: int | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.data_dir = Path(data_dir)
         self.experiment = experiment
-        self.log_path = Path(log_dir or self.data_dir.parent) / f"feedback-server-{experiment}.log"
-        self.port = free_port()
-        self.metrics_port = free_port()
+        self.log_path = log_path or self.data_dir.parent / f"feedback-server-{experiment}.log"
+        self._reservations: list[PortReservation] = []
+        self.shares_port = port is not None
+        self.port = port if port is not None else self._reserve()
+        self.metrics_port = self._reserve() if metrics else 0
         self.extra_env = dict(env or {})
         self.starts = 0
+        #: Seconds from spawn to SERVING, for each start (a measurement).
         self.startup_seconds: list[float] = []
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Process | None = None
+
+    def _reserve(self) -> int:
+        reservation = PortReservation()
+        self._reservations.append(reservation)
+        return reservation.port
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        """The server's pid (also its process group's id); it must have been started."""
+        if self._proc is None:
+            raise RuntimeError("the feedback server is not running")
+        return self._proc.pid
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     def environment(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            # The server's MLflow client settings are its own defaults, not the test process's.
-            if not k.startswith(("MLFLOW_", "FEEDBACK_"))
-        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "FEEDBACK_"))}
         env.update(
             {
                 "PYTHONUNBUFFERED": "1",
-                "FEEDBACK_SERVER_HOST": "127.0.0.1",
+                "FEEDBACK_SERVER_HOST": LOOPBACK,
                 "FEEDBACK_SERVER_PORT": str(self.port),
                 "FEEDBACK_METRICS_PORT": str(self.metrics_port),
                 "FEEDBACK_DATA_DIR": str(self.data_dir),
@@ -97,80 +114,66 @@ class FeedbackServerProcess:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> FeedbackServerProcess:
+    def spawn(self) -> FeedbackServerProcess:
+        """Starts the process without waiting for it (see `wait_serving`)."""
         if self.running:
             raise RuntimeError("feedback server already running")
+        if self._reservations and not self._reservations[0].held:
+            raise RuntimeError(f"{self!r} is closed")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
-        began = time.monotonic()
-        with self.log_path.open("ab") as log:
-            log.write(f"\n===== start #{self.starts} at {time.ctime()} =====\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(
-                [str(feedback_server_executable())],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.environment(),
-                cwd=self.data_dir,
-                start_new_session=True,
-            )
-        _LIVE.add(self)
+        self._proc = Process(
+            "feedback-server",
+            [str(feedback_server_executable())],
+            self.log_path,
+            env=self.environment(),
+            cwd=self.data_dir,
+            banner=f"start #{self.starts}",
+        )
+        return self
+
+    def wait_serving(self, within_s: float = STARTUP_TIMEOUT_S) -> FeedbackServerProcess:
+        """Waits until the health service answers SERVING; a second replica on a shared port
+        (where the first one would answer) until this very process listens."""
+        assert self._proc is not None, "spawn() first"
+        proc = self._proc
+        if self.shares_port:
+            proc.wait_ready(lambda: listens_on(proc.pid, self.port), within_s, "listen")
+        else:
+            proc.wait_ready(self.serving, within_s, f"serve gRPC health on {self.address}")
+        self.startup_seconds.append(time.monotonic() - proc.started_at)
+        return self
+
+    def start(self, within_s: float = STARTUP_TIMEOUT_S) -> FeedbackServerProcess:
+        self.spawn()
         try:
-            self._wait_serving(began)
+            return self.wait_serving(within_s)
         except BaseException:
             self.kill()
             raise
-        self.startup_seconds.append(time.monotonic() - began)
-        return self
-
-    def _wait_serving(self, began: float) -> None:
-        deadline = began + STARTUP_TIMEOUT_S
-        while True:
-            assert self._proc is not None
-            code = self._proc.poll()
-            if code is not None:
-                raise RuntimeError(f"feedback server exited with {code}:\n{self.log_tail()}")
-            if self.serving():
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"feedback server not SERVING in time:\n{self.log_tail()}")
-            time.sleep(0.2)
 
     def serving(self) -> bool:
-        try:
-            with grpc.insecure_channel(self.address) as channel:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=1.0
-                )
-                return reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.RpcError:
-            return False
+        return grpc_serving(self.address)
 
     def kill(self) -> None:
         """A crash: SIGKILL to the process group, no graceful shutdown."""
-        if self._proc is None:
-            return
-        kill_group(self._proc)
-        self._proc = None
-        _LIVE.discard(self)
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc = None
 
     def stop(self, timeout: float = 20.0) -> int | None:
-        """Graceful stop (SIGTERM), SIGKILL after `timeout`; returns the exit code."""
+        """Graceful stop (SIGTERM: it drains), SIGKILL after `timeout`; the exit code."""
         if self._proc is None:
             return None
-        code: int | None = None
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.send_signal(signal.SIGTERM)
-            try:
-                code = self._proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                code = None
-        else:
-            code = self._proc.returncode
-        self.kill()
+        code = self._proc.stop(timeout, signal.SIGTERM)
+        self._proc = None
         return code
+
+    def close(self) -> None:
+        """Stops the server if it still runs and gives its ports back. Idempotent."""
+        self.stop()
+        for reservation in self._reservations:
+            reservation.close()
 
     def log_text(self) -> str:
         try:
@@ -178,23 +181,18 @@ class FeedbackServerProcess:
         except OSError:
             return ""
 
-    def log_tail(self, chars: int = 6000) -> str:
-        try:
-            return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
-        except OSError as exc:
-            return f"<no log: {exc}>"
+    def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
+        return log_tail(self.log_path, chars)
 
     def metrics(self) -> dict[str, float]:
         """Flat `name{labels}` -> value of the server's Prometheus endpoint ({} if down)."""
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2
-            ) as resp:
-                text = resp.read().decode()
-        except OSError:
-            return {}
+        body = (
+            http_get(f"http://{LOOPBACK}:{self.metrics_port}/metrics")
+            if self.metrics_port
+            else None
+        )
         out: dict[str, float] = {}
-        for line in text.splitlines():
+        for line in (body or b"").decode().splitlines():
             if not line or line.startswith("#"):
                 continue
             name, _, value = line.rpartition(" ")
@@ -206,11 +204,8 @@ class FeedbackServerProcess:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
-
-@atexit.register
-def _kill_leftovers() -> None:
-    for server in list(_LIVE):
-        with contextlib.suppress(Exception):
-            server.kill()
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<FeedbackServerProcess {self.address} {state}>"

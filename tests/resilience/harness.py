@@ -7,11 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,26 +343,7 @@ def audit(traces: dict[str, list[Any]], acks: Iterable[Ack], tag: str) -> Audit:
     return Audit(n_acks, len(expected), stored, lost, duplicated, wrong, unexpected, missing)
 
 
-async def wait_for(check: Callable[[], Any], within_s: float, interval: float = 1.0) -> Any:
-    """Polls blocking `check` in a thread until truthy; returns the last value (maybe falsy)."""
-    deadline = time.monotonic() + within_s
-    value: Any = None
-    while True:
-        value = await asyncio.to_thread(check)
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(interval)
-
-
 # --------------------------------------------------------------------------- figures
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    data = sorted(values)
-    k = max(0, min(len(data) - 1, math.ceil(q / 100 * len(data)) - 1))
-    return data[k]
 
 
 def ms(value: float | None) -> float | None:
