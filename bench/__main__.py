@@ -20,12 +20,10 @@ import json
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -48,6 +46,7 @@ from .common import (
     log,
     write_result,
 )
+from .phases import DRAIN_ENV, Durations, _niced_mlflow_server_class, _stalled
 
 #: In running order: the phases that need ghz come last, so that a first run's ghz
 #: install (downloads, then a compile at nice 19) overlaps the others.
@@ -107,51 +106,6 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ),
     ("memory", "rss_peak_mb", "<=", 300.0, "1,000 open streams in <= 300 MB RSS"),
 ]
-
-
-#: The drain servers keep at most 32 finished turns waiting for export (default 256), so
-#: that the backlog left after the trace measurement is gone within seconds; the export
-#: rate itself depends on FEEDBACK_EXPORT_WORKERS, not on this bound.
-DRAIN_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "32"}
-
-
-class Durations:
-    def __init__(self, quick: bool) -> None:
-        self.run_s = 3.0 if quick else 5.0
-        self.stream_rounds = 60 if quick else 120
-        self.drain_warm_s = 2.0 if quick else 3.0
-        self.drain_window_s = 5.0 if quick else 8.0
-        self.streams = 1000
-
-
-def _niced_mlflow_server_class() -> Any:
-    from testbed.mlflow_server import MlflowServer
-
-    class NicedMlflowServer(MlflowServer):
-        """An MLflow server started at nice 19 (`renice(0)` before measuring it)."""
-
-        def command(self) -> list[str]:
-            return ["nice", "-n", "19", *super().command()]
-
-        def renice(self, niceness: int) -> None:
-            if self.pid is not None:
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PGRP, self.pid, niceness)
-
-    return NicedMlflowServer
-
-
-@contextlib.contextmanager
-def _stalled(pgid: int | None) -> Iterator[None]:
-    """MLflow's processes stopped (SIGSTOP) for the duration, continued whatever happens."""
-    if pgid is None:
-        yield
-        return
-    os.killpg(pgid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(pgid, signal.SIGCONT)
 
 
 def evaluate(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
