@@ -7,64 +7,36 @@
 Writes bench/results/<phase>.json (one per phase), bench/results/summary.json (the
 figures, the targets and whether each holds) and bench/results/bench.png, and
 prints the summary table. Everything it starts (MLflow servers, PostgreSQL, feedback
-servers, the baselines, ghz) runs on 127.0.0.1 and is stopped at the end; scratch
-data goes to var/bench/ and is removed.
+servers, the baselines, ghz) runs on 127.0.0.1 (PostgreSQL on a Unix socket) and is
+stopped at the end; scratch data goes to var/bench/ and is removed. The phases live in
+bench/phases.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import os
 import platform
 import shutil
-import signal
-import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-from . import chart, drain, ingestion, memory, streaming
+from . import chart
 from . import ghz as ghz_tool
 from .common import (
-    BIN,
     RESULTS,
-    ROOT,
     WORK_BASE,
-    CpuMeter,
-    Proc,
     Stack,
-    chat_traces,
-    free_port,
     load_avg,
     log,
-    spawn_feedback_server,
-    wait_listening,
-    wait_serving,
     write_result,
 )
+from .phases import PHASES, Durations, Run, run_phases
 
-#: In running order: the phases that need ghz come last, so that a first run's ghz
-#: install (downloads, then a compile at nice 19) overlaps the others.
-PHASES = (
-    "streaming",
-    "memory",
-    "drain_sqlite",
-    "drain_postgresql",
-    "ingestion",
-    "scale",
-    "seed",
-)
-NEEDS_GHZ = {"ingestion", "scale", "seed"}
-NEEDS_POSTGRES = {"drain_postgresql"}
-
-#: The issue's targets: (figure path in the results, comparison, threshold, description).
+#: The performance targets (docs/performance.md): (phase, figure, comparison, threshold,
+#: description).
 TARGETS: list[tuple[str, str, str, float, str]] = [
     ("ingestion", "rps_ratio_c16", ">=", 0.5, "LogFeedback >= 0.5 x health Check rps at C=16"),
     (
@@ -108,66 +80,6 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
     ),
     ("memory", "rss_peak_mb", "<=", 300.0, "1,000 open streams in <= 300 MB RSS"),
 ]
-
-
-#: The drain servers keep at most 32 finished turns waiting for export (default 256), so
-#: that the backlog left after the trace measurement is gone within seconds; the export
-#: rate itself depends on FEEDBACK_EXPORT_WORKERS, not on this bound.
-DRAIN_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "32"}
-
-
-class Durations:
-    def __init__(self, quick: bool) -> None:
-        self.run_s = 3.0 if quick else 5.0
-        self.stream_rounds = 60 if quick else 120
-        self.drain_warm_s = 2.0 if quick else 3.0
-        self.drain_window_s = 5.0 if quick else 8.0
-        self.streams = 1000
-
-
-def _python_proc(stack: Stack, work: Path, name: str, module: str, *args: str) -> Proc:
-    proc = Proc(
-        name, [str(BIN / "python"), "-m", module, *args], work / f"{name}.log", dict(os.environ)
-    )
-    stack.add(lambda: proc.stop(5))
-    return proc
-
-
-def _niced_mlflow_server_class() -> Any:
-    from tests.support.mlflow_server import MlflowServer
-
-    class NicedMlflowServer(MlflowServer):
-        """An MLflow server started at nice 19 (`renice(0)` before measuring it)."""
-
-        def command(self) -> list[str]:
-            return ["nice", "-n", "19", *super().command()]
-
-        def renice(self, niceness: int) -> None:
-            if self.pid is not None:
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PGRP, self.pid, niceness)
-
-    return NicedMlflowServer
-
-
-@contextlib.contextmanager
-def _stalled(pgid: int | None) -> Iterator[None]:
-    """MLflow's processes stopped (SIGSTOP) for the duration, continued whatever happens."""
-    if pgid is None:
-        yield
-        return
-    os.killpg(pgid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(pgid, signal.SIGCONT)
-
-
-def _kill_group(proc: Any) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
 
 
 def evaluate(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -233,311 +145,39 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phases: {sorted(unknown)}")
-    dur = Durations(args.quick)
     t_start = time.monotonic()
     load_at_start = load_avg()
     log(f"phases {phases}; load average {load_at_start} on {os.cpu_count()} CPUs")
 
-    from tests.support.mlflow_server import MlflowServer
-    from tests.support.postgres import PostgresServer
-
-    _NicedMlflowServer = _niced_mlflow_server_class()
-
     work = WORK_BASE / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
-    protoset = ghz_tool.write_protoset(work / "services.binpb")
-    ghz_install = ghz_tool.start_install() if NEEDS_GHZ & set(phases) else None
-    results: dict[str, dict[str, Any]] = {}
-    suffix = uuid.uuid4().hex[:6]
-    setup = ThreadPoolExecutor(4)
-
     with Stack() as stack:
         if not args.keep:
             stack.add(lambda: shutil.rmtree(work, ignore_errors=True))
-        stack.add(lambda: setup.shutdown(wait=True))
-        if ghz_install is not None:
-            stack.add(lambda: _kill_group(ghz_install))
+        run = Run(phases, Durations(args.quick), work, stack)
+        run_phases(run)
+    report(run.results, phases, args.quick, time.monotonic() - t_start, load_at_start)
+    return 0
 
-        # ---- set-up, in parallel: MLflow servers, PostgreSQL, every server process --------
-        ml_sqlite = MlflowServer.sqlite(work / "mlflow-sqlite", port=free_port())
-        stack.add(ml_sqlite.stop)
-        f_sqlite = setup.submit(ml_sqlite.start)
-        f_pg = None
-        pg: PostgresServer | None = None
-        pg_mlflow_port = free_port()
-        if NEEDS_POSTGRES & set(phases):
-            pg = PostgresServer(port=free_port())
-            stack.add(pg.stop)
 
-            def start_pg_mlflow() -> Any:
-                # Installed (on a fresh machine) and started at nice 19, so that it yields
-                # to the other set-up work; MLflow gets its normal priority back before
-                # it is measured.
-                assert pg is not None
-                subprocess.run(
-                    [
-                        "nice",
-                        "-n",
-                        "19",
-                        str(BIN / "python"),
-                        "-m",
-                        "tests.support.postgres",
-                        "ensure",
-                    ],
-                    cwd=ROOT,
-                    check=True,
-                    stdout=subprocess.DEVNULL,
-                )
-                pg.start()
-                server = _NicedMlflowServer(
-                    pg.uri, work / "mlflow-pg", port=pg_mlflow_port, startup_timeout_s=600
-                )
-                stack.add(server.stop)
-                server.start()
-                return server
-
-            f_pg = setup.submit(start_pg_mlflow)
-
-        url = ml_sqlite.url
-        procs: dict[str, tuple[Proc, int]] = {}
-        if {"streaming", "ingestion", "scale"} & set(phases):
-            procs["main"] = spawn_feedback_server(
-                stack, work, "server-main", tracking_uri=url, experiment=f"bench-main-{suffix}"
-            )
-        if "streaming" in phases:
-            port = free_port()
-            procs["bare"] = (
-                _python_proc(stack, work, "bare-echo", "bench.echo_server", "--port", str(port)),
-                port,
-            )
-        if "memory" in phases:
-            procs["memory"] = spawn_feedback_server(
-                stack,
-                work,
-                "server-memory",
-                tracking_uri=url,
-                experiment=f"bench-memory-{suffix}",
-                stop_timeout_s=3,
-                env={
-                    # Each stream stays open (pieces - 1) x 3 s = 30 s. Otherwise the
-                    # defaults (up to 1,024 open turns).
-                    "FEEDBACK_ECHO_DELAY_S": "3",
-                },
-            )
-        if "drain_sqlite" in phases:
-            procs["drain_sqlite"] = spawn_feedback_server(
-                stack,
-                work,
-                "server-drain-sqlite",
-                tracking_uri=url,
-                experiment=f"bench-drain-{suffix}",
-                stop_timeout_s=3,
-                env=DRAIN_ENV,
-            )
-        if "drain_postgresql" in phases:
-            # It serves before its MLflow server is up (MLflow is resolved lazily).
-            procs["drain_postgresql"] = spawn_feedback_server(
-                stack,
-                work,
-                "server-drain-pg",
-                tracking_uri=f"http://127.0.0.1:{pg_mlflow_port}",
-                experiment=f"bench-drain-pg-{suffix}",
-                stop_timeout_s=3,
-                env=DRAIN_ENV,
-            )
-        for proc, port in procs.values():
-            wait_serving(port, proc, timeout=180)
-        f_sqlite.result()
-        if f_pg is not None:
-            # Its start-up must not overlap a measurement; a failure only skips its phase.
-            with contextlib.suppress(Exception):
-                f_pg.result()
-        log(f"MLflow (SQLite) at {url}; servers up: {sorted(procs)}")
-        ghz_tool.deprioritize(ghz_install)
-
-        trace_ids: list[str] = []
-
-        def groups(*names: str) -> dict[str, int]:
-            out = {n: procs[n][0].pid for n in names if n in procs}
-            if ml_sqlite.pid:
-                out["mlflow"] = ml_sqlite.pid
-            return out
-
-        # ---- 3. streaming overhead ---------------------------------------------------------
-        if "streaming" in phases:
-            log("phase streaming")
-            res = asyncio.run(
-                streaming.measure(
-                    procs["main"][1], procs["bare"][1], rounds=dur.stream_rounds, rate_hz=6.0
-                )
-            )
-            res["load_avg"] = load_avg()
-            procs["bare"][0].stop(5)
-            results["streaming"] = res
-            write_result("streaming", res)
-
-        # ---- 5a. memory with 1,000 open streams ----------------------------------------------
-        if "memory" in phases:
-            log("phase memory")
-            proc, port = procs["memory"]
-            res = asyncio.run(memory.measure(port, proc.pid, streams=dur.streams))
-            res["settings"] = {"FEEDBACK_ECHO_DELAY_S": 3}
-            res["load_avg"] = load_avg()
-            proc.stop(3)  # its 1,000 cancelled turns' exports are abandoned
-            results["memory"] = res
-            write_result("memory", res)
-
-        if "main" in procs:
-            # LogFeedback's targets, made after the streaming phase so that their exports
-            # do not run behind it (they finish during the wait below).
-            trace_ids = chat_traces(procs["main"][1], 64)
-        if {"drain_sqlite", "drain_postgresql"} & set(phases) and "main" in procs:
-            # The main server's chat turns are still being exported to the SQLite MLflow:
-            # wait, so that the drain phases measure MLflow alone.
-            sqlite_counter = drain.StoreCounter(ml_sqlite.backend_store_uri)
-            eid = sqlite_counter.experiment_id(f"bench-main-{suffix}")
-            t_wait = time.monotonic()
-            drain.wait_stable(sqlite_counter, eid, 0, 10**9, 120)
-            log(f"main server's exports done after {time.monotonic() - t_wait:.1f}s more")
-
-        # ---- 4. export and drain on SQLite and PostgreSQL --------------------------------------
-        for store in ("sqlite", "postgresql"):
-            phase = f"drain_{store}"
-            if phase not in phases:
-                continue
-            log(f"phase {phase}")
-            proc, port = procs[phase]
-            if store == "sqlite":
-                server = ml_sqlite
-                counter = drain.StoreCounter(server.backend_store_uri)
-                experiment = f"bench-drain-{suffix}"
-            else:
-                assert f_pg is not None and pg is not None
-                try:
-                    server = f_pg.result()
-                except Exception as exc:
-                    log(f"skipping {phase}: PostgreSQL or its MLflow server did not start: {exc}")
-                    results[phase] = {"error": str(exc)[-2000:]}
-                    continue
-                server.renice(0)
-                counter = drain.StoreCounter(server.backend_store_uri, pg.libpq_uri)
-                experiment = f"bench-drain-pg-{suffix}"
-            res = drain.measure(
-                store=store,
-                counter=counter,
-                tracking_uri=server.url,
-                experiment=experiment,
-                service_port=port,
-                work=work,
-                warm_s=dur.drain_warm_s,
-                window_s=dur.drain_window_s,
-            )
-            res["load_avg"] = load_avg()
-            proc.stop(3)
-            if store == "postgresql":  # not needed any more: no CPU or disk for the phases after
-                server.stop()
-                assert pg is not None
-                pg.stop()
-            results[phase] = res
-            write_result(phase, res)
-
-        if NEEDS_GHZ & set(phases):
-            ghz_tool.wait_install(ghz_install)
-
-        # ---- 1. ingestion vs the framework ceiling --------------------------------------------
-        if "ingestion" in phases:
-            log("phase ingestion")
-            proc, port = procs["main"]
-            meter = CpuMeter(groups("main"))
-            res = ingestion.framework(
-                port,
-                trace_ids,
-                protoset,
-                seconds=dur.run_s,
-                meter=meter,
-                stall_mlflow=lambda: _stalled(ml_sqlite.pid),
-            )
-            results["ingestion"] = res
-            write_result("ingestion", res)
-
-        # ---- 5b. one and two server processes on one port -------------------------------------
-        if "scale" in phases:
-            log("phase scale")
-            proc, port = procs["main"]
-            one = ingestion.scale_point(
-                port, trace_ids, protoset, seconds=dur.run_s, meter=CpuMeter(groups("main"))
-            )
-            second = spawn_feedback_server(
-                stack,
-                work,
-                "server-second",
-                tracking_uri=url,
-                experiment=f"bench-main-{suffix}",
-                port=port,
-                stop_timeout_s=3,
-            )
-            wait_listening(second[0], port)
-            time.sleep(1.0)
-            meter = CpuMeter(groups("main") | {"second": second[0].pid})
-            two = ingestion.scale_point(port, trace_ids, protoset, seconds=dur.run_s, meter=meter)
-            second[0].stop(3)
-            res = {
-                "one_process": one,
-                "two_processes": two,
-                "figures": {
-                    "log_feedback_ratio": round(
-                        two["log_feedback"]["rps"] / one["log_feedback"]["rps"], 2
-                    ),
-                    "health_ratio": round(
-                        two["health_check"]["rps"] / one["health_check"]["rps"], 2
-                    ),
-                    "log_feedback_rps_1": one["log_feedback"]["rps"],
-                    "log_feedback_rps_2": two["log_feedback"]["rps"],
-                },
-            }
-            results["scale"] = res
-            write_result("scale", res)
-        if "main" in procs:
-            procs["main"][0].stop(3)  # its drain backlog is dropped with its scratch spool
-
-        # ---- 2. ingestion vs the seed's design ------------------------------------------------
-        if "seed" in phases:
-            log("phase seed")
-            port = free_port()
-            seed_proc = _python_proc(
-                stack,
-                work,
-                "seed",
-                "bench.seed_server",
-                "--port",
-                str(port),
-                "--tracking-uri",
-                url,
-                "--experiment",
-                f"bench-main-{suffix}",
-            )
-            wait_serving(port, seed_proc, timeout=180)
-            if "ingestion" not in results:  # its figures are the other side of the ratio
-                raise SystemExit("the seed phase needs the ingestion phase (same run)")
-            meter = CpuMeter({"seed": seed_proc.pid, "mlflow": ml_sqlite.pid or 0})
-            res = ingestion.seed(
-                port, trace_ids, protoset, results["ingestion"], seconds=dur.run_s, meter=meter
-            )
-            seed_proc.stop(5)
-            results["seed"] = res
-            write_result("seed", res)
-
-    elapsed = time.monotonic() - t_start
+def report(
+    results: dict[str, dict[str, Any]],
+    phases: list[str],
+    quick: bool,
+    elapsed: float,
+    load_at_start: list[float],
+) -> None:
+    """The summary: the chart and summary files after a full run, and the printed table."""
     targets = evaluate(results)
     subtitle = (
         f"{time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} CPUs, load {load_at_start[0]:.1f}"
-        f"{', quick' if args.quick else ''}"
+        f"{', quick' if quick else ''}"
     )
     if set(phases) == set(PHASES):
         chart.render(results, RESULTS / "bench.png", subtitle)
     summary = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": "make bench" + (" (--quick)" if args.quick else ""),
+        "command": "make bench" + (" (--quick)" if quick else ""),
         "elapsed_s": round(elapsed, 1),
         "machine": {
             "cpus": os.cpu_count(),
@@ -556,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results, targets)
     print(f"\nmake bench took {elapsed:.0f} s; results in {RESULTS}", flush=True)
     json.dumps(summary)  # fail loudly here, not in a reader, if something is not JSON
-    return 0
 
 
 if __name__ == "__main__":

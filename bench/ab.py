@@ -22,52 +22,43 @@ import statistics
 import subprocess
 import tempfile
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
+from testbed.feedback_server import FeedbackServerProcess
+from testbed.mlflow_server import MlflowServer
+
 from . import ghz as ghz_tool
 from . import ingestion
-from .common import (
-    ROOT,
-    WORK_BASE,
-    Stack,
-    chat_traces,
-    free_port,
-    group_cpu_s,
-    log,
-    start_feedback_server,
-)
+from .common import ROOT, WORK_BASE, Stack, chat_traces, feedback_server, group_cpu_s, log
 
 
-def _spool_depth(metrics_port: int) -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).read()
-    for line in text.decode().splitlines():
-        if line.startswith("feedback_spool_depth "):
-            return float(line.split()[1])
-    raise RuntimeError("feedback_spool_depth not exported")
+def _spool_depth(server: FeedbackServerProcess) -> float:
+    depth = server.metrics().get("feedback_spool_depth")
+    if depth is None:
+        raise RuntimeError("feedback_spool_depth not exported")
+    return depth
 
 
-def _round(
-    name: str, proc: Any, port: int, metrics_port: int, data: Any, protoset: Path
-) -> dict[str, float]:
+def _round(name: str, server: FeedbackServerProcess, data: Any, protoset: Path) -> dict[str, float]:
+    port, pid = server.port, server.pid
     lf = ghz_tool.run_ghz(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
     )
     hc = ghz_tool.run_ghz(
         port, ingestion.HEALTH_CHECK, data={}, concurrency=16, duration_s=4, protoset=protoset
     )
-    while _spool_depth(metrics_port) > 0:  # start the drain measure from an empty spool
+    while _spool_depth(server) > 0:  # start the drain measure from an empty spool
         time.sleep(0.5)
     ghz_tool.run_ghz(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, total=1200, protoset=protoset
     )
-    depth = _spool_depth(metrics_port)
-    cpu0, t0 = group_cpu_s([proc.pid])[proc.pid], time.monotonic()
-    while _spool_depth(metrics_port) > 0:
+    depth = _spool_depth(server)
+    cpu0, t0 = group_cpu_s([pid])[pid], time.monotonic()
+    while _spool_depth(server) > 0:
         time.sleep(0.2)
-    cpu1, t1 = group_cpu_s([proc.pid])[proc.pid], time.monotonic()
+    cpu1, t1 = group_cpu_s([pid])[pid], time.monotonic()
     row = {
         "log_feedback_rps": lf["rps"],
         "check_rps": hc["rps"],
@@ -89,8 +80,6 @@ def main() -> None:
     parser.add_argument("revision", help="git revision of A (the working tree is B)")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    from tests.support.mlflow_server import MlflowServer
-
     ghz_tool.wait_install(ghz_tool.start_install())
     WORK_BASE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ab-", dir=WORK_BASE))
@@ -100,31 +89,31 @@ def main() -> None:
     )
     try:
         with Stack() as stack:
-            mlflow = MlflowServer.sqlite(work / "mlflow").start()
-            stack.add(mlflow.stop)
-            servers = {}
-            for name, env in (("A", {"PYTHONPATH": str(tree / "server")}), ("B", {})):
-                metrics_port = free_port()
-                proc, port = start_feedback_server(
+            mlflow = MlflowServer.sqlite(work / "mlflow")
+            stack.add(mlflow.close)
+            mlflow.start()
+            servers = {
+                name: feedback_server(
                     stack,
                     work,
                     name,
                     tracking_uri=mlflow.url,
                     experiment=f"ab-{uuid.uuid4().hex[:6]}",
-                    env={**env, "FEEDBACK_METRICS_PORT": str(metrics_port)},
-                )
-                servers[name] = (proc, port, metrics_port)
+                    env=env,
+                    metrics=True,
+                ).wait_serving(180)
+                for name, env in (("A", {"PYTHONPATH": str(tree / "server")}), ("B", {}))
+            }
             protoset = ghz_tool.write_protoset(work / "services.binpb")
             data = {
-                name: ingestion.feedback_requests(chat_traces(port, 64))
-                for name, (_, port, _) in servers.items()
+                name: ingestion.feedback_requests(chat_traces(server.port, 64))
+                for name, server in servers.items()
             }
             rows: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
             for r in range(args.rounds):
                 for name in ("A", "B") if r % 2 == 0 else ("B", "A"):
-                    proc, port, metrics_port = servers[name]
                     rows[name].append(
-                        _round(f"round {r} {name}", proc, port, metrics_port, data[name], protoset)
+                        _round(f"round {r} {name}", servers[name], data[name], protoset)
                     )
             print(f"\nA = {args.revision}, B = working tree; means over {args.rounds} rounds")
             for key in rows["A"][0]:

@@ -1,39 +1,38 @@
-"""Shared plumbing of the benchmarks: subprocesses, ports, results, load snapshots.
+"""Shared plumbing of the benchmarks: servers, results, CPU and memory figures.
 
-Every process a benchmark starts runs in its own process group and is stopped
-(SIGTERM, then SIGKILL to the whole group) by `Proc.stop`, which `Stack` calls
-for everything it started, in reverse order, whatever happens.
+The servers (MLflow, PostgreSQL, the feedback server, the baselines) come from testbed/,
+each in its own process group; `Stack` stops everything a run started, in reverse order,
+whatever happens.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from testbed.feedback_server import FeedbackServerProcess
+from testbed.health import grpc_serving
+from testbed.processes import Process
+from testbed.stats import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 RESULTS = ROOT / "bench" / "results"
 #: Scratch space of one run (stores, spools, logs): gitignored, removed at the end.
 WORK_BASE = ROOT / "var" / "bench"
-
-# tests/support is importable from the repository root (python -m bench runs there).
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tests.support.mlflow_server import free_port  # noqa: E402
+#: The feedback servers' settings in every benchmark, unless a phase says otherwise.
+SERVER_ENV = {"FEEDBACK_LOG_LEVEL": "WARNING", "FEEDBACK_SHUTDOWN_GRACE_S": "1"}
 
 __all__ = [
     "BIN",
@@ -41,20 +40,15 @@ __all__ = [
     "ROOT",
     "WORK_BASE",
     "CpuMeter",
-    "Proc",
+    "PythonServer",
     "Stack",
     "chat_traces",
-    "free_port",
+    "feedback_server",
     "load_avg",
     "log",
-    "percentile",
     "rss_mb",
     "serve_until_signalled",
-    "spawn_feedback_server",
-    "start_feedback_server",
     "summarize_ms",
-    "wait_listening",
-    "wait_serving",
     "write_result",
 ]
 
@@ -69,22 +63,15 @@ def load_avg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def percentile(values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile (no interpolation) of a non-empty sequence."""
-    ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(pct / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
-
-
 def summarize_ms(samples_s: Sequence[float]) -> dict[str, float]:
+    """Count, mean and nearest-rank percentiles of a non-empty series of seconds, in ms."""
     ms = [s * 1000 for s in samples_s]
-    return {
-        "n": len(ms),
-        "mean_ms": round(statistics.fmean(ms), 4),
-        "p50_ms": round(percentile(ms, 50), 4),
-        "p90_ms": round(percentile(ms, 90), 4),
-        "p99_ms": round(percentile(ms, 99), 4),
-    }
+    if not ms:
+        raise ValueError("no samples")
+    out = {"n": len(ms), "mean_ms": round(statistics.fmean(ms), 4)}
+    for pct in (50, 90, 99):
+        out[f"p{pct}_ms"] = round(percentile(ms, pct) or 0.0, 4)
+    return out
 
 
 def write_result(name: str, payload: dict[str, Any]) -> Path:
@@ -147,50 +134,6 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-class Proc:
-    """One subprocess in its own process group, its output in a log file."""
-
-    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str]) -> None:
-        self.name = name
-        self.argv = argv
-        self.log_path = log_path
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("ab") as out:
-            self.popen = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                env=env,
-                start_new_session=True,
-            )
-
-    @property
-    def pid(self) -> int:
-        return self.popen.pid
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def tail(self, chars: int = 3000) -> str:
-        try:
-            return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
-        except OSError as exc:
-            return f"<no log: {exc}>"
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.popen.poll() is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.popen.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.popen.wait(timeout=timeout)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(timeout=10)
-
-
 class Stack:
     """Things to stop at the end of a phase, stopped in reverse order."""
 
@@ -215,121 +158,88 @@ class Stack:
         self.close()
 
 
-def listening(pid: int, port: int) -> bool:
-    """Whether process `pid` has a TCP socket listening on `port` (IPv4 or IPv6)."""
-    inodes = set()
-    for name in ("tcp", "tcp6"):
-        try:
-            with open(f"/proc/net/{name}") as fh:
-                next(fh)
-                for line in fh:
-                    fields = line.split()
-                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(fields[9])
-        except OSError:
-            continue
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:[") and target[8:-1] in inodes:
-            return True
-    return False
-
-
-def wait_listening(proc: Proc, port: int, timeout: float = 120.0) -> None:
-    """Waits until this very process listens on `port` (a second server on a shared
-    SO_REUSEPORT port: a health check could be answered by the first one)."""
-    deadline = time.monotonic() + timeout
-    while not listening(proc.pid, port):
-        if not proc.alive():
-            raise RuntimeError(f"{proc.name} exited early; log:\n{proc.tail()}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{proc.name} not listening on {port} within {timeout:.0f}s")
-        time.sleep(0.2)
-
-
-def wait_serving(port: int, proc: Proc | None = None, timeout: float = 90.0) -> None:
-    """Waits until the standard health service answers SERVING on 127.0.0.1:port."""
-    deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            if proc is not None and not proc.alive():
-                raise RuntimeError(f"{proc.name} exited early; log:\n{proc.tail()}")
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"127.0.0.1:{port} not SERVING within {timeout:.0f}s")
-            time.sleep(0.2)
-
-
-def spawn_feedback_server(
+def feedback_server(
     stack: Stack,
     work: Path,
     name: str,
     *,
     tracking_uri: str,
     experiment: str,
-    port: int | None = None,
     env: dict[str, str] | None = None,
-    stop_timeout_s: float = 15.0,
-) -> tuple[Proc, int]:
-    """Starts `feedback-server` (the console script) with its own spool; see `wait_serving`."""
-    port = port or free_port()
-    data_dir = work / f"{name}-data"
-    full_env = {
-        **os.environ,
-        "FEEDBACK_SERVER_HOST": "127.0.0.1",
-        "FEEDBACK_SERVER_PORT": str(port),
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLFLOW_EXPERIMENT_NAME": experiment,
-        "FEEDBACK_DATA_DIR": str(data_dir),
-        "FEEDBACK_METRICS_PORT": "0",
-        "FEEDBACK_LOG_LEVEL": "WARNING",
-        "FEEDBACK_SHUTDOWN_GRACE_S": "1",
-        **(env or {}),
-    }
-    proc = Proc(name, [str(BIN / "feedback-server")], work / f"{name}.log", full_env)
-    stack.add(lambda: proc.stop(stop_timeout_s))
-    return proc, port
+    **kwargs: Any,
+) -> FeedbackServerProcess:
+    """`feedback-server` with its own spool under `work`, spawned (not waited for: see
+    `FeedbackServerProcess.wait_serving`) and closed by `stack` at the end; `kwargs` go to
+    `FeedbackServerProcess` (``metrics=True``, ``port=`` for a second replica)."""
+    kwargs.setdefault("metrics", False)
+    server = FeedbackServerProcess(
+        tracking_uri,
+        work / f"{name}-data",
+        experiment=experiment,
+        log_path=work / f"{name}.log",
+        env={**SERVER_ENV, **(env or {})},
+        **kwargs,
+    )
+    stack.add(server.close)
+    return server.spawn()
 
 
-def start_feedback_server(stack: Stack, work: Path, name: str, **kwargs: Any) -> tuple[Proc, int]:
-    proc, port = spawn_feedback_server(stack, work, name, **kwargs)
-    wait_serving(port, proc)
-    return proc, port
+class PythonServer:
+    """``python -m <module> --port 0 --port-file <file> <args>``: a baseline server of bench/,
+    spawned at once and closed by `stack` at the end; `wait_serving` learns its port."""
+
+    def __init__(self, stack: Stack, work: Path, name: str, module: str, *args: str) -> None:
+        self.port_file = work / f"{name}.port"
+        argv = [
+            str(BIN / "python"),
+            "-m",
+            module,
+            "--port",
+            "0",
+            "--port-file",
+            str(self.port_file),
+        ]
+        self.proc = Process(
+            name,
+            [*argv, *args],
+            work / f"{name}.log",
+            env=dict(os.environ),
+            cwd=ROOT,
+        )
+        stack.add(lambda: self.proc.stop(5))
+        self.port = 0
+
+    def wait_serving(self, within_s: float = 180.0) -> int:
+        """The port it bound, once its gRPC health service answers SERVING."""
+        self.port = self.proc.wait_ready(self._read_port, within_s, f"write {self.port_file}")
+        self.proc.wait_ready(lambda: grpc_serving(f"127.0.0.1:{self.port}"), within_s, "serve")
+        return self.port
+
+    def _read_port(self) -> int | None:
+        try:
+            return int(self.port_file.read_text())
+        except (OSError, ValueError):  # not there yet (it is renamed into place whole)
+            return None
 
 
-@contextlib.contextmanager
-def timed(label: str) -> Iterator[None]:
-    t0 = time.monotonic()
-    try:
-        yield
-    finally:
-        log(f"{label}: {time.monotonic() - t0:.1f}s")
-
-
-async def serve_until_signalled(port: int, add_servicer: Callable[[grpc.aio.Server], None]) -> None:
+async def serve_until_signalled(
+    port: int, port_file: Path | None, add_servicer: Callable[[grpc.aio.Server], None]
+) -> None:
     """A bare grpc.aio baseline server (the servicer `add_servicer` registers, plus health)
-    on 127.0.0.1:`port`, until SIGTERM or SIGINT."""
+    on 127.0.0.1:`port` (0: a port the system picks), until SIGTERM or SIGINT. The port it
+    bound is written to `port_file` once it serves."""
     from grpc_health.v1.health import aio as health_aio
 
     server = grpc.aio.server()
     add_servicer(server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    if port_file is not None:
+        tmp = port_file.with_suffix(".tmp")
+        tmp.write_text(str(bound))
+        tmp.replace(port_file)
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,7 @@ difference between the service and this server is what the service's own code
 adds to a stream; the difference between this server and calling EchoBackend
 in-process is what gRPC itself costs.
 
-    python -m bench.echo_server --port PORT
+    python -m bench.echo_server --port 0 --port-file FILE
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 from feedback.v1 import chat_service_pb2 as pb
@@ -44,18 +45,20 @@ class BareChat(chat_service_pb2_grpc.ChatServiceServicer):
         )
 
 
-async def serve(port: int) -> None:
+async def serve(port: int, port_file: Path | None) -> None:
     await serve_until_signalled(
         port,
+        port_file,
         lambda server: chat_service_pb2_grpc.add_ChatServiceServicer_to_server(BareChat(), server),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.echo_server")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0: a port the system picks")
+    parser.add_argument("--port-file", type=Path, help="where to write the port once serving")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.port))
+    asyncio.run(serve(args.port, args.port_file))
     return 0
 
 

@@ -7,7 +7,7 @@ same ghz command drives it and the service. To be generous to the baseline the
 handler's thread pool has as many threads as the highest benchmark concurrency
 (`--threads`, default 64), instead of asyncio's default of min(32, cpus + 4).
 
-    python -m bench.seed_server --port PORT --tracking-uri URL --experiment NAME
+    python -m bench.seed_server --port 0 --port-file FILE --tracking-uri URL --experiment NAME
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
@@ -57,7 +58,9 @@ class SeedFeedback(feedback_service_pb2_grpc.FeedbackServiceServicer):
         )
 
 
-async def serve(port: int, tracking_uri: str, experiment: str, threads: int) -> None:
+async def serve(
+    port: int, port_file: Path | None, tracking_uri: str, experiment: str, threads: int
+) -> None:
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
@@ -67,6 +70,7 @@ async def serve(port: int, tracking_uri: str, experiment: str, threads: int) -> 
     )
     await serve_until_signalled(
         port,
+        port_file,
         lambda server: feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
             SeedFeedback(), server
         ),
@@ -75,14 +79,15 @@ async def serve(port: int, tracking_uri: str, experiment: str, threads: int) -> 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.seed_server")
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, required=True, help="0: a port the system picks")
+    parser.add_argument("--port-file", type=Path, help="where to write the port once serving")
     parser.add_argument("--tracking-uri", required=True)
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--threads", type=int, default=64)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    asyncio.run(serve(args.port, args.tracking_uri, args.experiment, args.threads))
+    asyncio.run(serve(args.port, args.port_file, args.tracking_uri, args.experiment, args.threads))
     return 0
 
 

@@ -28,6 +28,8 @@ from feedback_server.domain.spool import SPOOL_FILENAME, Spool
 from feedback_server.metrics import SpoolMetrics
 from prometheus_client import CollectorRegistry
 
+from testbed.stats import percentile
+
 
 @dataclass
 class Result:
@@ -43,8 +45,9 @@ class Result:
         return self.judgments / self.seconds
 
     def pct(self, p: float) -> float:
-        values = sorted(self.latencies_ms)
-        return values[min(len(values) - 1, int(p / 100 * len(values)))]
+        value = percentile(self.latencies_ms, p)
+        assert value is not None, "a run without judgments"
+        return value
 
 
 def _judgment(i: int, worker: int) -> Judgment:

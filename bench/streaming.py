@@ -4,7 +4,7 @@ Three ways of getting the same answer, measured in rounds (one of each per round
 so that machine noise hits all three alike), one stream at a time, paced so that
 the service's trace exports keep up (as they must in a steady state):
 
-- `direct`: `EchoBackend.stream()` called in-process (the baseline of the issue);
+- `direct`: `EchoBackend.stream()` called in-process (the baseline of the target);
 - `bare_grpc`: a bare grpc.aio StreamChat over the same backend (bench/echo_server.py);
 - `service`: the service's StreamChat (validation, interceptor, MLflow trace, export).
 
@@ -104,7 +104,7 @@ async def measure(
     med = {name: statistics.median(s["ttfd"]) * 1000 for name, s in samples.items()}
     med_pd = {name: statistics.median(s["per_delta"]) * 1000 for name, s in samples.items()}
     out["figures"] = {
-        # What the service adds over calling the backend directly (the issue's target).
+        # What the service adds over calling the backend directly (the target, docs/performance.md).
         "ttfd_added_ms": round(med["service"] - med["direct"], 3),
         "ttfd_ratio_vs_direct": round(med["service"] / med["direct"], 1),
         # Split: gRPC transport, then the service's own code (validation, trace, interceptor).

@@ -3,8 +3,8 @@
 A chat turn, an end user's thumbs-down with a rationale (`enduser_123`), a developer's
 `accuracy_score` of 0.75, the expert's `expected_response`, then the summary, and what
 landed in MLflow. With `--addr`, it talks to a running service (`make run`); without,
-it starts a private stack (MLflow + feedback server, via scripts/run.sh) on free ports
-and stops it afterwards.
+it starts a private stack (MLflow + feedback server, via scripts/run.sh) on ports it
+reserves for them (testbed/ports.py) and stops it afterwards.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import argparse
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,9 +22,14 @@ from pathlib import Path
 
 import grpc
 from feedback_client import FeedbackClient, IngestionState
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from testbed.health import grpc_serving  # noqa: E402
+from testbed.poll import poll  # noqa: E402
+from testbed.ports import PortReservation  # noqa: E402
+
 QUESTION = "What is MLflow?"
 USER_RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"
 DEVELOPER_RATIONALE = (
@@ -43,30 +47,21 @@ EXPECTED_RESPONSE = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def wait_serving(addr: str, limit_s: float = 240.0) -> None:
-    deadline = time.monotonic() + limit_s
-    with grpc.insecure_channel(addr) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            with contextlib.suppress(grpc.RpcError):
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            time.sleep(0.5)
-    raise SystemExit(f"the feedback server at {addr} did not become SERVING in {limit_s:.0f}s")
+    if not poll(lambda: grpc_serving(addr, timeout_s=2.0), limit_s, interval_s=0.5):
+        raise SystemExit(f"the feedback server at {addr} did not become SERVING in {limit_s:.0f}s")
 
 
 @contextlib.contextmanager
 def private_stack() -> Iterator[tuple[str, str]]:
     """Starts MLflow + the feedback server with scripts/run.sh; yields (addr, tracking URI)."""
     var_dir = tempfile.mkdtemp(prefix="feedback-demo-")
-    grpc_port, mlflow_port = _free_port(), _free_port()
+    # run.sh binds both ports itself; they stay reserved until the stack is stopped.
+    with PortReservation() as grpc_port, PortReservation() as mlflow_port:
+        yield from _run_stack(var_dir, grpc_port.port, mlflow_port.port)
+
+
+def _run_stack(var_dir: str, grpc_port: int, mlflow_port: int) -> Iterator[tuple[str, str]]:
     env = {
         **os.environ,
         "FEEDBACK_VAR_DIR": var_dir,

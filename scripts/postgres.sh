@@ -3,17 +3,18 @@
 #
 #   scripts/postgres.sh ensure   install Debian's `postgresql` package if its server binaries
 #                                are missing (as root; idempotent, quiet)
-#   scripts/postgres.sh run      start a fresh cluster on 127.0.0.1:<free port> in a temporary
-#                                directory, print its SQLAlchemy URI on stdout, and stop it
-#                                (and delete the directory) on Ctrl-C / SIGTERM
+#   scripts/postgres.sh run      start a fresh cluster in a temporary directory, listening on
+#                                a Unix socket there only (no TCP port), print its SQLAlchemy
+#                                URI on stdout, and stop it (and delete the directory) on
+#                                Ctrl-C / SIGTERM
 #
 # Example: an MLflow server on PostgreSQL, by hand:
 #   scripts/postgres.sh run > /tmp/pg.uri &  sleep 5
 #   .venv/bin/mlflow server --backend-store-uri "$(cat /tmp/pg.uri)" --port 5001 --workers 1
 #
-# The logic lives in tests/support/postgres.py (`PostgresServer`, used by the test fixtures).
+# The logic lives in testbed/postgres.py (`PostgresServer`, used by the test fixtures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 if [[ ! -x $PY ]]; then PY=python3; fi
-exec "$PY" -m tests.support.postgres "$@"
+exec "$PY" -m testbed.postgres "$@"

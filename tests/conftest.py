@@ -1,4 +1,4 @@
-"""Fixtures shared by every test: real MLflow tracking servers and free ports.
+"""Fixtures shared by every test: real MLflow tracking servers (testbed/).
 
     mlflow_sqlite            session   MlflowServer on a SQLite store
     mlflow_postgres          session   MlflowServer on a throwaway PostgreSQL
@@ -6,9 +6,9 @@
     mlflow_server            session   parametrized ["sqlite", "postgres"]: one of the two
     postgres_server          session   the PostgresServer behind mlflow_postgres
     mlflow_server_factory    function  make("sqlite" | "postgres") -> a started, private
-                                       MlflowServer (fresh store) for outage tests; the
-                                       shared servers above must not be killed
-    free_port                function  a free TCP port on 127.0.0.1
+                                       MlflowServer (fresh store) for outage tests: kill()
+                                       and start() keep its address; the shared servers
+                                       above must not be killed
 
 Tests that use an MLflow fixture are marked `integration` automatically. Imports stay light
 (no mlflow, no grpc): the unit tests are collected with this file too.
@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mlflow_server import MlflowServer
-from tests.support.mlflow_server import free_port as _free_port
-from tests.support.postgres import PostgresServer
+from testbed.mlflow_server import MlflowServer
+from testbed.postgres import PostgresServer
 
 BACKENDS = ("sqlite", "postgres")
 _MLFLOW_FIXTURES = frozenset(
@@ -43,15 +42,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 when the test starts."""
-    return _free_port()
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
-    """A throwaway PostgreSQL on 127.0.0.1 (Debian's package is installed when missing)."""
+    """A throwaway PostgreSQL on a Unix socket (Debian's package is installed when missing)."""
     if postgres_skipped():
         pytest.skip("FEEDBACK_TEST_SKIP_POSTGRES=1")
     server = PostgresServer(database="mlflow")
@@ -70,7 +63,7 @@ def mlflow_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         server.start()
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +76,7 @@ def mlflow_postgres(
         server.start()
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -98,8 +91,9 @@ def mlflow_server_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[Callable[..., MlflowServer]]:
     """``make(backend="sqlite", **MlflowServer kwargs)``: a started MLflow server with its
-    own fresh store (SQLite file, or a new database on the session's PostgreSQL), stopped
-    at teardown. For tests that kill, restart or otherwise damage a server."""
+    own fresh store (SQLite file, or a new database on the session's PostgreSQL), closed
+    (stopped, its port released) at teardown. For tests that kill, restart or otherwise
+    damage a server."""
     made: list[MlflowServer] = []
 
     def make(backend: str = "sqlite", **kwargs: object) -> MlflowServer:
@@ -119,4 +113,4 @@ def mlflow_server_factory(
         yield make
     finally:
         for server in made:
-            server.stop()
+            server.close()

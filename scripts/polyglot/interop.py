@@ -1,8 +1,8 @@
 """`make interop`: every language's seed-flow example against a real stack, checked in MLflow.
 
 1. Builds the Go, TypeScript and Java clients and their examples (in parallel) while an
-   MLflow tracking server (SQLite store, free loopback port) and the Python feedback server
-   (free port) start.
+   MLflow tracking server (SQLite store) and the Python feedback server, each on a loopback
+   port reserved for it (testbed/ports.py), start.
 2. Runs each example with FEEDBACK_ADDR pointing at the feedback server (in parallel). Each
    prints KEY=VALUE lines (TRACE_ID, CLIENT_REQUEST_ID, STREAM_TRACE_ID, ...) and exits 0.
 3. Checks through MLflow itself (``mlflow.get_trace`` with the tracking URI of step 1,
@@ -37,7 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.mlflow_server import MlflowServer, free_port  # noqa: E402
+from testbed.feedback_server import FeedbackServerProcess  # noqa: E402
+from testbed.mlflow_server import MlflowServer  # noqa: E402
+from testbed.processes import log_tail  # noqa: E402
 
 USER_ID = "enduser_123"
 RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"
@@ -107,13 +109,6 @@ def log(msg: str) -> None:
     print(f"[interop] {msg}", flush=True)
 
 
-def tail(path: Path, chars: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError as exc:
-        return f"<no log: {exc}>"
-
-
 def build(lang: Lang, log_dir: Path) -> float:
     began = time.monotonic()
     log_path = log_dir / f"build-{lang.name}.log"
@@ -132,7 +127,7 @@ def build(lang: Lang, log_dir: Path) -> float:
             )
             if code != 0:
                 raise RuntimeError(
-                    f"{lang.name}: `{' '.join(cmd)}` failed ({code}):\n{tail(log_path)}"
+                    f"{lang.name}: `{' '.join(cmd)}` failed ({code}):\n{log_tail(log_path, 4000)}"
                 )
     return time.monotonic() - began
 
@@ -187,57 +182,19 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
 
 @contextlib.contextmanager
 def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
-    """The Python feedback server (console script) on a free port; yields its address."""
-    port = free_port()
-    log_path = work / "feedback-server.log"
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "MLFLOW_EXPERIMENT_NAME": "interop",
-        "FEEDBACK_DATA_DIR": str(work / "data"),
-        "FEEDBACK_SERVER_PORT": str(port),
-        "PYTHONUNBUFFERED": "1",
-    }
-    cmd = [str(VENV_BIN / "feedback-server"), "--port", str(port), "--metrics-port", "0"]
-    with log_path.open("ab") as out:
-        proc = subprocess.Popen(
-            cmd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=work,
-            start_new_session=True,
-        )
-    addr = f"127.0.0.1:{port}"
+    """The Python feedback server (console script) on a reserved port; yields its address."""
+    server = FeedbackServerProcess(
+        tracking_uri,
+        work / "data",
+        experiment="interop",
+        log_path=work / "feedback-server.log",
+        metrics=False,
+    )
     try:
-        wait_serving(addr, proc, log_path)
-        yield addr
+        server.start(within_s=120)
+        yield server.address
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
-def wait_serving(addr: str, proc: subprocess.Popen[bytes], log_path: Path) -> None:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    deadline = time.monotonic() + 120
-    with grpc.insecure_channel(addr) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"feedback-server exited {proc.returncode}:\n{tail(log_path)}")
-            with contextlib.suppress(grpc.RpcError):
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            time.sleep(0.25)
-    raise RuntimeError(f"feedback-server on {addr} not SERVING in 120 s:\n{tail(log_path)}")
+        server.close()
 
 
 # ----- checks in MLflow --------------------------------------------------------------------
@@ -397,7 +354,7 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
         if args.tracking_uri:
             tracking_uri = args.tracking_uri
         else:
-            mlflow_server = MlflowServer.sqlite(work / "mlflow", port=free_port())
+            mlflow_server = MlflowServer.sqlite(work / "mlflow")
             mlflow_started = pool.submit(mlflow_server.start)
             tracking_uri = mlflow_server.url
         try:
@@ -420,7 +377,7 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
             if mlflow_server is not None and mlflow_started is not None:
                 with contextlib.suppress(Exception):
                     mlflow_started.result()
-                mlflow_server.stop()
+                mlflow_server.close()
     passed = [o for o in outcomes if not o.problems]
     failed = [o for o in outcomes if o.problems]
     for o in outcomes:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.mlflow_server import MlflowServer
+from testbed.mlflow_server import MlflowServer
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLCHAINS = ("go", "npm", "node", "mvn", "java")

@@ -1,6 +1,7 @@
 """`make run`'s script end to end: MLflow and the feedback server as real subprocesses.
 
-`scripts/run.sh` runs on free ports with its state in a temporary folder; the test waits for
+`scripts/run.sh` runs on ports reserved for the test (testbed/ports.py) with its state in a
+temporary folder; the test waits for
 the gRPC health check, chats once, records a thumbs-up on the turn's trace through the
 generated stubs, sees the assessment land in MLflow, then sends SIGTERM and expects both
 processes to stop cleanly (the feedback server drains first, then MLflow).
@@ -30,7 +31,8 @@ from feedback.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support.mlflow_server import free_port, port_is_free, tracking_client
+from testbed.mlflow_server import tracking_client
+from testbed.ports import PortReservation, port_is_free
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -62,9 +64,12 @@ class Stack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    mlflow_port, grpc_port = free_port(), free_port()
-    while grpc_port == mlflow_port:
-        grpc_port = free_port()
+    # run.sh binds both ports itself; they stay reserved until the test is over.
+    with PortReservation() as mlflow_port, PortReservation() as grpc_port:
+        yield from _run_sh(tmp_path, mlflow_port.port, grpc_port.port)
+
+
+def _run_sh(tmp_path: Path, mlflow_port: int, grpc_port: int) -> Iterator[Stack]:
     experiment = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "FEEDBACK_"))}
     env.update(

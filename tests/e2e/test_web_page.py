@@ -13,7 +13,7 @@ pytest's tmp dir (the path is printed; `-s` shows it).
   👍, and MLflow then holds exactly one valid 👍 `user_feedback` of that user on that trace,
   superseding the 👎 (kept, valid=false).
 
-Chromium is installed with apt when missing (tests/support/chromium.py); the npm packages come
+Chromium is installed with apt when missing (testbed/chromium.py); the npm packages come
 from clients/web/package-lock.json (`npm ci` on first use).
 """
 
@@ -41,9 +41,10 @@ from typing import Any
 import pytest
 from feedback_server.settings import Settings
 
+from testbed.chromium import chromium_version, ensure_chromium
+from testbed.mlflow_server import MlflowServer, tracking_client
+from testbed.ports import PortReservation
 from tests.e2e.test_web_page_build import ROOT, STATIC, WEB, ensure_web_toolchain
-from tests.support.chromium import chromium_version, ensure_chromium
-from tests.support.mlflow_server import MlflowServer, free_port, tracking_client
 
 pytestmark = pytest.mark.e2e
 
@@ -140,9 +141,13 @@ def test_page_renders_its_form(chromium: str, tmp_path: Path) -> None:
 @contextlib.contextmanager
 def feedback_server(mlflow: MlflowServer, tmp_path: Path) -> Iterator[str]:
     """The feedback server as a subprocess with its HTTP port; yields the page's URL."""
-    grpc_port, http_port = free_port(), free_port()
-    while http_port == grpc_port:
-        http_port = free_port()
+    with PortReservation() as grpc_port, PortReservation() as http_port:
+        yield from _feedback_server(mlflow, tmp_path, grpc_port.port, http_port.port)
+
+
+def _feedback_server(
+    mlflow: MlflowServer, tmp_path: Path, grpc_port: int, http_port: int
+) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "FEEDBACK_"))}
     env.update(
         MLFLOW_TRACKING_URI=mlflow.url,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.service import Service, start_service, stop_service
+from tests.integration.service import Service, start_service, stop_service
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from feedback_server.domain.model import (
 )
 from mlflow.tracing.client import TracingClient
 
-from tests.support.service import Service, finalized_trace, wait_until
+from tests.integration.service import Service, finalized_trace, wait_until
 
 
 async def _trace(service: Service) -> str:

@@ -18,7 +18,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from tests.support.service import (
+from tests.integration.service import (
     Service,
     finalized_trace,
     start_service,

@@ -18,7 +18,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.genai.label_schemas.label_schemas import InputPassFail, LabelSchemaType
 from mlflow.tracing.client import TracingClient
 
-from tests.support.mlflow_server import MlflowServer, MlflowServerError, tracking_client
+from testbed.mlflow_server import MlflowServer, MlflowServerError, tracking_client
 
 pytestmark = pytest.mark.integration
 

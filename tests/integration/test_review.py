@@ -27,8 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mlflow.tracing.client import TracingClient
 
-from tests.support.fake_openai import FakeOpenAI
-from tests.support.service import Service, start_service, stop_service, wait_until
+from testbed.fake_openai import FakeOpenAI
+from tests.integration.service import Service, start_service, stop_service, wait_until
 
 pytestmark = pytest.mark.integration
 

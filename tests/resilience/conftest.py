@@ -1,8 +1,9 @@
 """Fixtures of the resilience suite: the feedback server as a real subprocess.
 
     feedback_server_factory   function  make(tracking_uri, experiment=..., **env) -> a started
-                                        FeedbackServerProcess with its own FEEDBACK_DATA_DIR;
-                                        every process made is killed at teardown
+                                        FeedbackServerProcess with its own FEEDBACK_DATA_DIR
+                                        and reserved ports; every process made is killed
+                                        (and its ports released) at teardown
     resilience_report         function  report(name, figures): JSON file + printed lines
 
 Every test module here sets `pytestmark = pytest.mark.resilience` (the root conftest adds
@@ -20,7 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.resilience.harness import REPORTS, FeedbackServerProcess, report
+from testbed.feedback_server import FeedbackServerProcess
+from tests.resilience.harness import REPORTS, report
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -43,7 +45,7 @@ def feedback_server_factory(tmp_path: Path) -> Iterator[Callable[..., FeedbackSe
             tracking_uri,
             tmp_path / f"data-{len(made)}",
             experiment=experiment,
-            log_dir=tmp_path,
+            log_path=tmp_path / f"feedback-server-{experiment}.log",
             env={k.upper(): str(v) for k, v in env.items()},
         )
         made.append(server)
@@ -54,6 +56,7 @@ def feedback_server_factory(tmp_path: Path) -> Iterator[Callable[..., FeedbackSe
     finally:
         for server in made:
             server.kill()
+            server.close()
 
 
 @pytest.fixture

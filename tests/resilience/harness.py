@@ -1,31 +1,16 @@
-"""Real processes for the resilience tests: the feedback server as a subprocess,
-load generators, MLflow read-back and the figures the suite reports.
-
-    server = FeedbackServerProcess(mlflow_url, data_dir, experiment="exp")
-    server.start()          # waits for gRPC health SERVING
-    server.kill()           # SIGKILL (a crash), then server.start() on the same data dir
-    server.metrics()        # the Prometheus counters of the running process
-
-Standard library, grpc and mlflow only. Every process started here is also killed at
-interpreter exit if a test's teardown did not run.
+"""The resilience tests' load generators, MLflow read-back and the figures the suite
+reports. The feedback server they crash runs as a subprocess (`testbed.feedback_server`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import json
-import math
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,198 +20,8 @@ from feedback.v1 import chat_service_pb2 as chat_pb
 from feedback.v1 import chat_service_pb2_grpc, common_pb2, feedback_service_pb2_grpc
 from feedback.v1 import feedback_service_pb2 as fb_pb
 from google.protobuf import struct_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.support.mlflow_server import free_port
-from tests.support.processes import kill_group
-
-REPO = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_SERVER_STARTUP_TIMEOUT", "90"))
-
-_LIVE: weakref.WeakSet[FeedbackServerProcess] = weakref.WeakSet()
-
-
-def feedback_server_executable() -> Path:
-    for candidate in (
-        Path(sys.executable).parent / "feedback-server",
-        REPO / ".venv/bin/feedback-server",
-    ):
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return candidate
-    raise RuntimeError("no feedback-server executable in the venv; run `make install`")
-
-
-class FeedbackServerProcess:
-    """`feedback-server` as a subprocess on a fixed loopback port (kept across restarts)."""
-
-    def __init__(
-        self,
-        tracking_uri: str,
-        data_dir: Path,
-        *,
-        experiment: str,
-        log_dir: Path | None = None,
-        env: dict[str, str] | None = None,
-    ) -> None:
-        self.tracking_uri = tracking_uri
-        self.data_dir = Path(data_dir)
-        self.experiment = experiment
-        self.log_path = Path(log_dir or self.data_dir.parent) / f"feedback-server-{experiment}.log"
-        self.port = free_port()
-        self.metrics_port = free_port()
-        self.extra_env = dict(env or {})
-        self.starts = 0
-        self.startup_seconds: list[float] = []
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def environment(self) -> dict[str, str]:
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            # The server's MLflow client settings are its own defaults, not the test process's.
-            if not k.startswith(("MLFLOW_", "FEEDBACK_"))
-        }
-        env.update(
-            {
-                "PYTHONUNBUFFERED": "1",
-                "FEEDBACK_SERVER_HOST": "127.0.0.1",
-                "FEEDBACK_SERVER_PORT": str(self.port),
-                "FEEDBACK_METRICS_PORT": str(self.metrics_port),
-                "FEEDBACK_DATA_DIR": str(self.data_dir),
-                "MLFLOW_TRACKING_URI": self.tracking_uri,
-                "MLFLOW_EXPERIMENT_NAME": self.experiment,
-                "FEEDBACK_SHUTDOWN_GRACE_S": "5",
-            }
-        )
-        env.update(self.extra_env)
-        return env
-
-    def start(self) -> FeedbackServerProcess:
-        if self.running:
-            raise RuntimeError("feedback server already running")
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.starts += 1
-        began = time.monotonic()
-        with self.log_path.open("ab") as log:
-            log.write(f"\n===== start #{self.starts} at {time.ctime()} =====\n".encode())
-            log.flush()
-            self._proc = subprocess.Popen(
-                [str(feedback_server_executable())],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.environment(),
-                cwd=self.data_dir,
-                start_new_session=True,
-            )
-        _LIVE.add(self)
-        try:
-            self._wait_serving(began)
-        except BaseException:
-            self.kill()
-            raise
-        self.startup_seconds.append(time.monotonic() - began)
-        return self
-
-    def _wait_serving(self, began: float) -> None:
-        deadline = began + STARTUP_TIMEOUT_S
-        while True:
-            assert self._proc is not None
-            code = self._proc.poll()
-            if code is not None:
-                raise RuntimeError(f"feedback server exited with {code}:\n{self.log_tail()}")
-            if self.serving():
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"feedback server not SERVING in time:\n{self.log_tail()}")
-            time.sleep(0.2)
-
-    def serving(self) -> bool:
-        try:
-            with grpc.insecure_channel(self.address) as channel:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(service=""), timeout=1.0
-                )
-                return reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.RpcError:
-            return False
-
-    def kill(self) -> None:
-        """A crash: SIGKILL to the process group, no graceful shutdown."""
-        if self._proc is None:
-            return
-        kill_group(self._proc)
-        self._proc = None
-        _LIVE.discard(self)
-
-    def stop(self, timeout: float = 20.0) -> int | None:
-        """Graceful stop (SIGTERM), SIGKILL after `timeout`; returns the exit code."""
-        if self._proc is None:
-            return None
-        code: int | None = None
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._proc.send_signal(signal.SIGTERM)
-            try:
-                code = self._proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                code = None
-        else:
-            code = self._proc.returncode
-        self.kill()
-        return code
-
-    def log_text(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-
-    def log_tail(self, chars: int = 6000) -> str:
-        try:
-            return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
-        except OSError as exc:
-            return f"<no log: {exc}>"
-
-    def metrics(self) -> dict[str, float]:
-        """Flat `name{labels}` -> value of the server's Prometheus endpoint ({} if down)."""
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2
-            ) as resp:
-                text = resp.read().decode()
-        except OSError:
-            return {}
-        out: dict[str, float] = {}
-        for line in text.splitlines():
-            if not line or line.startswith("#"):
-                continue
-            name, _, value = line.rpartition(" ")
-            with contextlib.suppress(ValueError):
-                out[name] = float(value)
-        return out
-
-    def __enter__(self) -> FeedbackServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    for server in list(_LIVE):
-        with contextlib.suppress(Exception):
-            server.kill()
-
+from testbed.feedback_server import FeedbackServerProcess
 
 # --------------------------------------------------------------------------- clients
 
@@ -548,26 +343,7 @@ def audit(traces: dict[str, list[Any]], acks: Iterable[Ack], tag: str) -> Audit:
     return Audit(n_acks, len(expected), stored, lost, duplicated, wrong, unexpected, missing)
 
 
-async def wait_for(check: Callable[[], Any], within_s: float, interval: float = 1.0) -> Any:
-    """Polls blocking `check` in a thread until truthy; returns the last value (maybe falsy)."""
-    deadline = time.monotonic() + within_s
-    value: Any = None
-    while True:
-        value = await asyncio.to_thread(check)
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(interval)
-
-
 # --------------------------------------------------------------------------- figures
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    data = sorted(values)
-    k = max(0, min(len(data) - 1, math.ceil(q / 100 * len(data)) - 1))
-    return data[k]
 
 
 def ms(value: float | None) -> float | None:

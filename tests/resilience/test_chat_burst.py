@@ -19,14 +19,14 @@ import grpc
 import pytest
 from feedback.v1 import chat_service_pb2 as chat_pb
 
+from testbed.poll import poll_async
+from testbed.stats import percentile
 from tests.resilience.harness import (
     RETRYABLE,
     Stubs,
     experiment_traces,
     machine,
     ms,
-    percentile,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(600)]
@@ -91,10 +91,10 @@ async def test_chat_burst_loses_no_trace(
 
     wanted = set(returned)
     timeout = max(180.0, BURST / 5)
-    await wait_for(
+    await poll_async(
         lambda: wanted <= set(experiment_traces(mlflow_sqlite.url, experiment)),
         within_s=timeout,
-        interval=3.0,
+        interval_s=3.0,
     )
     all_in_s = time.monotonic() - began
     stored = set(await asyncio.to_thread(experiment_traces, mlflow_sqlite.url, experiment))

@@ -10,8 +10,6 @@ I/O pool, so a restarted server acknowledged nothing while MLflow hung."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import signal
 import time
 import uuid
@@ -21,6 +19,8 @@ from typing import Any
 import pytest
 from feedback.v1 import common_pb2
 
+from testbed.poll import poll_async
+from testbed.stats import percentile
 from tests.resilience.harness import (
     DrainSampler,
     LoadResult,
@@ -29,10 +29,8 @@ from tests.resilience.harness import (
     experiment_traces,
     machine,
     ms,
-    percentile,
     plan_judgments,
     run_load,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
@@ -40,12 +38,6 @@ pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
 # Shorter than MLflow's HTTP timeout (10 s): an acknowledgment that waits on the hung
 # MLflow cannot make it.
 ACK_DEADLINE_S = 8.0
-
-
-def _signal(mlflow: Any, sig: signal.Signals) -> None:
-    if mlflow.pid is not None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(mlflow.pid, sig)
 
 
 async def test_restart_during_mlflow_hang_still_acknowledges(
@@ -58,14 +50,16 @@ async def test_restart_during_mlflow_hang_still_acknowledges(
     server = await asyncio.to_thread(feedback_server_factory, mlflow.url, experiment=experiment)
     traces = await chat_turns(server.address, 40, prefix="hang")
     wanted = {t.trace_id for t in traces}
-    assert await wait_for(
-        lambda: wanted <= set(experiment_traces(mlflow.url, experiment)), within_s=180
+    assert await poll_async(
+        lambda: wanted <= set(experiment_traces(mlflow.url, experiment)),
+        within_s=180,
+        interval_s=1.0,
     ), "the chat traces did not reach MLflow"
 
     judgments = plan_judgments(traces, 160, tag="hang")
     result = LoadResult()
     try:
-        _signal(mlflow, signal.SIGSTOP)
+        mlflow.signal_group(signal.SIGSTOP)
         hung_at = time.monotonic()
         await asyncio.to_thread(server.kill)
         await asyncio.to_thread(server.start)  # a fresh process: no trace is known locally
@@ -79,7 +73,7 @@ async def test_restart_during_mlflow_hang_still_acknowledges(
         )
         acked_while_hung = len(result.acks)
     finally:
-        _signal(mlflow, signal.SIGCONT)
+        mlflow.signal_group(signal.SIGCONT)
     resumed_at = time.monotonic()
 
     sampler = DrainSampler(server)

@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 from feedback.v1 import common_pb2
 
+from testbed.poll import poll_async
+from testbed.stats import percentile
 from tests.resilience.harness import (
     DrainSampler,
     LoadResult,
@@ -32,10 +34,8 @@ from tests.resilience.harness import (
     machine,
     mlflow_feedback_ceiling,
     ms,
-    percentile,
     plan_judgments,
     run_load,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(420)]
@@ -66,8 +66,10 @@ async def test_mlflow_outage_loses_and_duplicates_nothing(
     # Traces first, confirmed in MLflow (a chat turn needs MLflow to store its trace).
     traces = await chat_turns(server.address, n_traces, prefix=f"o{backend[:2]}")
     wanted = {t.trace_id for t in traces}
-    in_mlflow = await wait_for(
-        lambda: wanted <= set(experiment_traces(mlflow.url, experiment)), within_s=180
+    in_mlflow = await poll_async(
+        lambda: wanted <= set(experiment_traces(mlflow.url, experiment)),
+        within_s=180,
+        interval_s=1.0,
     )
     assert in_mlflow, "the chat traces did not reach MLflow before the outage"
 

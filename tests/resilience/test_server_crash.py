@@ -22,6 +22,8 @@ import grpc
 import pytest
 from feedback.v1 import chat_service_pb2 as chat_pb
 
+from testbed.poll import poll_async
+from testbed.stats import percentile
 from tests.resilience.harness import (
     DrainSampler,
     LoadResult,
@@ -31,10 +33,8 @@ from tests.resilience.harness import (
     experiment_traces,
     machine,
     ms,
-    percentile,
     plan_judgments,
     run_load,
-    wait_for,
 )
 
 pytestmark = [pytest.mark.resilience, pytest.mark.timeout(300)]
@@ -55,8 +55,10 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
     )
     traces = await chat_turns(server.address, N_TRACES, prefix="crash")
     wanted = {t.trace_id for t in traces}
-    assert await wait_for(
-        lambda: wanted <= set(experiment_traces(mlflow_sqlite.url, experiment)), within_s=180
+    assert await poll_async(
+        lambda: wanted <= set(experiment_traces(mlflow_sqlite.url, experiment)),
+        within_s=180,
+        interval_s=1.0,
     ), "the chat traces did not reach MLflow"
 
     judgments = plan_judgments(traces, N_REQUESTS, tag="crash")

@@ -1,6 +1,6 @@
 """Chat backends: the embedded echo backend and the OpenAI-compatible one.
 
-The OpenAI-compatible backend runs against `tests.support.fake_openai`, a real
+The OpenAI-compatible backend runs against `testbed.fake_openai`, a real
 HTTP server on loopback, so the whole HTTP/SSE path is exercised.
 """
 
@@ -29,7 +29,7 @@ from feedback_server.backends.openai_compat import (
 )
 from feedback_server.errors import Unavailable
 
-from tests.support.fake_openai import FakeOpenAI
+from testbed.fake_openai import FakeOpenAI
 
 
 def turn(message: str = "What is MLflow?") -> ChatTurn:

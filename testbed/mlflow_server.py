@@ -1,7 +1,7 @@
 """A real ``mlflow server`` subprocess on loopback, for integration and outage tests.
 
     with MlflowServer.sqlite(tmp_dir) as server:
-        server.url        # "http://127.0.0.1:<port>"
+        server.url        # "http://127.0.0.1:<port>", known before the first start
         server.kill()     # SIGKILL the whole process group (an MLflow outage)
         server.start()    # the same port and store again: the data is still there
 
@@ -10,6 +10,12 @@ SQLAlchemy backend store (SQLite file or PostgreSQL URI) and proxied artifact se
 (``--serve-artifacts --artifacts-destination <dir>``): new experiments get the artifact
 location ``mlflow-artifacts:/<id>``, so clients need no access to the server's disk. Traces,
 assessments, label schemas and review queues need nothing more on MLflow 3.17.
+
+Its port is a `PortReservation` taken when the object is made and held until `close`, so
+that a restart after `kill` finds its address free and clients of a killed server are
+refused, not kept waiting (testbed/ports.py says why). MLflow 3.17's ``mlflow server``
+binds it through ``python -m uvicorn --host 127.0.0.1 --port <port> --workers 1``, whose
+single worker binds with asyncio's ``create_server`` (``SO_REUSEADDR`` on POSIX).
 
 MLflow's background job runner (judges, scheduled scorers: seven huey consumer processes,
 about 2 GB of memory) is off unless ``jobs=True``; nothing this service uses needs it.
@@ -20,24 +26,23 @@ collecting the unit tests too.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
+from testbed.health import http_get
+from testbed.poll import poll
+from testbed.ports import LOOPBACK, PortReservation, port_is_free
+from testbed.processes import LOG_TAIL_CHARS, Process, ProcessError, log_tail
+
 __all__ = [
     "MlflowServer",
     "MlflowServerError",
-    "free_port",
     "mlflow_executable",
     "tracking_client",
 ]
@@ -47,43 +52,17 @@ __all__ = [
 #: was loaded by parallel test runs; be generous.
 DEFAULT_STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_MLFLOW_STARTUP_TIMEOUT", "240"))
 DEFAULT_STOP_TIMEOUT_S = 30.0
-LOG_TAIL_CHARS = 6000
-
-#: Started servers not yet stopped (strong references: a server object dropped by a failed
-#: test must still be killed at interpreter exit).
-_LIVE: set[MlflowServer] = set()
 
 
-#: Loopback health checks never go through an HTTP proxy from the environment.
-_NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-class MlflowServerError(RuntimeError):
+class MlflowServerError(ProcessError):
     """The MLflow server did not start (the message carries the tail of its log)."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on `host` right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-        return True
 
 
 def mlflow_executable() -> Path:
     """``mlflow`` next to the running interpreter (the project venv), else the repo's venv."""
     candidates = [
         Path(sys.executable).parent / "mlflow",
-        Path(__file__).resolve().parents[2] / ".venv" / "bin" / "mlflow",
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "mlflow",
     ]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
@@ -93,23 +72,14 @@ def mlflow_executable() -> Path:
     )
 
 
-def _tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return f"<no log: {exc}>"
-    return data[-chars:].decode("utf-8", errors="replace")
-
-
 class MlflowServer:
-    """One ``mlflow server`` process group; `start` / `stop` / `kill` / `start` again.
+    """One ``mlflow server`` process group; `start` / `stop` / `kill` / `start` again, and
+    `close` when done (stops it and gives its port back).
 
     Args:
         backend_store_uri: a SQLAlchemy URI (``sqlite:////abs/path/mlflow.db`` or
-            ``postgresql://user:pw@127.0.0.1:port/db``).
+            ``postgresql+psycopg2://user@/db?host=/socket/dir``).
         base_dir: where the artifacts directory and the log file live.
-        port: a fixed port; by default a free one is chosen at the first start and kept
-            for restarts.
         jobs: run MLflow's background job runner (off by default, see the module doc).
         startup_timeout_s: how long `start` waits for ``GET /health``.
         extra_args: more ``mlflow server`` flags.
@@ -121,7 +91,6 @@ class MlflowServer:
         backend_store_uri: str,
         base_dir: str | os.PathLike[str],
         *,
-        port: int | None = None,
         jobs: bool = False,
         startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S,
         extra_args: list[str] | None = None,
@@ -132,14 +101,14 @@ class MlflowServer:
         self.base_dir.mkdir(parents=True, exist_ok=True)
         self.artifacts_dir = self.base_dir / "artifacts"
         self.log_path = self.base_dir / "mlflow-server.log"
-        self.host = "127.0.0.1"
-        self._fixed_port = port is not None
-        self._port: int | None = port
+        self.host = LOOPBACK
+        self._reservation = PortReservation()
+        self.port = self._reservation.port
         self.jobs = jobs
         self.startup_timeout_s = startup_timeout_s
         self.extra_args = list(extra_args or [])
         self.extra_env = dict(env or {})
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._proc: Process | None = None
         self.starts = 0
         #: Seconds from spawn to the first healthy answer, for each start (a measurement).
         self.startup_seconds: list[float] = []
@@ -156,29 +125,24 @@ class MlflowServer:
     # ----- properties ---------------------------------------------------------------------
 
     @property
-    def port(self) -> int:
-        if self._port is None:
-            raise MlflowServerError("the server has no port before its first start()")
-        return self._port
-
-    @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     @property
     def pid(self) -> int | None:
+        """The ``mlflow server`` CLI's pid (its process group's id) while it runs."""
         return self._proc.pid if self._proc is not None else None
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     @property
     def backend(self) -> str:
         return self.backend_store_uri.split(":", 1)[0].split("+", 1)[0]
 
     def log_tail(self, chars: int = LOG_TAIL_CHARS) -> str:
-        return _tail(self.log_path, chars)
+        return log_tail(self.log_path, chars)
 
     # ----- lifecycle ----------------------------------------------------------------------
 
@@ -204,22 +168,8 @@ class MlflowServer:
         """Start (or restart) the server and wait until ``GET /health`` answers 200."""
         if self.running:
             raise MlflowServerError(f"MLflow server already running at {self.url}")
-        attempts = 1 if self._fixed_port or self._port is not None else 3
-        for attempt in range(attempts):
-            if self._port is None:
-                self._port = free_port(self.host)
-            try:
-                self._spawn_and_wait()
-                return self
-            except MlflowServerError:
-                # A port picked by us may have been taken between the probe and the bind.
-                if attempt + 1 < attempts and "address already in use" in self.log_tail().lower():
-                    self._port = None
-                    continue
-                raise
-        raise AssertionError("unreachable")
-
-    def _spawn_and_wait(self) -> None:
+        if not self._reservation.held:
+            raise MlflowServerError(f"{self!r} is closed")
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **self.extra_env}
         env.setdefault("PYTHONUNBUFFERED", "1")
@@ -228,106 +178,57 @@ class MlflowServer:
         for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
             env.pop(name, None)
         self.starts += 1
-        with self.log_path.open("ab") as log:
-            log.write(
-                f"\n===== start #{self.starts} on port {self.port} at {time.ctime()} =====\n"
-                f"$ {' '.join(self.command())}\n".encode()
-            )
-            log.flush()
-            began = time.monotonic()
-            self._proc = subprocess.Popen(
-                self.command(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.base_dir,
-                env=env,
-                start_new_session=True,  # its own process group: stop/kill reach every child
-            )
-        _LIVE.add(self)
+        self._proc = Process(
+            "mlflow server",
+            self.command(),
+            self.log_path,
+            env=env,
+            cwd=self.base_dir,
+            banner=f"start #{self.starts} on port {self.port}",
+        )
         try:
-            self._wait_healthy(began)
+            self._proc.wait_ready(
+                self.healthy, self.startup_timeout_s, f"answer GET /health on {self.url}"
+            )
+        except ProcessError as exc:
+            self.kill()
+            raise MlflowServerError(str(exc)) from None
         except BaseException:
             self.kill()
             raise
-        self.startup_seconds.append(time.monotonic() - began)
-
-    def _wait_healthy(self, began: float) -> None:
-        deadline = began + self.startup_timeout_s
-        assert self._proc is not None
-        while True:
-            code = self._proc.poll()
-            if code is not None:
-                raise MlflowServerError(
-                    f"mlflow server exited with code {code} before answering /health on "
-                    f"{self.url}; log {self.log_path}:\n{self.log_tail()}"
-                )
-            if self.healthy(timeout=2.0):
-                return
-            if time.monotonic() > deadline:
-                raise MlflowServerError(
-                    f"mlflow server on {self.url} did not answer /health within "
-                    f"{self.startup_timeout_s:.0f} s; log {self.log_path}:\n{self.log_tail()}"
-                )
-            time.sleep(0.25)
+        self.startup_seconds.append(time.monotonic() - self._proc.started_at)
+        return self
 
     def healthy(self, timeout: float = 2.0) -> bool:
         """True when ``GET /health`` answers 200 now."""
-        if self._port is None:
-            return False
-        try:
-            with _NO_PROXY.open(f"{self.url}/health", timeout=timeout) as resp:
-                return bool(resp.status == 200)
-        except (urllib.error.URLError, OSError, ValueError):
-            return False
+        return http_get(f"{self.url}/health", timeout) is not None
 
     def stop(self, timeout: float = DEFAULT_STOP_TIMEOUT_S) -> None:
-        """Graceful stop: SIGTERM to the process group, SIGKILL after `timeout`. Idempotent."""
-        if self._proc is None:
-            return
-        if self._proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            if not self._reap(timeout):
-                self._signal_group(signal.SIGKILL)
-                self._reap(10)
-        # Children (uvicorn) may outlive the CLI process; the group must be empty.
-        self._signal_group(signal.SIGKILL)
-        self._proc = None
-        _LIVE.discard(self)
+        """Graceful stop: SIGTERM (the CLI passes it to uvicorn), SIGKILL to the process
+        group after `timeout`. The port stays reserved for a next `start`. Idempotent."""
+        if self._proc is not None:
+            self._proc.stop(timeout)
+            self._proc = None
 
     def kill(self) -> None:
-        """An outage: SIGKILL to every process of the server at once (no graceful shutdown)."""
+        """An outage: SIGKILL to every process of the server at once (no graceful shutdown).
+        Returns once nothing listens on the port any more, so `start` can bind it again."""
         if self._proc is None:
             return
-        self._signal_group(signal.SIGKILL)
-        self._reap(10)
+        self._proc.kill()
         self._proc = None
-        _LIVE.discard(self)
-        self._wait_port_released()
+        # uvicorn, a child in the group, holds the listening socket until it is gone too.
+        poll(lambda: port_is_free(self.port, self.host), 10.0, interval_s=0.1)
 
-    def restart(self) -> MlflowServer:
+    def close(self) -> None:
+        """Stop the server and give its port back. Idempotent."""
         self.stop()
-        return self.start()
+        self._reservation.close()
 
-    def _signal_group(self, sig: signal.Signals) -> None:
-        if self._proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, sig)
-
-    def _reap(self, timeout: float) -> bool:
-        if self._proc is None:
-            return True
-        try:
-            self._proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-    def _wait_port_released(self, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not port_is_free(self.port, self.host):
-            time.sleep(0.1)
+    def signal_group(self, sig: signal.Signals) -> None:
+        """`sig` to every process of the running server (SIGSTOP / SIGCONT: a hung MLflow)."""
+        if self._proc is not None:
+            self._proc.signal_group(sig)
 
     def __enter__(self) -> MlflowServer:
         return self.start()
@@ -338,12 +239,11 @@ class MlflowServer:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.stop()
+        self.close()
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        port = self._port if self._port is not None else "?"
-        return f"<MlflowServer {self.backend} 127.0.0.1:{port} {state}>"
+        return f"<MlflowServer {self.backend} {self.host}:{self.port} {state}>"
 
 
 _CLIENT_ENV = (
@@ -387,11 +287,3 @@ def tracking_client(url: str, *, max_retries: int = 2, timeout_s: float = 30.0) 
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-
-
-@atexit.register
-def _kill_leftovers() -> None:
-    """Last resort when a fixture's teardown did not run (the interpreter is exiting)."""
-    for server in list(_LIVE):
-        with contextlib.suppress(Exception):
-            server._signal_group(signal.SIGKILL)

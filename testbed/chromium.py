@@ -5,7 +5,7 @@
 When the binary (or the emoji font that the page's 👍/👎 need in screenshots) is missing and we
 are root, Debian's packages are installed with ``apt-get update && apt-get install -y chromium
 fonts-noto-color-emoji`` under a file lock (several test processes may ask at once; apt itself
-waits for the dpkg lock), as `tests.support.postgres` does for PostgreSQL. The browser is
+waits for the dpkg lock), as `testbed.postgres` does for PostgreSQL. The browser is
 driven by Playwright (the npm package ``playwright-core``, which downloads no browser of its
 own) with this binary as ``executablePath``: see ``clients/web/e2e/drive.mjs`` for the launch
 flags.
@@ -13,7 +13,7 @@ flags.
 Self-contained: standard library only, no other test-support module.
 
 Command line:
-    python -m tests.support.chromium ensure   # install if missing, print the path and version
+    python -m testbed.chromium ensure   # install if missing, print the path and version
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def chromium_version(path: Path) -> str:
 
 def _main(argv: list[str]) -> int:
     if argv != ["ensure"]:
-        print("usage: python -m tests.support.chromium ensure", file=sys.stderr)
+        print("usage: python -m testbed.chromium ensure", file=sys.stderr)
         return 2
     began = time.monotonic()
     path = ensure_chromium()

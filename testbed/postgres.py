@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for the tests, with no manual steps on Debian 12.
 
     with PostgresServer() as pg:
-        pg.uri                        # "postgresql+psycopg2://mlflow:<pw>@127.0.0.1:<port>/mlflow"
+        pg.uri                        # "postgresql+psycopg2://mlflow@/mlflow?host=<socket dir>"
         pg.create_database("other")   # another database on the same server, its URI
 
 `ensure_postgres_binaries()` finds ``initdb``/``postgres`` (``/usr/lib/postgresql/*/bin``,
@@ -9,13 +9,17 @@
 Debian's ``postgresql`` package (``apt-get update && apt-get install -y postgresql``) under a
 file lock, quietly. `PostgresServer` runs ``initdb`` in a fresh temporary directory (as the
 ``postgres`` OS user when we are root, because initdb refuses root), then ``postgres`` in the
-foreground of its own process group, listening on 127.0.0.1:<free port> only, with its unix
-socket inside the temporary directory. Password (SCRAM) authentication on TCP; the superuser
-is ``mlflow``. Durability settings are off (``fsync=off``): the data is thrown away anyway.
+foreground of its own process group.
+
+It listens on no TCP port at all: only on a Unix socket in its temporary directory (mode
+0700, so only this user and root reach it), with ``trust`` authentication; the superuser is
+``mlflow``. No port can be taken from under it, and clients (MLflow through SQLAlchemy and
+psycopg2, psql) connect with ``host=<socket dir>``. Durability settings are off
+(``fsync=off``): the data is thrown away anyway.
 
 Command line (``scripts/postgres.sh`` wraps it):
-    python -m tests.support.postgres ensure   # install the binaries if missing
-    python -m tests.support.postgres run      # start one, print its URI, stop on Ctrl-C
+    python -m testbed.postgres ensure   # install the binaries if missing
+    python -m testbed.postgres run      # start one, print its URI, stop on Ctrl-C
 """
 
 from __future__ import annotations
@@ -25,18 +29,17 @@ import contextlib
 import fcntl
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
-from tests.support.processes import kill_group
+from testbed.processes import Process, ProcessError
 
 __all__ = ["PostgresError", "PostgresServer", "ensure_postgres_binaries"]
 
@@ -44,8 +47,11 @@ DEFAULT_STARTUP_TIMEOUT_S = 60.0
 APT_LOCK_PATH = Path(tempfile.gettempdir()) / "feedback-tests-apt-postgresql.lock"
 OS_USER = "postgres"
 SUPERUSER = "mlflow"
+#: Names the socket file (``.s.PGSQL.<port>``) in the cluster's private socket directory;
+#: no TCP port is opened.
+SOCKET_PORT = 5432
 
-#: Started servers not yet stopped (strong references, for the exit handler).
+#: Servers whose directory is not removed yet (strong references, for the exit handler).
 _LIVE: set[PostgresServer] = set()
 
 
@@ -114,21 +120,17 @@ def ensure_postgres_binaries(*, quiet: bool = True) -> Path:
     return bindir
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class PostgresServer:
     """A PostgreSQL cluster in a temporary directory, started and stopped by the tests.
 
     Args:
         database: the database created at start (its URI is `uri`).
         base_dir: parent of the temporary directory (default: the system temp dir; it must
-            be traversable by the ``postgres`` OS user when running as root).
-        port: a fixed port; by default a free one.
+            be traversable by the ``postgres`` OS user when running as root, and short: a
+            Unix socket path holds at most 107 bytes).
         keep: keep the data directory after `stop` (for debugging).
+
+    The temporary directory is made at once, so `uri` is known before `start`.
     """
 
     def __init__(
@@ -136,19 +138,18 @@ class PostgresServer:
         *,
         database: str = "mlflow",
         base_dir: str | os.PathLike[str] | None = None,
-        port: int | None = None,
         keep: bool = False,
         startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S,
     ) -> None:
         self.database = database
-        self._base_parent = Path(base_dir) if base_dir is not None else None
-        self._fixed_port = port
-        self.port: int | None = port
         self.keep = keep
         self.startup_timeout_s = startup_timeout_s
-        self.password = secrets.token_hex(16)
-        self.dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        parent = Path(base_dir) if base_dir is not None else Path(tempfile.gettempdir())
+        parent.mkdir(parents=True, exist_ok=True)
+        # Made now, so that `uri` (which names the socket directory) is known before start.
+        self.dir: Path | None = Path(tempfile.mkdtemp(prefix="feedback-pg-", dir=parent))
+        _LIVE.add(self)
+        self._proc: Process | None = None
         self._bindir: Path | None = None
         #: Seconds taken by the phases of the last start (a measurement).
         self.timings: dict[str, float] = {}
@@ -178,35 +179,38 @@ class PostgresServer:
         return self.uri_for(self.database, driver=None)
 
     def uri_for(self, database: str, driver: str | None = "psycopg2") -> str:
-        """The URI of `database` on this server (TCP, loopback).
+        """The URI of `database` on this server (its Unix socket).
 
         SQLAlchemy 2.1 maps a bare ``postgresql://`` to psycopg 3, which is not installed;
         the project has psycopg2-binary, so the SQLAlchemy URI names the driver.
         """
-        if self.port is None:
-            raise PostgresError("the server has no port before start()")
         scheme = f"postgresql+{driver}" if driver else "postgresql"
-        return f"{scheme}://{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"{scheme}://{SUPERUSER}@/{database}?host={self.socket_dir}"
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._proc is not None and self._proc.alive()
 
     def _require_dir(self) -> Path:
         if self.dir is None:
-            raise PostgresError("the server has no directory before start()")
+            raise PostgresError("the server's directory is removed (stopped)")
         return self.dir
 
     # ----- lifecycle ----------------------------------------------------------------------
 
-    def _run_as(self) -> dict[str, object]:
+    def _run_as(self) -> dict[str, Any]:
         """Popen keyword arguments that drop root to the postgres OS user."""
         if os.geteuid() != 0:
             return {}
         return {"user": OS_USER, "group": OS_USER, "extra_groups": []}
 
-    def _client_env(self) -> dict[str, str]:
-        return {**os.environ, "PGPASSWORD": self.password, "PGCONNECT_TIMEOUT": "5"}
+    def _client_args(self, database: str) -> list[str]:
+        return [
+            f"--host={self.socket_dir}",
+            f"--port={SOCKET_PORT}",
+            f"--username={SUPERUSER}",
+            f"--dbname={database}",
+        ]
 
     def start(self) -> PostgresServer:
         if self.running:
@@ -214,33 +218,18 @@ class PostgresServer:
         began = time.monotonic()
         self._bindir = ensure_postgres_binaries()
         self.timings["ensure_binaries"] = time.monotonic() - began
-        if self.dir is None:
+        if not self.data_dir.exists():
             self._init_cluster()
-        attempts = 1 if self._fixed_port is not None else 3
-        for attempt in range(attempts):
-            if self._fixed_port is None and (self.port is None or attempt > 0):
-                self.port = _free_port()
-            try:
-                self._spawn_and_wait()
-                break
-            except PostgresError:
-                if attempt + 1 < attempts and "already in use" in self._log_tail():
-                    continue
-                raise
+        self._spawn_and_wait()
         self._create_database(self.database, exist_ok=True)
         self.timings["total"] = time.monotonic() - began
         return self
 
     def _init_cluster(self) -> None:
         t0 = time.monotonic()
-        parent = self._base_parent or Path(tempfile.gettempdir())
-        parent.mkdir(parents=True, exist_ok=True)
-        self.dir = Path(tempfile.mkdtemp(prefix="feedback-pg-", dir=parent))
-        self.socket_dir.mkdir()
-        pwfile = self.dir / "pwfile"
-        pwfile.write_text(self.password + "\n")
+        self.socket_dir.mkdir(mode=0o700)
         if os.geteuid() == 0:
-            for path in (self.dir, self.socket_dir, pwfile):
+            for path in (self._require_dir(), self.socket_dir):
                 shutil.chown(path, OS_USER, OS_USER)
         assert self._bindir is not None
         cmd = [
@@ -249,12 +238,10 @@ class PostgresServer:
             str(self.data_dir),
             "--username",
             SUPERUSER,
-            "--pwfile",
-            str(pwfile),
-            "--auth-host",
-            "scram-sha-256",
             "--auth-local",
             "trust",
+            "--auth-host",
+            "reject",
             "--encoding",
             "UTF8",
             "--locale",
@@ -267,26 +254,25 @@ class PostgresServer:
             text=True,
             cwd=self.dir,
             check=False,
-            **self._run_as(),  # type: ignore[arg-type]
+            **self._run_as(),
         )
-        pwfile.unlink()
         if proc.returncode != 0:
             raise PostgresError(f"initdb failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         self.timings["initdb"] = time.monotonic() - t0
 
     def _spawn_and_wait(self) -> None:
         t0 = time.monotonic()
-        assert self._bindir is not None and self.port is not None
+        assert self._bindir is not None
         cmd = [
             str(self._bindir / "postgres"),
             "-D",
             str(self.data_dir),
             "-p",
-            str(self.port),
+            str(SOCKET_PORT),
             "-k",
             str(self.socket_dir),
             "-c",
-            "listen_addresses=127.0.0.1",
+            "listen_addresses=",
             "-c",
             "fsync=off",
             "-c",
@@ -296,56 +282,28 @@ class PostgresServer:
             "-c",
             "max_connections=200",
         ]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.dir,
-                start_new_session=True,
-                **self._run_as(),  # type: ignore[arg-type]
+        self._proc = Process("postgres", cmd, self.log_path, cwd=self.dir, **self._run_as())
+        try:
+            self._proc.wait_ready(
+                self._ready, self.startup_timeout_s, f"accept connections in {self.socket_dir}"
             )
-        _LIVE.add(self)
-        deadline = t0 + self.startup_timeout_s
-        while True:
-            code = self._proc.poll()
-            if code is not None:
-                self._proc = None
-                raise PostgresError(
-                    f"postgres exited with code {code}; log {self.log_path}:\n{self._log_tail()}"
-                )
-            if self._ready():
-                break
-            if time.monotonic() > deadline:
-                self._kill()
-                raise PostgresError(
-                    f"postgres did not accept connections on 127.0.0.1:{self.port} within "
-                    f"{self.startup_timeout_s:.0f} s; log {self.log_path}:\n{self._log_tail()}"
-                )
-            time.sleep(0.1)
+        except ProcessError as exc:
+            self._kill()
+            raise PostgresError(str(exc)) from None
         self.timings["start"] = time.monotonic() - t0
 
     def _ready(self) -> bool:
         assert self._bindir is not None
         proc = subprocess.run(
-            [
-                str(self._bindir / "pg_isready"),
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-                f"--username={SUPERUSER}",
-                "--dbname=postgres",
-                "--timeout=2",
-            ],
+            [str(self._bindir / "pg_isready"), *self._client_args("postgres"), "--timeout=2"],
             capture_output=True,
             check=False,
-            env=self._client_env(),
         )
         return proc.returncode == 0
 
     def psql(self, sql: str, database: str = "postgres") -> str:
-        """Run `sql` through psql over TCP as the superuser; return its output."""
-        assert self._bindir is not None and self.port is not None
+        """Run `sql` through psql as the superuser; return its output."""
+        assert self._bindir is not None
         psql = self._bindir / "psql"
         proc = subprocess.run(
             [
@@ -356,17 +314,13 @@ class PostgresServer:
                 "--no-align",
                 "-v",
                 "ON_ERROR_STOP=1",
-                "--host=127.0.0.1",
-                f"--port={self.port}",
-                f"--username={SUPERUSER}",
-                f"--dbname={database}",
+                *self._client_args(database),
                 "--command",
                 sql,
             ],
             capture_output=True,
             text=True,
             check=False,
-            env=self._client_env(),
         )
         if proc.returncode != 0:
             raise PostgresError(f"psql failed: {proc.stderr.strip()}")
@@ -388,30 +342,20 @@ class PostgresServer:
         return self.uri_for(name)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Fast shutdown (SIGINT), SIGKILL after `timeout`; then remove the directory."""
+        """Fast shutdown (SIGINT), SIGKILL after `timeout`; then remove the directory (the
+        server cannot start again)."""
         if self._proc is not None:
-            if self._proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    self._proc.send_signal(signal.SIGINT)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self._proc.wait(timeout=timeout)
-            self._kill()
+            self._proc.stop(timeout, signal.SIGINT)
+            self._proc = None
         _LIVE.discard(self)
         if self.dir is not None and not self.keep:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
 
     def _kill(self) -> None:
-        if self._proc is None:
-            return
-        kill_group(self._proc)
-        self._proc = None
-
-    def _log_tail(self, chars: int = 4000) -> str:
-        try:
-            return self.log_path.read_bytes()[-chars:].decode("utf-8", errors="replace")
-        except OSError as exc:
-            return f"<no log: {exc}>"
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc = None
 
     def __enter__(self) -> PostgresServer:
         return self.start()
@@ -426,7 +370,7 @@ class PostgresServer:
 
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
-        return f"<PostgresServer 127.0.0.1:{self.port} {state}>"
+        return f"<PostgresServer {self.dir} {state}>"
 
 
 @atexit.register
@@ -439,7 +383,7 @@ def _stop_leftovers() -> None:
 
 
 def _main(argv: list[str]) -> int:
-    usage = "usage: python -m tests.support.postgres {ensure|run}"
+    usage = "usage: python -m testbed.postgres {ensure|run}"
     if len(argv) != 1 or argv[0] not in {"ensure", "run"}:
         print(usage, file=sys.stderr)
         return 2
@@ -460,7 +404,7 @@ def _main(argv: list[str]) -> int:
     server.start()
     try:
         timings = ", ".join(f"{k} {v:.2f} s" for k, v in server.timings.items())
-        print(f"PostgreSQL on 127.0.0.1:{server.port} ({timings})", file=sys.stderr)
+        print(f"PostgreSQL on {server.socket_dir} ({timings})", file=sys.stderr)
         print(f"data: {server.dir}  log: {server.log_path}", file=sys.stderr)
         print(server.uri, flush=True)
         while not stop and server.running:

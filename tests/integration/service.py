@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +11,8 @@ import grpc
 from feedback.v1 import chat_service_pb2_grpc, feedback_service_pb2_grpc
 from feedback_server.app import App, build
 from feedback_server.settings import Settings
+
+from testbed.poll import poll_async
 
 
 class Service:
@@ -51,16 +51,11 @@ async def stop_service(service: Service) -> None:
 async def wait_until(
     check: Callable[[], Any], limit_s: float = 60.0, interval: float = 0.25
 ) -> Any:
-    """Polls the blocking `check` (in a thread, so the in-process server keeps running)
-    until it returns something truthy; fails with the last value."""
-    deadline = time.monotonic() + limit_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = await asyncio.to_thread(check)
-        if last:
-            return last
-        await asyncio.sleep(interval)
-    raise AssertionError(f"condition not met within {limit_s}s (last: {last!r})")
+    """`poll_async` that fails the test (with the last value) when the time is up."""
+    last = await poll_async(check, limit_s, interval_s=interval)
+    if not last:
+        raise AssertionError(f"condition not met within {limit_s}s (last: {last!r})")
+    return last
 
 
 def finalized_trace(tracking_uri: str, trace_id: str) -> Any:
