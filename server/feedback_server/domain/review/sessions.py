@@ -1,59 +1,22 @@
-"""Expert review: label schemas, review sessions, the reviewers' work loop, evaluation.
-
-Everything durable lives in MLflow: label schemas are MLflow label schemas, a
-review session is an MLflow review queue (its items are traces, each pending,
-complete or declined), labels are MLflow assessments written through the
-service's durable write path (`FeedbackService.log_judgments`: spool, then
-drainer). The only state kept here is:
-
-- `SchemaCatalog`: a short-lived cache of the experiment's label schemas (MLflow
-  itself never checks assessment values against them). It enforces them on
-  `LogFeedback` / `LogRatings` / `LogExpectation` as `FeedbackService.label_checker`;
-  when MLflow cannot be reached the last known schemas are used, and with none
-  known the judgment is accepted unchecked (a judgment is never refused because
-  MLflow is down).
-- `LeaseTable`: which reviewer is working on which pending item, until when. A
-  lease is held by the replica that granted it; deployments with several replicas
-  route one session's review calls to one replica (consistent hashing on the
-  `x-review-session` header, which the Python client sends). A replica restart
-  forgets its leases: items simply become available again, as when a lease expires.
-"""
+"""Review sessions, their items and the reviewers' loop; the `ReviewService`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import hashlib
 import json
-import logging
-import math
 import time
 import uuid
 from collections import Counter
-from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Mapping,
-    Sequence,
-)
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..backends.base import ChatTurn
-from ..errors import (
-    AlreadyExists,
-    FailedPrecondition,
-    FieldViolation,
-    NotFound,
-    PermissionDenied,
-    ServiceError,
-    Unavailable,
-)
-from .feedback import Accepted, FeedbackService, assessment_id_for
-from .model import (
+from ...backends.base import ChatTurn
+from ...errors import AlreadyExists, NotFound, ServiceError
+from ..feedback import Accepted, FeedbackService, assessment_id_for
+from ..model import (
     IngestionState,
     JsonValue,
     Judgment,
@@ -62,528 +25,44 @@ from .model import (
     StoredAssessment,
     TraceTarget,
 )
-from .scorers import JudgeFactory, LlmJudgeScorer, Scorer, ScoringError, TokenF1Scorer
-from .validation import (
-    MAX_MESSAGE_CHARS,
-    MAX_RATIONALE_CHARS,
-    MAX_TEXT_CHARS,
-    Violations,
+from ..scorers import JudgeFactory, LlmJudgeScorer, Scorer, ScoringError, TokenF1Scorer
+from ..validation import MAX_MESSAGE_CHARS, Violations
+from .bounds import MAX_PAGE_SIZE
+from .catalog import SchemaCatalog
+from .errors import (
+    BuiltinSchema,
+    ItemComplete,
+    ItemDeclined,
+    ItemLeased,
+    JudgeNotConfigured,
+    NotAReviewer,
+    SchemaInUse,
 )
+from .evaluation import (
+    _EVAL_CONCURRENCY,
+    EvalItem,
+    EvalProgress,
+    EvalResult,
+    EvalStatus,
+    ScorerKind,
+    _latest_expectation,
+    _with,
+)
+from .leases import Lease, LeaseTable
+from .records import ItemStatus, LabelSchemaSpec, ReviewItemRecord, ReviewQueueRecord
+from .schemas import label_problem
+from .text import _as_text, _clip, _content_text
 
 if TYPE_CHECKING:
-    from ..mlflow_gateway import MlflowGateway
-    from .chat import ChatService
-    from .traces import TraceRegistry
+    from ...mlflow_gateway import MlflowGateway
+    from ..chat import ChatService
+    from ..traces import TraceRegistry
 
-log = logging.getLogger(__name__)
-
-# --- bounds (review_service.proto states the same numbers) ---------------------------------
-
-MAX_INSTRUCTIONS_CHARS = 1_000  # MLflow's bound
-MAX_OPTIONS = 10  # MLflow's bound
-MAX_OPTION_CHARS = 64  # MLflow's bound
-MAX_PASS_FAIL_LABEL_CHARS = 64  # MLflow's bound
-MAX_SESSION_SCHEMAS = 16
-MAX_REVIEWERS = 10  # MLflow's bound
-MAX_REVIEWER_CHARS = 250  # MLflow's bound
-MAX_LABELS = 16
-MAX_COMMENT_CHARS = MAX_RATIONALE_CHARS
-MAX_ADD_TRACES = 500
-DEFAULT_QUERY_TRACES, MAX_QUERY_TRACES = 100, 1_000
-DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
-MAX_PAGE_TOKEN_CHARS = 1_024
-DEFAULT_LEASE_S, MIN_LEASE_S, MAX_LEASE_S = 600.0, 30.0, 3_600.0
-DEFAULT_EVAL_ITEMS, MAX_EVAL_ITEMS = 100, 1_000
-MAX_CONTENT_CHARS = 32_768
-DEFAULT_EXPECTATION_NAME = "expected_response"
-DEFAULT_SCORE_NAME = "correctness"
-RESERVED_SCHEMA_NAME = "feedback"  # MLflow's built-in question "Feedback", any case
-DEFAULT_POSITIVE_LABEL, DEFAULT_NEGATIVE_LABEL = "Pass", "Fail"
 
 _ITEMS_PAGE = 500  # items per MLflow list call
 _MAX_ITEM_PAGES = 200  # at most 100,000 items read per scan
 _ADD_CHUNK = 100  # traces per MLflow add call
-_EVAL_CONCURRENCY = 4
 _RESOLVE_CONCURRENCY = 8
-
-
-# --- errors (mapped by errors.py's table through their base classes) ------------------------
-
-
-class NotAReviewer(PermissionDenied):
-    reason = "NOT_A_REVIEWER"
-
-
-class ItemComplete(FailedPrecondition):
-    reason = "REVIEW_ITEM_COMPLETE"
-
-
-class ItemDeclined(FailedPrecondition):
-    reason = "REVIEW_ITEM_DECLINED"
-
-
-class ItemLeased(FailedPrecondition):
-    reason = "REVIEW_ITEM_LEASED"
-
-
-class SchemaInUse(FailedPrecondition):
-    reason = "LABEL_SCHEMA_IN_USE"
-
-
-class BuiltinSchema(FailedPrecondition):
-    reason = "LABEL_SCHEMA_BUILTIN"
-
-
-class JudgeNotConfigured(FailedPrecondition):
-    reason = "LLM_JUDGE_NOT_CONFIGURED"
-
-
-# --- types shared with the MLflow gateway ----------------------------------------------------
-
-
-class InputKind(enum.StrEnum):
-    PASS_FAIL = "pass_fail"
-    CATEGORICAL = "categorical"
-    NUMERIC = "numeric"
-    TEXT = "text"
-
-
-@dataclass(frozen=True)
-class LabelInputSpec:
-    """The typed input of a label schema (only the fields of its kind are meaningful)."""
-
-    kind: InputKind
-    positive_label: str = ""
-    negative_label: str = ""
-    options: tuple[str, ...] = ()
-    multi_select: bool = False
-    min_value: float | None = None
-    max_value: float | None = None
-    max_length: int | None = None
-
-    @property
-    def text_limit(self) -> int:
-        return min(self.max_length or MAX_TEXT_CHARS, MAX_TEXT_CHARS)
-
-
-@dataclass(frozen=True)
-class LabelSchemaSpec:
-    """A label schema: as requested (no `schema_id`) or as stored in MLflow."""
-
-    name: str
-    kind: JudgmentKind
-    input: LabelInputSpec
-    instructions: str = ""
-    enable_comment: bool = False
-    schema_id: str = ""
-    builtin: bool = False
-    create_time_ms: int = 0
-    update_time_ms: int = 0
-
-    def same_definition(self, other: LabelSchemaSpec) -> bool:
-        return (self.name, self.kind, self.input, self.instructions, self.enable_comment) == (
-            other.name,
-            other.kind,
-            other.input,
-            other.instructions,
-            other.enable_comment,
-        )
-
-
-class ItemStatus(enum.StrEnum):
-    PENDING = "pending"
-    COMPLETE = "complete"
-    DECLINED = "declined"
-
-
-@dataclass(frozen=True)
-class ReviewQueueRecord:
-    """An MLflow review queue (a review session)."""
-
-    queue_id: str
-    name: str
-    users: tuple[str, ...]
-    schema_ids: tuple[str, ...]
-    custom: bool = True  # False for MLflow's per-user queues
-    create_time_ms: int = 0
-    update_time_ms: int = 0
-
-
-@dataclass(frozen=True)
-class ReviewItemRecord:
-    """One item of an MLflow review queue."""
-
-    trace_id: str
-    status: ItemStatus
-    completed_by: str = ""
-
-
-@dataclass(frozen=True)
-class TraceContent:
-    """What a reviewer reads: the trace's root inputs and outputs, as stored."""
-
-    trace_id: str
-    inputs: JsonValue
-    outputs: JsonValue
-    request_preview: str
-    response_preview: str
-    timestamp_ms: int
-    client_request_id: str
-
-
-# --- checks used by the servicer and the catalog --------------------------------------------
-
-
-def normalize_reviewer(reviewer: str) -> str:
-    """MLflow stores reviewer IDs stripped and in lower case."""
-    return reviewer.strip().lower()
-
-
-def check_reviewer(v: Violations, path: str, reviewer: str) -> str:
-    normalized = normalize_reviewer(reviewer)
-    if not normalized:
-        v.add(path, "is required")
-    else:
-        v.text(path, normalized, max_chars=MAX_REVIEWER_CHARS)
-    return normalized
-
-
-def check_schema_name(v: Violations, path: str, name: str) -> None:
-    if not name:
-        v.add(path, "is required")
-        return
-    v.name(path, name)
-    if name.lower() == RESERVED_SCHEMA_NAME:
-        v.add(path, "is reserved by MLflow for the experiment's built-in question")
-
-
-def check_session_name(v: Violations, path: str, name: str) -> None:
-    if not name:
-        v.add(path, "is required")
-    else:
-        v.name(path, name)
-
-
-def check_page(v: Violations, page_size: int, page_token: str) -> int:
-    if page_size < 0 or page_size > MAX_PAGE_SIZE:
-        v.add("page_size", f"must be from 1 to {MAX_PAGE_SIZE} (0 means {DEFAULT_PAGE_SIZE})")
-    if len(page_token) > MAX_PAGE_TOKEN_CHARS or not page_token.isprintable():
-        v.add("page_token", "is not a token returned by this service")
-    return page_size or DEFAULT_PAGE_SIZE
-
-
-def check_lease(v: Violations, seconds: float | None) -> float:
-    if seconds is None:
-        return DEFAULT_LEASE_S
-    if not MIN_LEASE_S <= seconds <= MAX_LEASE_S:
-        v.add("lease_duration", f"must be from {MIN_LEASE_S:g} s to {MAX_LEASE_S:g} s")
-        return DEFAULT_LEASE_S
-    return seconds
-
-
-def check_schema_spec(v: Violations, spec: LabelSchemaSpec, prefix: str = "label_schema") -> None:
-    """Checks a schema to create (MLflow's own rules, reported with our field paths)."""
-    check_schema_name(v, f"{prefix}.name", spec.name)
-    v.text(f"{prefix}.instructions", spec.instructions, max_chars=MAX_INSTRUCTIONS_CHARS)
-    inp, path = spec.input, f"{prefix}.input"
-    if inp.kind is InputKind.PASS_FAIL:
-        for sub, label in (
-            ("positive_label", inp.positive_label),
-            ("negative_label", inp.negative_label),
-        ):
-            v.text(
-                f"{path}.pass_fail.{sub}", label, max_chars=MAX_PASS_FAIL_LABEL_CHARS, required=True
-            )
-        if inp.positive_label == inp.negative_label:
-            v.add(f"{path}.pass_fail", "positive_label and negative_label must differ")
-    elif inp.kind is InputKind.CATEGORICAL:
-        options = inp.options
-        if not 1 <= len(options) <= MAX_OPTIONS:
-            v.add(f"{path}.categorical.options", f"must have 1 to {MAX_OPTIONS} options")
-        for i, option in enumerate(options):
-            v.text(
-                f"{path}.categorical.options[{i}]",
-                option,
-                max_chars=MAX_OPTION_CHARS,
-                required=True,
-            )
-            if option != option.strip():
-                v.add(f"{path}.categorical.options[{i}]", "must not start or end with spaces")
-        duplicates = sorted(o for o, n in Counter(options).items() if n > 1)
-        if duplicates:
-            v.add(f"{path}.categorical.options", f"must be distinct ({duplicates[0]!r} repeats)")
-    elif inp.kind is InputKind.NUMERIC:
-        for sub, bound in (("min_value", inp.min_value), ("max_value", inp.max_value)):
-            if bound is not None:
-                v.number(f"{path}.numeric.{sub}", bound)
-        lo, hi = inp.min_value, inp.max_value
-        if (
-            lo is not None
-            and hi is not None
-            and math.isfinite(lo)
-            and math.isfinite(hi)
-            and lo >= hi
-        ):
-            v.add(f"{path}.numeric", "min_value must be less than max_value")
-    elif inp.kind is InputKind.TEXT:
-        if inp.max_length is not None and not 1 <= inp.max_length <= MAX_TEXT_CHARS:
-            v.add(
-                f"{path}.text.max_length",
-                f"must be from 1 to {MAX_TEXT_CHARS} (0 means {MAX_TEXT_CHARS})",
-            )
-
-
-def label_problem(schema: LabelSchemaSpec, value: JsonValue) -> str | None:
-    """Why `value` does not fit `schema`'s input, or None when it does."""
-    inp, name = schema.input, schema.name
-    if inp.kind is InputKind.PASS_FAIL:
-        if not isinstance(value, bool):
-            return f"label schema {name!r} is pass/fail: the value must be a boolean"
-        return None
-    if inp.kind is InputKind.NUMERIC:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"label schema {name!r} is numeric: the value must be a number"
-        if not math.isfinite(value):
-            return "must be a finite number"
-        if inp.min_value is not None and value < inp.min_value:
-            return f"label schema {name!r} accepts numbers from {_range(inp)} (got {value:g})"
-        if inp.max_value is not None and value > inp.max_value:
-            return f"label schema {name!r} accepts numbers from {_range(inp)} (got {value:g})"
-        return None
-    if inp.kind is InputKind.TEXT:
-        if not isinstance(value, str):
-            return f"label schema {name!r} is free text: the value must be text"
-        if not value.strip():
-            return "must not be empty"
-        if len(value) > inp.text_limit:
-            return f"label schema {name!r} accepts at most {inp.text_limit} characters"
-        return None
-    allowed = ", ".join(repr(o) for o in inp.options)
-    if inp.multi_select:
-        if not isinstance(value, list) or not value:
-            return (
-                f"label schema {name!r} is multi-select: the value must be a non-empty "
-                f"list of options ({allowed})"
-            )
-        if not all(isinstance(x, str) for x in value):
-            return f"label schema {name!r} accepts only options ({allowed})"
-        unknown = [x for x in value if x not in inp.options]
-        if unknown:
-            return f"{str(unknown[0])!r} is not an option of label schema {name!r} ({allowed})"
-        if len(set(value)) != len(value):
-            return "must not repeat an option"
-        return None
-    if not isinstance(value, str):
-        return f"label schema {name!r} is categorical: the value must be one option ({allowed})"
-    if value not in inp.options:
-        return f"{value[:64]!r} is not an option of label schema {name!r} ({allowed})"
-    return None
-
-
-def _range(inp: LabelInputSpec) -> str:
-    lo = "-inf" if inp.min_value is None else f"{inp.min_value:g}"
-    hi = "+inf" if inp.max_value is None else f"{inp.max_value:g}"
-    return f"{lo} to {hi}"
-
-
-# --- the label schema cache (and enforcement hook) -------------------------------------------
-
-
-class SchemaCatalog:
-    """The experiment's label schemas, cached for `ttl_s` seconds.
-
-    Enforcement (`violations`) never waits on a slow MLflow: a stale list is used
-    while a refresh runs in the background; with no list at all it waits at most
-    `cold_wait_s`, then lets the judgment through unchecked. After a failed refresh
-    it does not try again for `retry_s` seconds, and after a cold wait that timed out
-    no write waits for `retry_s` seconds.
-    """
-
-    def __init__(
-        self,
-        gateway: MlflowGateway,
-        *,
-        ttl_s: float = 10.0,
-        cold_wait_s: float = 0.5,
-        retry_s: float = 5.0,
-    ) -> None:
-        self._gateway = gateway
-        self._ttl_s = ttl_s
-        self._cold_wait_s = cold_wait_s
-        self._retry_s = retry_s
-        self._by_name: dict[str, LabelSchemaSpec] | None = None
-        self._loaded_at = -math.inf
-        self._failed_at = -math.inf
-        self._no_wait_until = -math.inf
-        self._refresh: asyncio.Task[dict[str, LabelSchemaSpec]] | None = None
-        self._generation = 0
-
-    # --- authoritative reads (RPCs) ----------------------------------------------------
-
-    async def load(self, *, fresh: bool = False) -> dict[str, LabelSchemaSpec]:
-        """The schemas by name: cached when younger than the TTL, else read from MLflow
-        (raises `Unavailable` when MLflow cannot answer)."""
-        if not fresh and self._by_name is not None and self._age() < self._ttl_s:
-            return self._by_name
-        return await asyncio.shield(self._start_refresh())
-
-    async def get(self, name: str) -> LabelSchemaSpec | None:
-        schemas = await self.load()
-        if name not in schemas:
-            schemas = await self.load(fresh=True)
-        return schemas.get(name)
-
-    async def by_ids(self, schema_ids: Sequence[str]) -> list[LabelSchemaSpec]:
-        """The schemas with these IDs, in order; IDs of deleted schemas are skipped."""
-        schemas = await self.load()
-        by_id = {s.schema_id: s for s in schemas.values()}
-        if any(i not in by_id for i in schema_ids):
-            by_id = {s.schema_id: s for s in (await self.load(fresh=True)).values()}
-        return [by_id[i] for i in schema_ids if i in by_id]
-
-    def put(self, schema: LabelSchemaSpec) -> None:
-        """Records a schema this replica just created (enforced at once)."""
-        if self._by_name is not None:
-            self._by_name = {**self._by_name, schema.name: schema}
-        self._generation += 1
-
-    def drop(self, name: str) -> None:
-        if self._by_name is not None:
-            self._by_name = {k: s for k, s in self._by_name.items() if k != name}
-        self._generation += 1
-
-    # --- enforcement (FeedbackService.label_checker) -----------------------------------
-
-    async def violations(
-        self, checks: Sequence[tuple[str, str, JsonValue]]
-    ) -> list[FieldViolation]:
-        schemas = await self._for_enforcement()
-        if not schemas:
-            return []
-        out: list[FieldViolation] = []
-        for path, name, value in checks:
-            schema = schemas.get(name)
-            if schema is not None:
-                problem = label_problem(schema, value)
-                if problem:
-                    out.append(FieldViolation(path, problem))
-        return out
-
-    async def _for_enforcement(self) -> dict[str, LabelSchemaSpec] | None:
-        if self._by_name is not None and self._age() < self._ttl_s:
-            return self._by_name
-        if time.monotonic() - self._failed_at < self._retry_s:
-            return self._by_name
-        task = self._start_refresh()
-        if self._by_name is not None:
-            return self._by_name  # stale while the refresh runs
-        if time.monotonic() < self._no_wait_until:
-            return None  # a cold wait just timed out: do not make every write wait
-        try:
-            await asyncio.wait_for(asyncio.shield(task), self._cold_wait_s)
-        except Exception:
-            self._no_wait_until = time.monotonic() + self._retry_s
-        if self._by_name is None:
-            log.warning("label schemas unknown (MLflow unreachable): judgment accepted unchecked")
-        return self._by_name
-
-    # --- refresh -------------------------------------------------------------------------
-
-    def _age(self) -> float:
-        return time.monotonic() - self._loaded_at
-
-    def _start_refresh(self) -> asyncio.Task[dict[str, LabelSchemaSpec]]:
-        if self._refresh is None or self._refresh.done():
-            self._refresh = asyncio.create_task(self._do_refresh())
-            self._refresh.add_done_callback(_consume_exception)
-        return self._refresh
-
-    async def _do_refresh(self) -> dict[str, LabelSchemaSpec]:
-        generation = self._generation
-        started = time.monotonic()
-        try:
-            schemas = await self._gateway.list_all_label_schemas()
-        except Unavailable:
-            self._failed_at = time.monotonic()
-            raise
-        by_name = {s.name: s for s in schemas}
-        if generation == self._generation or self._by_name is None:
-            self._by_name = by_name
-            self._loaded_at = started
-        else:
-            # A create or delete on this replica raced the read: keep the read, but
-            # read again on next use.
-            self._by_name = by_name
-            self._loaded_at = -math.inf
-        return by_name
-
-
-def _consume_exception(task: asyncio.Task[dict[str, LabelSchemaSpec]]) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-# --- leases --------------------------------------------------------------------------------
-
-
-@dataclass
-class Lease:
-    reviewer: str
-    expires_at: float  # time.monotonic()
-    expire_time_ms: int  # wall clock, for callers
-
-
-class LeaseTable:
-    """Which reviewer works on which pending item, until when. Every method is
-    synchronous: called from the event loop, each is atomic."""
-
-    def __init__(
-        self, max_entries: int = 100_000, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._leases: dict[tuple[str, str], Lease] = {}
-        self._max = max_entries
-        self._clock = clock
-
-    def holder(self, queue_id: str, trace_id: str) -> Lease | None:
-        lease = self._leases.get((queue_id, trace_id))
-        if lease is not None and lease.expires_at <= self._clock():
-            del self._leases[(queue_id, trace_id)]
-            return None
-        return lease
-
-    def acquire(self, queue_id: str, trace_id: str, reviewer: str, ttl_s: float) -> Lease | None:
-        """Leases the item to `reviewer` (renewing their own lease); None when another
-        reviewer holds it."""
-        current = self.holder(queue_id, trace_id)
-        if current is not None and current.reviewer != reviewer:
-            return None
-        if len(self._leases) >= self._max:
-            self._prune()
-        lease = Lease(reviewer, self._clock() + ttl_s, int((time.time() + ttl_s) * 1000))
-        self._leases[(queue_id, trace_id)] = lease
-        return lease
-
-    def release(self, queue_id: str, trace_id: str) -> None:
-        self._leases.pop((queue_id, trace_id), None)
-
-    def held_by(self, queue_id: str, reviewer: str) -> list[str]:
-        return [t for (q, t), lease in self.live(queue_id).items() if lease.reviewer == reviewer]
-
-    def live(self, queue_id: str) -> dict[tuple[str, str], Lease]:
-        now = self._clock()
-        return {
-            key: lease
-            for key, lease in self._leases.items()
-            if key[0] == queue_id and lease.expires_at > now
-        }
-
-    def _prune(self) -> None:
-        now = self._clock()
-        for key in [k for k, lease in self._leases.items() if lease.expires_at <= now]:
-            del self._leases[key]
-
-
-# --- results of the service ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -662,52 +141,6 @@ class Progress:
     reviewers: list[ReviewerCounts]
 
 
-class ScorerKind(enum.StrEnum):
-    TOKEN_F1 = "token_f1"
-    LLM_JUDGE = "llm_judge"
-
-
-class EvalStatus(enum.StrEnum):
-    SCORED = "scored"
-    SKIPPED = "skipped"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class EvalItem:
-    source_trace_id: str
-    status: EvalStatus
-    trace_id: str = ""
-    request: str = ""
-    response: str = ""
-    expected: str = ""
-    score: float = 0.0
-    passed: bool = False
-    rationale: str = ""
-    assessment_id: str = ""
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class EvalProgress:
-    done: int
-    total: int
-    item: EvalItem
-
-
-@dataclass(frozen=True)
-class EvalResult:
-    items: list[EvalItem]
-    scored: int
-    passed: int
-    skipped: int
-    failed: int
-    pass_rate: float
-    scorer: ScorerKind
-    threshold: float
-    feedback_name: str
-
-
 @dataclass
 class _KeyedLocks:
     """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
@@ -727,9 +160,6 @@ class _KeyedLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
-
-
-# --- the service ---------------------------------------------------------------------------
 
 
 class ReviewService:
@@ -1276,9 +706,6 @@ class ReviewService:
             token = next_token
 
 
-# --- pure helpers ----------------------------------------------------------------------------
-
-
 def _session(queue: ReviewQueueRecord, schemas: Iterable[LabelSchemaSpec]) -> Session:
     """MLflow keeps a queue's schema IDs as a set: schemas are shown by creation time."""
     return Session(queue, tuple(sorted(schemas, key=lambda s: (s.create_time_ms, s.name))))
@@ -1299,10 +726,6 @@ def _submitted(trace_id: str, judgments: Iterable[Judgment], accepted: Accepted)
     )
 
 
-def _with(item: EvalItem, **changes: Any) -> EvalItem:
-    return replace(item, **changes)
-
-
 def _has_feedback(assessments: Iterable[StoredAssessment], match: FeedbackMatchSpec) -> bool:
     return any(
         a.valid
@@ -1320,65 +743,3 @@ def _same_value(stored: JsonValue, wanted: JsonValue) -> bool:
     if isinstance(wanted, int | float):
         return isinstance(stored, int | float) and float(stored) == float(wanted)
     return isinstance(stored, str) and stored == wanted
-
-
-def _latest_expectation(assessments: Iterable[StoredAssessment], name: str) -> JsonValue | None:
-    found = [
-        a
-        for a in assessments
-        if a.kind is JudgmentKind.EXPECTATION and a.name == name and a.valid and a.value is not None
-    ]
-    if not found:
-        return None
-    return max(found, key=lambda a: a.create_time_ms).value
-
-
-def _as_text(value: JsonValue) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _content_text(value: JsonValue, preview: str) -> str:
-    """A trace's inputs or outputs as the text a person reads.
-
-    Chat turns of this service store `{"message": ...}` / `{"response": ...}`; other
-    applications often store one string field, a string, OpenAI chat messages or an
-    OpenAI completion. Anything else is shown as JSON."""
-    text = _extract_text(value)
-    if text is None:
-        text = preview if value is None else _as_text(value)
-    return _clip(text)
-
-
-def _extract_text(value: JsonValue) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        strings = [v for v in value.values() if isinstance(v, str)]
-        if len(value) == 1 and strings:
-            return strings[0]
-        for key in ("message", "response", "question", "query", "input", "output", "answer"):
-            if isinstance(value.get(key), str):
-                return str(value[key])
-        messages = value.get("messages")
-        if isinstance(messages, list):
-            users = [
-                m.get("content")
-                for m in messages
-                if isinstance(m, dict) and m.get("role") == "user"
-            ]
-            if users and isinstance(users[-1], str):
-                return users[-1]
-        choices = value.get("choices")
-        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-            message = choices[0].get("message")
-            if isinstance(message, dict) and isinstance(message.get("content"), str):
-                return str(message["content"])
-        if len(value) == 1:
-            return _extract_text(next(iter(value.values())))
-    return None
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS]
