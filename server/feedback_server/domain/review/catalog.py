@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import FieldViolation, Unavailable
 from ..model import JsonValue
+from .paging import collect
 from .records import LabelSchemaSpec
 from .schemas import label_problem
 
@@ -133,7 +134,7 @@ class SchemaCatalog:
         generation = self._generation
         started = time.monotonic()
         try:
-            schemas = await self._gateway.list_all_label_schemas()
+            schemas = await collect(self._gateway.list_label_schemas)
         except Unavailable:
             self._failed_at = time.monotonic()
             raise

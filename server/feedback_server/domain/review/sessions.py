@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ...backends.base import ChatTurn
@@ -27,7 +28,6 @@ from ..model import (
 )
 from ..scorers import JudgeFactory, LlmJudgeScorer, Scorer, ScoringError, TokenF1Scorer
 from ..validation import MAX_MESSAGE_CHARS, Violations
-from .bounds import MAX_PAGE_SIZE
 from .catalog import SchemaCatalog
 from .errors import (
     BuiltinSchema,
@@ -49,6 +49,7 @@ from .evaluation import (
     _with,
 )
 from .leases import Lease, LeaseTable
+from .paging import collect, paged
 from .records import ItemStatus, LabelSchemaSpec, ReviewItemRecord, ReviewQueueRecord
 from .schemas import label_problem
 from .text import _as_text, _clip, _content_text
@@ -59,8 +60,6 @@ if TYPE_CHECKING:
     from ..traces import TraceRegistry
 
 
-_ITEMS_PAGE = 500  # items per MLflow list call
-_MAX_ITEM_PAGES = 200  # at most 100,000 items read per scan
 _ADD_CHUNK = 100  # traces per MLflow add call
 _RESOLVE_CONCURRENCY = 8
 
@@ -217,7 +216,7 @@ class ReviewService:
         if schema.builtin:
             raise BuiltinSchema(f"label schema {name!r} is MLflow's built-in question")
         if not force:
-            async for queue in self._all_queues():
+            async for queue in paged(partial(self._gateway.list_review_queues, None)):
                 if schema.schema_id in queue.schema_ids:
                     raise SchemaInUse(
                         f"label schema {name!r} is used by review session {queue.name!r}; "
@@ -331,18 +330,11 @@ class ReviewService:
                     return session, await self._item_view(trace_id, lease)
             self.leases.release(queue_id, trace_id)
         # Otherwise the first pending item nobody holds (acquire is atomic in the loop).
-        token: str | None = None
-        for _ in range(_MAX_ITEM_PAGES):
-            page, next_token = await self._gateway.list_review_items(
-                queue_id, ItemStatus.PENDING, _ITEMS_PAGE, token
-            )
-            for item in page:
-                lease = self.leases.acquire(queue_id, item.trace_id, reviewer, lease_s)
-                if lease is not None:
-                    return session, await self._item_view(item.trace_id, lease)
-            if not next_token:
-                break
-            token = next_token
+        pending = partial(self._gateway.list_review_items, queue_id, ItemStatus.PENDING)
+        async for item in paged(pending):
+            lease = self.leases.acquire(queue_id, item.trace_id, reviewer, lease_s)
+            if lease is not None:
+                return session, await self._item_view(item.trace_id, lease)
         return session, None
 
     async def _item_view(self, trace_id: str, lease: Lease) -> ItemView:
@@ -502,7 +494,7 @@ class ReviewService:
     async def progress(self, name: str) -> Progress:
         session = await self.get_session(name)
         queue_id = session.queue.queue_id
-        items = await self._items(queue_id, None, limit=_ITEMS_PAGE * _MAX_ITEM_PAGES)
+        items = await collect(partial(self._gateway.list_review_items, queue_id, None))
         by_status = Counter(i.status for i in items)
         pending = {i.trace_id for i in items if i.status is ItemStatus.PENDING}
         leases = {t: lease for (_, t), lease in self.leases.live(queue_id).items() if t in pending}
@@ -535,7 +527,10 @@ class ReviewService:
         session = await self.get_session(name)
         scorer = self._scorer(scorer_kind)
         try:
-            items = await self._items(session.queue.queue_id, ItemStatus.COMPLETE, limit=max_items)
+            complete = partial(
+                self._gateway.list_review_items, session.queue.queue_id, ItemStatus.COMPLETE
+            )
+            items = await collect(complete, limit=max_items)
             run_id = uuid.uuid4().hex
             limit = asyncio.Semaphore(_EVAL_CONCURRENCY)
 
@@ -679,31 +674,6 @@ class ReviewService:
     def _require_reviewer(self, session: Session, reviewer: str) -> None:
         if reviewer not in session.queue.users:
             raise NotAReviewer(f"{reviewer!r} is not a reviewer of session {session.name!r}")
-
-    async def _items(
-        self, queue_id: str, status: ItemStatus | None, *, limit: int
-    ) -> list[ReviewItemRecord]:
-        items: list[ReviewItemRecord] = []
-        token: str | None = None
-        while len(items) < limit:
-            page, next_token = await self._gateway.list_review_items(
-                queue_id, status, min(_ITEMS_PAGE, limit - len(items)), token
-            )
-            items += page
-            if not next_token:
-                break
-            token = next_token
-        return items[:limit]
-
-    async def _all_queues(self) -> AsyncIterator[ReviewQueueRecord]:
-        token: str | None = None
-        for _ in range(_MAX_ITEM_PAGES):
-            page, next_token = await self._gateway.list_review_queues(None, MAX_PAGE_SIZE, token)
-            for queue in page:
-                yield queue
-            if not next_token:
-                return
-            token = next_token
 
 
 def _session(queue: ReviewQueueRecord, schemas: Iterable[LabelSchemaSpec]) -> Session:
