@@ -387,28 +387,16 @@ class ReviewService:
             self._label_judgment(session, schemas[n], labels[n], reviewer, trace_id, request_id)
             for n in sorted(labels)
         ]
-        async with self._item_locks.hold((queue_id, trace_id)):
-            item = await self._gateway.review_item(queue_id, trace_id)
-            if item is None:
-                raise NotFound(
-                    "review_item", trace_id, f"trace {trace_id} is not an item of session {name!r}"
-                )
-            if item.status is ItemStatus.COMPLETE:
+        async with self._pending_item(session, reviewer, trace_id, ItemStatus.COMPLETE) as item:
+            if item.status is ItemStatus.COMPLETE:  # a retry, when this reviewer completed it
+                replay = None
                 if item.completed_by == reviewer:
                     replay = await self._replayed(trace_id, judgments, request_id)
-                    if replay is not None:
-                        return replay
-                raise ItemComplete(f"the item {trace_id} of session {name!r} is already complete")
-            if item.status is ItemStatus.DECLINED:
-                raise ItemDeclined(f"the item {trace_id} of session {name!r} was declined")
-            holder = self.leases.holder(queue_id, trace_id)
-            if holder is not None and holder.reviewer != reviewer:
-                raise ItemLeased(f"the item {trace_id} is leased to another reviewer")
+                if replay is None:
+                    raise _not_pending(session, item)
+                return replay
             accepted = await self._feedback.log_judgments(judgments)
-            await self._gateway.set_review_item_status(
-                queue_id, trace_id, ItemStatus.COMPLETE, reviewer
-            )
-            self.leases.release(queue_id, trace_id)
+            await self._finish(session, trace_id, ItemStatus.COMPLETE, reviewer)
         return _submitted(trace_id, judgments, accepted)
 
     def _label_judgment(
@@ -471,25 +459,44 @@ class ReviewService:
     async def decline(self, name: str, reviewer: str, trace_id: str) -> ReviewItemRecord:
         session = await self.get_session(name)
         self._require_reviewer(session, reviewer)
+        async with self._pending_item(session, reviewer, trace_id, ItemStatus.DECLINED) as item:
+            if item.status is ItemStatus.DECLINED:  # a retry: declined already
+                return item
+            return await self._finish(session, trace_id, ItemStatus.DECLINED, reviewer)
+
+    @contextlib.asynccontextmanager
+    async def _pending_item(
+        self, session: Session, reviewer: str, trace_id: str, retried: ItemStatus
+    ) -> AsyncIterator[ReviewItemRecord]:
+        """The step SubmitLabels and DeclineItem share: the item `trace_id` of the session,
+        read and kept under its lock, pending and not leased to another reviewer. An item
+        that already has the status `retried` is yielded as it is, for the caller to answer
+        a retry; an item finished otherwise is refused."""
         queue_id = session.queue.queue_id
         async with self._item_locks.hold((queue_id, trace_id)):
             item = await self._gateway.review_item(queue_id, trace_id)
             if item is None:
                 raise NotFound(
-                    "review_item", trace_id, f"trace {trace_id} is not an item of session {name!r}"
+                    "review_item",
+                    trace_id,
+                    f"trace {trace_id} is not an item of session {session.name!r}",
                 )
-            if item.status is ItemStatus.COMPLETE:
-                raise ItemComplete(f"the item {trace_id} of session {name!r} is already complete")
-            if item.status is ItemStatus.DECLINED:
-                return item
-            holder = self.leases.holder(queue_id, trace_id)
-            if holder is not None and holder.reviewer != reviewer:
-                raise ItemLeased(f"the item {trace_id} is leased to another reviewer")
-            declined = await self._gateway.set_review_item_status(
-                queue_id, trace_id, ItemStatus.DECLINED, reviewer
-            )
-            self.leases.release(queue_id, trace_id)
-        return declined
+            if item.status is not retried:
+                if item.status is not ItemStatus.PENDING:
+                    raise _not_pending(session, item)
+                holder = self.leases.holder(queue_id, trace_id)
+                if holder is not None and holder.reviewer != reviewer:
+                    raise ItemLeased(f"the item {trace_id} is leased to another reviewer")
+            yield item
+
+    async def _finish(
+        self, session: Session, trace_id: str, status: ItemStatus, reviewer: str
+    ) -> ReviewItemRecord:
+        """Sets a pending item's final status (by `reviewer`) and releases its lease."""
+        queue_id = session.queue.queue_id
+        done = await self._gateway.set_review_item_status(queue_id, trace_id, status, reviewer)
+        self.leases.release(queue_id, trace_id)
+        return done
 
     async def progress(self, name: str) -> Progress:
         session = await self.get_session(name)
@@ -679,6 +686,14 @@ class ReviewService:
 def _session(queue: ReviewQueueRecord, schemas: Iterable[LabelSchemaSpec]) -> Session:
     """MLflow keeps a queue's schema IDs as a set: schemas are shown by creation time."""
     return Session(queue, tuple(sorted(schemas, key=lambda s: (s.create_time_ms, s.name))))
+
+
+def _not_pending(session: Session, item: ReviewItemRecord) -> ItemComplete | ItemDeclined:
+    if item.status is ItemStatus.COMPLETE:
+        return ItemComplete(
+            f"the item {item.trace_id} of session {session.name!r} is already complete"
+        )
+    return ItemDeclined(f"the item {item.trace_id} of session {session.name!r} was declined")
 
 
 def _content_key(queue_id: str, trace_id: str, reviewer: str, labels: Mapping[str, LabelIn]) -> str:
