@@ -28,6 +28,7 @@ from ..domain.review import (
     MAX_REVIEWERS,
     MAX_SESSION_SCHEMAS,
     EvalItem,
+    EvalOptions,
     EvalProgress,
     EvalStatus,
     FeedbackMatchSpec,
@@ -310,14 +311,8 @@ class ReviewServicer(review_service_pb2_grpc.ReviewServiceServicer):
         if not 1 <= max_items <= MAX_EVAL_ITEMS:
             v.add("max_items", f"must be from 1 to {MAX_EVAL_ITEMS} (0 means {DEFAULT_EVAL_ITEMS})")
         v.raise_if_any()
-        events = self._service.evaluate(
-            request.session,
-            scorer_kind=scorer,
-            threshold=threshold,
-            expectation_name=expectation_name,
-            feedback_name=feedback_name,
-            max_items=max_items,
-        )
+        options = EvalOptions(scorer, threshold, expectation_name, feedback_name, max_items)
+        events = self._service.evaluate(request.session, options)
         async with contextlib.aclosing(events):
             async for event in events:
                 if isinstance(event, EvalProgress):

@@ -65,7 +65,15 @@ from .errors import (
     NotAReviewer,
     SchemaInUse,
 )
-from .evaluation import EvalItem, EvalProgress, EvalResult, EvalStatus, ScorerKind
+from .evaluation import (
+    EvalItem,
+    EvalOptions,
+    EvalProgress,
+    EvalResult,
+    EvalStatus,
+    ScorerKind,
+    SessionEvaluator,
+)
 from .leases import Lease, LeaseTable
 from .records import (
     InputKind,
@@ -74,6 +82,7 @@ from .records import (
     LabelSchemaSpec,
     ReviewItemRecord,
     ReviewQueueRecord,
+    Session,
     TraceContent,
 )
 from .schemas import check_schema_name, check_schema_spec, label_problem
@@ -85,7 +94,6 @@ from .sessions import (
     Progress,
     ReviewerCounts,
     ReviewService,
-    Session,
     Submitted,
     TraceQuerySpec,
 )
@@ -120,6 +128,7 @@ __all__ = [
     "AddedItems",
     "BuiltinSchema",
     "EvalItem",
+    "EvalOptions",
     "EvalProgress",
     "EvalResult",
     "EvalStatus",
@@ -146,6 +155,7 @@ __all__ = [
     "SchemaInUse",
     "ScorerKind",
     "Session",
+    "SessionEvaluator",
     "Submitted",
     "TraceContent",
     "TraceQuerySpec",

@@ -98,3 +98,15 @@ class TraceContent:
     response_preview: str
     timestamp_ms: int
     client_request_id: str
+
+
+@dataclass(frozen=True)
+class Session:
+    """A review session: its MLflow queue and its label schemas, in order."""
+
+    queue: ReviewQueueRecord
+    schemas: tuple[LabelSchemaSpec, ...]
+
+    @property
+    def name(self) -> str:
+        return self.queue.name

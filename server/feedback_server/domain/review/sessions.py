@@ -7,15 +7,13 @@ import contextlib
 import hashlib
 import json
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ...backends.base import ChatTurn
-from ...errors import AlreadyExists, NotFound, ServiceError
+from ...errors import AlreadyExists, NotFound
 from ..feedback import Accepted, FeedbackService, assessment_id_for
 from ..model import (
     IngestionState,
@@ -26,33 +24,23 @@ from ..model import (
     StoredAssessment,
     TraceTarget,
 )
-from ..scorers import JudgeFactory, LlmJudgeScorer, Scorer, ScoringError, TokenF1Scorer
-from ..validation import MAX_MESSAGE_CHARS, Violations
+from ..scorers import JudgeFactory
+from ..validation import Violations
 from .catalog import SchemaCatalog
 from .errors import (
     BuiltinSchema,
     ItemComplete,
     ItemDeclined,
     ItemLeased,
-    JudgeNotConfigured,
     NotAReviewer,
     SchemaInUse,
 )
-from .evaluation import (
-    _EVAL_CONCURRENCY,
-    EvalItem,
-    EvalProgress,
-    EvalResult,
-    EvalStatus,
-    ScorerKind,
-    _latest_expectation,
-    _with,
-)
+from .evaluation import EvalOptions, EvalProgress, EvalResult, SessionEvaluator
 from .leases import Lease, LeaseTable
 from .paging import collect, paged
-from .records import ItemStatus, LabelSchemaSpec, ReviewItemRecord, ReviewQueueRecord
+from .records import ItemStatus, LabelSchemaSpec, ReviewItemRecord, ReviewQueueRecord, Session
 from .schemas import label_problem
-from .text import _as_text, _clip, _content_text
+from .text import content_text
 
 if TYPE_CHECKING:
     from ...mlflow_gateway import MlflowGateway
@@ -62,18 +50,6 @@ if TYPE_CHECKING:
 
 _ADD_CHUNK = 100  # traces per MLflow add call
 _RESOLVE_CONCURRENCY = 8
-
-
-@dataclass(frozen=True)
-class Session:
-    """A review session: its MLflow queue and its label schemas, in order."""
-
-    queue: ReviewQueueRecord
-    schemas: tuple[LabelSchemaSpec, ...]
-
-    @property
-    def name(self) -> str:
-        return self.queue.name
 
 
 @dataclass(frozen=True)
@@ -175,10 +151,9 @@ class ReviewService:
     ) -> None:
         self._gateway = gateway
         self._feedback = feedback
-        self._chat = chat
         self._registry = registry
         self.catalog = catalog
-        self._judge_factory = judge_factory
+        self._evaluator = SessionEvaluator(gateway, feedback, chat, judge_factory)
         self._query_max_scan = query_max_scan
         self.leases = LeaseTable()
         self._item_locks = _KeyedLocks()
@@ -345,8 +320,8 @@ class ReviewService:
             assessments = []
         return ItemView(
             trace_id=trace_id,
-            request=_content_text(content.inputs, content.request_preview) if content else "",
-            response=_content_text(content.outputs, content.response_preview) if content else "",
+            request=content_text(content.inputs, content.request_preview) if content else "",
+            response=content_text(content.outputs, content.response_preview) if content else "",
             assessments=assessments,
             timestamp_ms=content.timestamp_ms if content else 0,
             client_request_id=content.client_request_id if content else "",
@@ -521,160 +496,13 @@ class ReviewService:
     # --- evaluation ------------------------------------------------------------------------
 
     async def evaluate(
-        self,
-        name: str,
-        *,
-        scorer_kind: ScorerKind,
-        threshold: float,
-        expectation_name: str,
-        feedback_name: str,
-        max_items: int,
+        self, name: str, options: EvalOptions
     ) -> AsyncGenerator[EvalProgress | EvalResult, None]:
-        """Progress per item (in completion order), then the result (session order)."""
+        """EvaluateSession: progress per item (in completion order), then the result."""
         session = await self.get_session(name)
-        scorer = self._scorer(scorer_kind)
-        try:
-            complete = partial(
-                self._gateway.list_review_items, session.queue.queue_id, ItemStatus.COMPLETE
-            )
-            items = await collect(complete, limit=max_items)
-            run_id = uuid.uuid4().hex
-            limit = asyncio.Semaphore(_EVAL_CONCURRENCY)
-
-            async def one(trace_id: str) -> EvalItem:
-                async with limit:
-                    return await self._evaluate_item(
-                        session,
-                        trace_id,
-                        run_id,
-                        scorer,
-                        threshold,
-                        expectation_name,
-                        feedback_name,
-                    )
-
-            tasks = [asyncio.ensure_future(one(i.trace_id)) for i in items]
-            results: dict[str, EvalItem] = {}
-            try:
-                for done, next_result in enumerate(asyncio.as_completed(tasks), start=1):
-                    result = await next_result
-                    results[result.source_trace_id] = result
-                    yield EvalProgress(done, len(tasks), result)
-            finally:
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-            ordered = [results[i.trace_id] for i in items]
-            scored = [r for r in ordered if r.status is EvalStatus.SCORED]
-            passed = sum(r.passed for r in scored)
-            yield EvalResult(
-                items=ordered,
-                scored=len(scored),
-                passed=passed,
-                skipped=sum(r.status is EvalStatus.SKIPPED for r in ordered),
-                failed=sum(r.status is EvalStatus.FAILED for r in ordered),
-                pass_rate=passed / len(scored) if scored else 0.0,
-                scorer=scorer_kind,
-                threshold=threshold,
-                feedback_name=feedback_name,
-            )
-        finally:
-            await scorer.aclose()
-
-    def _scorer(self, kind: ScorerKind) -> Scorer:
-        if kind is ScorerKind.TOKEN_F1:
-            return TokenF1Scorer()
-        if self._judge_factory is None:
-            raise JudgeNotConfigured(
-                "no LLM judge is configured: set FEEDBACK_OPENAI_BASE_URL and FEEDBACK_OPENAI_MODEL"
-            )
-        return LlmJudgeScorer(self._judge_factory())
-
-    async def _evaluate_item(
-        self,
-        session: Session,
-        trace_id: str,
-        run_id: str,
-        scorer: Scorer,
-        threshold: float,
-        expectation_name: str,
-        feedback_name: str,
-    ) -> EvalItem:
-        try:
-            _, assessments = await self._feedback.list_feedback(TraceTarget(trace_id=trace_id))
-        except NotFound:
-            return EvalItem(trace_id, EvalStatus.FAILED, error="the trace no longer exists")
-        expected = _latest_expectation(assessments, expectation_name)
-        if expected is None:
-            return EvalItem(
-                trace_id, EvalStatus.SKIPPED, error=f"no {expectation_name!r} expectation"
-            )
-        expected_text = _clip(_as_text(expected))
-        content = await self._gateway.trace_content(trace_id)
-        request = _content_text(content.inputs, content.request_preview) if content else ""
-        base = EvalItem(trace_id, EvalStatus.FAILED, request=request, expected=expected_text)
-        if not request.strip():
-            return _with(base, error="the trace has no request to answer again")
-        turn = ChatTurn(
-            message=request[:MAX_MESSAGE_CHARS],
-            client_request_id=f"eval-{uuid.uuid4().hex[:16]}",
-            session_id=f"eval-{run_id}",
-            metadata={
-                "feedback.eval.run": run_id,
-                "feedback.eval.review_session": session.name,
-                "feedback.eval.source_trace_id": trace_id,
-            },
-        )
-        try:
-            active = await self._chat.begin(turn, rpc="EvaluateSession", admission_timeout_s=30.0)
-        except ServiceError as exc:
-            return _with(base, error=exc.message)
-        try:
-            answer = await active.run()
-        except ServiceError as exc:
-            return _with(base, trace_id=active.trace_id, error=exc.message)
-        base = _with(base, trace_id=answer.trace_id, response=_clip(answer.response))
-        try:
-            score = await scorer.score(
-                request=request,
-                response=answer.response,
-                expected=expected_text,
-                threshold=threshold,
-            )
-        except ScoringError as exc:
-            return _with(base, error=str(exc))
-        except ServiceError as exc:
-            return _with(base, error=exc.message)
-        target = TraceTarget(trace_id=answer.trace_id)
-        judgment = Judgment(
-            assessment_id=assessment_id_for("EvaluateSession", run_id, target, feedback_name),
-            request_id=run_id,
-            kind=JudgmentKind.FEEDBACK,
-            target=target,
-            name=feedback_name,
-            value=score.value,
-            source_type=scorer.source_type,
-            source_id=scorer.name,
-            rationale=score.rationale,
-            metadata={
-                "passed": "true" if score.passed else "false",
-                "threshold": f"{threshold:g}",
-                "expectation_name": expectation_name,
-                "review_session": session.name,
-                "source_trace_id": trace_id,
-                "eval_run": run_id,
-            },
-            created_ms=int(time.time() * 1000),
-        )
-        accepted = await self._feedback.log_judgments([judgment])
-        return _with(
-            base,
-            status=EvalStatus.SCORED,
-            score=score.value,
-            passed=score.passed,
-            rationale=score.rationale,
-            assessment_id=accepted.assessment_ids[0],
-        )
+        async with contextlib.aclosing(self._evaluator.run(session, options)) as events:
+            async for event in events:
+                yield event
 
     # --- helpers -----------------------------------------------------------------------------
 

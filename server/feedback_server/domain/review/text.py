@@ -8,13 +8,13 @@ from ..model import JsonValue
 from .bounds import MAX_CONTENT_CHARS
 
 
-def _as_text(value: JsonValue) -> str:
+def as_text(value: JsonValue) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _content_text(value: JsonValue, preview: str) -> str:
+def content_text(value: JsonValue, preview: str) -> str:
     """A trace's inputs or outputs as the text a person reads.
 
     Chat turns of this service store `{"message": ...}` / `{"response": ...}`; other
@@ -22,8 +22,8 @@ def _content_text(value: JsonValue, preview: str) -> str:
     OpenAI completion. Anything else is shown as JSON."""
     text = _extract_text(value)
     if text is None:
-        text = preview if value is None else _as_text(value)
-    return _clip(text)
+        text = preview if value is None else as_text(value)
+    return clip(text)
 
 
 def _extract_text(value: JsonValue) -> str | None:
@@ -55,5 +55,5 @@ def _extract_text(value: JsonValue) -> str | None:
     return None
 
 
-def _clip(text: str) -> str:
+def clip(text: str) -> str:
     return text if len(text) <= MAX_CONTENT_CHARS else text[:MAX_CONTENT_CHARS]
