@@ -7,16 +7,13 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from ...errors import FieldViolation, Unavailable
 from ..model import JsonValue
 from .paging import collect
+from .ports import ReviewStore
 from .records import LabelSchemaSpec
 from .schemas import label_problem
-
-if TYPE_CHECKING:
-    from ...mlflow_gateway import MlflowGateway
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +30,13 @@ class SchemaCatalog:
 
     def __init__(
         self,
-        gateway: MlflowGateway,
+        store: ReviewStore,
         *,
         ttl_s: float = 10.0,
         cold_wait_s: float = 0.5,
         retry_s: float = 5.0,
     ) -> None:
-        self._gateway = gateway
+        self._store = store
         self._ttl_s = ttl_s
         self._cold_wait_s = cold_wait_s
         self._retry_s = retry_s
@@ -134,7 +131,7 @@ class SchemaCatalog:
         generation = self._generation
         started = time.monotonic()
         try:
-            schemas = await collect(self._gateway.list_label_schemas)
+            schemas = await collect(self._store.list_label_schemas)
         except Unavailable:
             self._failed_at = time.monotonic()
             raise

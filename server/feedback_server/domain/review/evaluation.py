@@ -9,22 +9,19 @@ import uuid
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...backends.base import ChatTurn
 from ...errors import NotFound, ServiceError
-from ..feedback import FeedbackService, assessment_id_for
+from ..feedback import assessment_id_for
 from ..model import JsonValue, Judgment, JudgmentKind, StoredAssessment, TraceTarget
 from ..scorers import JudgeFactory, LlmJudgeScorer, Scorer, ScoringError, TokenF1Scorer
 from ..validation import MAX_MESSAGE_CHARS
 from .errors import JudgeNotConfigured
 from .paging import collect
+from .ports import ChatRunner, FeedbackWriter, ReviewStore
 from .records import ItemStatus, Session
 from .text import as_text, clip, content_text
-
-if TYPE_CHECKING:
-    from ...mlflow_gateway import MlflowGateway
-    from ..chat import ChatService
 
 _EVAL_CONCURRENCY = 4
 
@@ -93,12 +90,12 @@ class SessionEvaluator:
 
     def __init__(
         self,
-        gateway: MlflowGateway,
-        feedback: FeedbackService,
-        chat: ChatService,
+        store: ReviewStore,
+        feedback: FeedbackWriter,
+        chat: ChatRunner,
         judge_factory: JudgeFactory | None,
     ) -> None:
-        self._gateway = gateway
+        self._store = store
         self._feedback = feedback
         self._chat = chat
         self._judge_factory = judge_factory
@@ -110,7 +107,7 @@ class SessionEvaluator:
         scorer = self._scorer(options.scorer)
         try:
             complete = partial(
-                self._gateway.list_review_items, session.queue.queue_id, ItemStatus.COMPLETE
+                self._store.list_review_items, session.queue.queue_id, ItemStatus.COMPLETE
             )
             items = await collect(complete, limit=options.max_items)
             run_id = uuid.uuid4().hex
@@ -176,7 +173,7 @@ class SessionEvaluator:
                 trace_id, EvalStatus.SKIPPED, error=f"no {expectation_name!r} expectation"
             )
         expected_text = clip(as_text(expected))
-        content = await self._gateway.trace_content(trace_id)
+        content = await self._store.trace_content(trace_id)
         request = content_text(content.inputs, content.request_preview) if content else ""
         base = EvalItem(trace_id, EvalStatus.FAILED, request=request, expected=expected_text)
         if not request.strip():

@@ -11,10 +11,9 @@ from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
 
 from ...errors import AlreadyExists, NotFound
-from ..feedback import Accepted, FeedbackService, assessment_id_for
+from ..feedback import Accepted, assessment_id_for
 from ..model import (
     IngestionState,
     JsonValue,
@@ -38,15 +37,10 @@ from .errors import (
 from .evaluation import EvalOptions, EvalProgress, EvalResult, SessionEvaluator
 from .leases import Lease, LeaseTable
 from .paging import collect, paged
+from .ports import ChatRunner, ExportWaiter, FeedbackWriter, ReviewStore
 from .records import ItemStatus, LabelSchemaSpec, ReviewItemRecord, ReviewQueueRecord, Session
 from .schemas import label_problem
 from .text import content_text
-
-if TYPE_CHECKING:
-    from ...mlflow_gateway import MlflowGateway
-    from ..chat import ChatService
-    from ..traces import TraceRegistry
-
 
 _ADD_CHUNK = 100  # traces per MLflow add call
 _RESOLVE_CONCURRENCY = 8
@@ -140,20 +134,20 @@ class _KeyedLocks:
 class ReviewService:
     def __init__(
         self,
-        gateway: MlflowGateway,
-        feedback: FeedbackService,
-        chat: ChatService,
-        registry: TraceRegistry,
+        store: ReviewStore,
+        feedback: FeedbackWriter,
+        chat: ChatRunner,
+        registry: ExportWaiter,
         catalog: SchemaCatalog,
         *,
         judge_factory: JudgeFactory | None = None,
         query_max_scan: int = 10_000,
     ) -> None:
-        self._gateway = gateway
+        self._store = store
         self._feedback = feedback
         self._registry = registry
         self.catalog = catalog
-        self._evaluator = SessionEvaluator(gateway, feedback, chat, judge_factory)
+        self._evaluator = SessionEvaluator(store, feedback, chat, judge_factory)
         self._query_max_scan = query_max_scan
         self.leases = LeaseTable()
         self._item_locks = _KeyedLocks()
@@ -161,12 +155,12 @@ class ReviewService:
     # --- label schemas -------------------------------------------------------------------
 
     async def create_schema(self, spec: LabelSchemaSpec) -> LabelSchemaSpec:
-        existing = await self._gateway.get_label_schema(spec.name)
+        existing = await self._store.get_label_schema(spec.name)
         if existing is None:
             try:
-                created = await self._gateway.create_label_schema(spec)
+                created = await self._store.create_label_schema(spec)
             except AlreadyExists:
-                existing = await self._gateway.get_label_schema(spec.name)
+                existing = await self._store.get_label_schema(spec.name)
             else:
                 self.catalog.put(created)
                 return created
@@ -176,7 +170,7 @@ class ReviewService:
         raise AlreadyExists("label_schema", spec.name)
 
     async def get_schema(self, name: str) -> LabelSchemaSpec:
-        schema = await self._gateway.get_label_schema(name)
+        schema = await self._store.get_label_schema(name)
         if schema is None:
             raise NotFound("label_schema", name)
         return schema
@@ -184,20 +178,20 @@ class ReviewService:
     async def list_schemas(
         self, page_size: int, page_token: str
     ) -> tuple[list[LabelSchemaSpec], str]:
-        return await self._gateway.list_label_schemas(page_size, page_token or None)
+        return await self._store.list_label_schemas(page_size, page_token or None)
 
     async def delete_schema(self, name: str, *, force: bool) -> str:
         schema = await self.get_schema(name)
         if schema.builtin:
             raise BuiltinSchema(f"label schema {name!r} is MLflow's built-in question")
         if not force:
-            async for queue in paged(partial(self._gateway.list_review_queues, None)):
+            async for queue in paged(partial(self._store.list_review_queues, None)):
                 if schema.schema_id in queue.schema_ids:
                     raise SchemaInUse(
                         f"label schema {name!r} is used by review session {queue.name!r}; "
                         "set force to delete it anyway"
                     )
-        await self._gateway.delete_label_schema(schema.schema_id)
+        await self._store.delete_label_schema(schema.schema_id)
         self.catalog.drop(name)
         return schema.schema_id
 
@@ -215,12 +209,12 @@ class ReviewService:
                 raise NotFound("label_schema", n)
         wanted = tuple(schemas[n] for n in schema_names)
         schema_ids = [s.schema_id for s in wanted]
-        existing = await self._gateway.get_review_queue(name)
+        existing = await self._store.get_review_queue(name)
         if existing is None:
             try:
-                queue = await self._gateway.create_review_queue(name, list(reviewers), schema_ids)
+                queue = await self._store.create_review_queue(name, list(reviewers), schema_ids)
             except AlreadyExists:
-                existing = await self._gateway.get_review_queue(name)
+                existing = await self._store.get_review_queue(name)
             else:
                 return _session(queue, wanted)
         if (
@@ -234,7 +228,7 @@ class ReviewService:
         raise AlreadyExists("review_session", name)
 
     async def get_session(self, name: str) -> Session:
-        queue = await self._gateway.get_review_queue(name)
+        queue = await self._store.get_review_queue(name)
         if queue is None or not queue.custom:
             raise NotFound("review_session", name)
         return _session(queue, await self.catalog.by_ids(queue.schema_ids))
@@ -242,7 +236,7 @@ class ReviewService:
     async def list_sessions(
         self, reviewer: str, page_size: int, page_token: str
     ) -> tuple[list[Session], str]:
-        queues, token = await self._gateway.list_review_queues(
+        queues, token = await self._store.list_review_queues(
             reviewer or None, page_size, page_token or None
         )
         sessions = [
@@ -256,7 +250,7 @@ class ReviewService:
         session = await self.get_session(name)
         truncated = False
         if query is not None:
-            rows, truncated = await self._gateway.scan_traces(
+            rows, truncated = await self._store.scan_traces(
                 query.start_ms, query.end_ms, self._query_max_scan
             )
             matched = [
@@ -272,7 +266,7 @@ class ReviewService:
         items: list[ReviewItemRecord] = []
         for start in range(0, len(trace_ids), _ADD_CHUNK):
             chunk = trace_ids[start : start + _ADD_CHUNK]
-            items += await self._gateway.add_review_items(session.queue.queue_id, chunk)
+            items += await self._store.add_review_items(session.queue.queue_id, chunk)
         return AddedItems(items, matched_count, truncated)
 
     async def _resolve_all(self, targets: Sequence[TraceTarget]) -> list[str]:
@@ -298,14 +292,14 @@ class ReviewService:
         queue_id = session.queue.queue_id
         # The reviewer's own item, if still pending: the same item again, lease renewed.
         for trace_id in self.leases.held_by(queue_id, reviewer):
-            item = await self._gateway.review_item(queue_id, trace_id)
+            item = await self._store.review_item(queue_id, trace_id)
             if item is not None and item.status is ItemStatus.PENDING:
                 lease = self.leases.acquire(queue_id, trace_id, reviewer, lease_s)
                 if lease is not None:
                     return session, await self._item_view(trace_id, lease)
             self.leases.release(queue_id, trace_id)
         # Otherwise the first pending item nobody holds (acquire is atomic in the loop).
-        pending = partial(self._gateway.list_review_items, queue_id, ItemStatus.PENDING)
+        pending = partial(self._store.list_review_items, queue_id, ItemStatus.PENDING)
         async for item in paged(pending):
             lease = self.leases.acquire(queue_id, item.trace_id, reviewer, lease_s)
             if lease is not None:
@@ -313,7 +307,7 @@ class ReviewService:
         return session, None
 
     async def _item_view(self, trace_id: str, lease: Lease) -> ItemView:
-        content = await self._gateway.trace_content(trace_id)
+        content = await self._store.trace_content(trace_id)
         try:
             _, assessments = await self._feedback.list_feedback(TraceTarget(trace_id=trace_id))
         except NotFound:
@@ -449,7 +443,7 @@ class ReviewService:
         a retry; an item finished otherwise is refused."""
         queue_id = session.queue.queue_id
         async with self._item_locks.hold((queue_id, trace_id)):
-            item = await self._gateway.review_item(queue_id, trace_id)
+            item = await self._store.review_item(queue_id, trace_id)
             if item is None:
                 raise NotFound(
                     "review_item",
@@ -469,14 +463,14 @@ class ReviewService:
     ) -> ReviewItemRecord:
         """Sets a pending item's final status (by `reviewer`) and releases its lease."""
         queue_id = session.queue.queue_id
-        done = await self._gateway.set_review_item_status(queue_id, trace_id, status, reviewer)
+        done = await self._store.set_review_item_status(queue_id, trace_id, status, reviewer)
         self.leases.release(queue_id, trace_id)
         return done
 
     async def progress(self, name: str) -> Progress:
         session = await self.get_session(name)
         queue_id = session.queue.queue_id
-        items = await collect(partial(self._gateway.list_review_items, queue_id, None))
+        items = await collect(partial(self._store.list_review_items, queue_id, None))
         by_status = Counter(i.status for i in items)
         pending = {i.trace_id for i in items if i.status is ItemStatus.PENDING}
         leases = {t: lease for (_, t), lease in self.leases.live(queue_id).items() if t in pending}
