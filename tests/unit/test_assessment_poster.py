@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from feedback_server.mlflow_gateway import _AssessmentPoster, _is_not_found, _is_transient
+from feedback_server.mlflow_gateway.calls import _is_not_found, _is_transient
+from feedback_server.mlflow_gateway.poster import _AssessmentPoster
 from mlflow.entities import AssessmentSource, Feedback
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.utils.rest_utils import MlflowHostCreds

@@ -1,0 +1,60 @@
+"""The retrying client of MLflow's trace exporter."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from typing import Any
+
+from mlflow.tracing.client import TracingClient
+from prometheus_client import Counter
+
+from .calls import _is_transient
+
+log = logging.getLogger(__name__)
+
+
+class _RetryingExportClient:
+    """Wraps the exporter's TracingClient: transient failures of the calls that
+    store a trace are retried with exponential backoff and jitter for up to
+    `retry_s` seconds, instead of the trace being dropped with a warning."""
+
+    _RETRIED = ("start_trace", "log_spans", "_upload_trace_data")
+
+    def __init__(self, inner: TracingClient, retry_s: float, stop: threading.Event) -> None:
+        self._inner = inner
+        self._retry_s = retry_s
+        self._stop = stop
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name not in self._RETRIED:
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            deadline = time.monotonic() + self._retry_s
+            delay = 0.2
+            while True:
+                try:
+                    return attr(*args, **kwargs)
+                except Exception as exc:
+                    if not _is_transient(exc) or time.monotonic() + delay > deadline:
+                        TRACE_EXPORT_FAILURES.inc()
+                        raise
+                    TRACE_EXPORT_RETRIES.inc()
+                    log.warning("trace export %s failed (%s); retrying", name, type(exc).__name__)
+                    if self._stop.wait(delay * (0.5 + random.random())):
+                        raise
+                    delay = min(delay * 2, 10.0)
+
+        return call
+
+
+TRACE_EXPORT_RETRIES = Counter(
+    "feedback_trace_export_retries_total", "Trace export calls retried after a transient failure"
+)
+TRACE_EXPORT_FAILURES = Counter(
+    "feedback_trace_export_failures_total", "Trace export calls that failed for good"
+)
