@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlflow.entities import AssessmentSource, Expectation, Feedback
 
 from ..domain.model import Judgment, JudgmentKind, WriteOutcome, WriteResult
-from .calls import _describe, _is_not_found, _is_transient
+from .calls import describe, is_not_found, is_transient
 from .core import GatewayCore
 
 
@@ -45,13 +45,13 @@ class AssessmentWrites(GatewayCore):
                 self._client.log_assessment(trace_id, assessment)
             return WriteOutcome(WriteResult.STORED, trace_id)
         except Exception as exc:
-            if _is_not_found(exc):
+            if is_not_found(exc):
                 return WriteOutcome(WriteResult.TRACE_NOT_FOUND, trace_id, "trace not found")
             # A duplicate insert answers a generic error: look before reporting failure.
             try:
                 self._client.get_assessment(trace_id, judgment.assessment_id)
                 return WriteOutcome(WriteResult.STORED, trace_id, "already stored")
             except Exception as read_exc:
-                if _is_not_found(read_exc) and not _is_transient(exc):
-                    return WriteOutcome(WriteResult.REJECTED, trace_id, _describe(exc))
-            return WriteOutcome(WriteResult.UNAVAILABLE, trace_id, _describe(exc))
+                if is_not_found(read_exc) and not is_transient(exc):
+                    return WriteOutcome(WriteResult.REJECTED, trace_id, describe(exc))
+            return WriteOutcome(WriteResult.UNAVAILABLE, trace_id, describe(exc))

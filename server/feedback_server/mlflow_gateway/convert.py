@@ -9,14 +9,14 @@ from mlflow.entities import Feedback
 from ..domain.model import JudgmentKind, SourceType, StoredAssessment
 
 
-def _source_type(value: Any) -> SourceType:
+def source_type_of(value: Any) -> SourceType:
     try:
         return SourceType(str(value))
     except ValueError:
         return SourceType.HUMAN
 
 
-def _to_stored(a: Any) -> StoredAssessment:
+def to_stored(a: Any) -> StoredAssessment:
     is_feedback = isinstance(a, Feedback)
     source = a.source
     error = getattr(a, "error", None)
@@ -25,7 +25,7 @@ def _to_stored(a: Any) -> StoredAssessment:
         name=str(a.name),
         kind=JudgmentKind.FEEDBACK if is_feedback else JudgmentKind.EXPECTATION,
         value=a.value,
-        source_type=_source_type(getattr(source, "source_type", "HUMAN")),
+        source_type=source_type_of(getattr(source, "source_type", "HUMAN")),
         source_id=str(getattr(source, "source_id", "") or ""),
         rationale=getattr(a, "rationale", None),
         metadata={str(k): str(v) for k, v in (a.metadata or {}).items()},

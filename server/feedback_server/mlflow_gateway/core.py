@@ -13,9 +13,9 @@ from typing import TypeVar
 import mlflow
 from mlflow.tracing.client import TracingClient
 
-from ..errors import Unavailable
 from . import setup
-from .poster import _AssessmentPoster
+from .calls import mlflow_call
+from .poster import AssessmentPoster
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,14 +47,20 @@ class GatewayCore:
         self._experiment_id: str | None = None
         self._experiment_lock = threading.Lock()
         self._client = TracingClient(tracking_uri)
-        self._poster = _AssessmentPoster.for_client(self._client, timeout_s)
+        self._poster = AssessmentPoster.for_client(self._client, timeout_s)
         self._io = ThreadPoolExecutor(io_workers, thread_name_prefix="mlflow-io")
         self.export_pool = ThreadPoolExecutor(export_workers, thread_name_prefix="mlflow-export")
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def _run(self, fn: Callable[[], T]) -> T:
+        """Runs blocking `fn` in the I/O pool (the event loop never waits on MLflow)."""
         return await asyncio.get_running_loop().run_in_executor(self._io, fn)
+
+    async def _call(self, fn: Callable[[], T], what: tuple[str, str] | None = None) -> T:
+        """Runs one blocking MLflow call in the I/O pool; its failures are raised as
+        domain errors (`calls.mlflow_call`: `what` names the resource for NotFound etc.)."""
+        return await self._run(lambda: mlflow_call(fn, what))
 
     def close(self, *, abandon_exports: bool = False) -> None:
         """Waits for queued trace exports (unless `abandon_exports`), then releases threads."""
@@ -71,10 +77,9 @@ class GatewayCore:
             return self._experiment_id
         with self._experiment_lock:
             if self._experiment_id is None:
-                try:
-                    experiment = mlflow.set_experiment(experiment_name=self.experiment_name)
-                except Exception as exc:
-                    raise Unavailable("MLflow tracking server is unreachable") from exc
+                experiment = mlflow_call(
+                    lambda: mlflow.set_experiment(experiment_name=self.experiment_name)
+                )
                 self._experiment_id = str(experiment.experiment_id)
                 log.info(
                     "using MLflow experiment %r (id %s) at %s",
@@ -88,11 +93,3 @@ class GatewayCore:
         if self._experiment_id is not None:
             return self._experiment_id
         return await self._run(self.experiment_id_sync)
-
-    async def ping(self) -> bool:
-        """True when MLflow answers (used for readiness details, never for liveness)."""
-        try:
-            await self.experiment_id()
-            return True
-        except Unavailable:
-            return False

@@ -11,7 +11,7 @@ from typing import Any
 from mlflow.tracing.client import TracingClient
 from prometheus_client import Counter
 
-from .calls import _is_transient
+from .calls import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class _RetryingExportClient:
                 try:
                     return attr(*args, **kwargs)
                 except Exception as exc:
-                    if not _is_transient(exc) or time.monotonic() + delay > deadline:
+                    if not is_transient(exc) or time.monotonic() + delay > deadline:
                         TRACE_EXPORT_FAILURES.inc()
                         raise
                     TRACE_EXPORT_RETRIES.inc()

@@ -29,7 +29,7 @@ def _behind_proxy(url: urllib.parse.SplitResult) -> bool:
     )
 
 
-class _AssessmentPoster:
+class AssessmentPoster:
     """Creates assessments over one keep-alive HTTP connection per thread.
 
     MLflow's client spends about 4 ms of CPU per `log_assessment` (requests' proxy and
@@ -64,7 +64,7 @@ class _AssessmentPoster:
         self._local = threading.local()
 
     @classmethod
-    def for_client(cls, client: TracingClient, timeout_s: float) -> _AssessmentPoster | None:
+    def for_client(cls, client: TracingClient, timeout_s: float) -> AssessmentPoster | None:
         """The poster for `client`'s tracking server, or None where MLflow's client must stay."""
         try:
             from mlflow.store.tracking.rest_store import RestStore

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlflow.exceptions import MlflowException, RestException
 from mlflow.utils.proto_json_utils import message_to_json
 
 from ..domain.model import JudgmentKind
@@ -17,8 +16,8 @@ from ..domain.review import (
     TraceContent,
 )
 from ..domain.review import ItemStatus as ReviewItemStatus
-from ..errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
-from .calls import _is_not_found, _is_transient
+from ..errors import NotFound
+from .calls import mlflow_call
 from .core import GatewayCore
 
 
@@ -29,9 +28,9 @@ class ReviewApi(GatewayCore):
     # (`mlflow.protos.label_schemas_pb2`, `mlflow.protos.review_queues_pb2`).
 
     def _review_call(self, api: Any, request: Any, path: str, what: tuple[str, str]) -> Any:
-        """One label-schema / review-queue REST call; MLflow errors become domain errors:
-        not found -> NotFound(*what), already exists -> AlreadyExists(*what), invalid ->
-        InvalidArgument, unreachable / 5xx -> Unavailable."""
+        """One label-schema / review-queue REST call; MLflow errors become domain errors
+        (`calls.mlflow_call`): not found -> NotFound(*what), already exists ->
+        AlreadyExists(*what), invalid -> InvalidArgument, anything else -> Unavailable."""
         from mlflow.utils.rest_utils import (
             _V3_LABEL_SCHEMAS_REST_API_PATH_PREFIX,
             _V3_REVIEW_QUEUES_REST_API_PATH_PREFIX,
@@ -43,22 +42,12 @@ class ReviewApi(GatewayCore):
             else _V3_REVIEW_QUEUES_REST_API_PATH_PREFIX
         )
         endpoint = f"{prefix}/{path.split('/', 1)[1]}"
-        try:
-            return self._client.store._call_endpoint(
+        return mlflow_call(
+            lambda: self._client.store._call_endpoint(
                 api, message_to_json(request), endpoint=endpoint
-            )
-        except RestException as exc:
-            if _is_not_found(exc):
-                raise NotFound(*what) from exc
-            if exc.error_code == "RESOURCE_ALREADY_EXISTS":
-                raise AlreadyExists(*what) from exc
-            if exc.error_code == "INVALID_PARAMETER_VALUE":
-                raise InvalidArgument.of(what[0], "rejected by MLflow as invalid") from exc
-            if _is_transient(exc):
-                raise Unavailable("MLflow tracking server is unreachable") from exc
-            raise
-        except (MlflowException, OSError) as exc:
-            raise Unavailable("MLflow tracking server is unreachable") from exc
+            ),
+            what,
+        )
 
     async def create_label_schema(self, spec: LabelSchemaSpec) -> LabelSchemaSpec:
         from mlflow.protos import label_schemas_pb2 as ls
@@ -216,15 +205,13 @@ class ReviewApi(GatewayCore):
         return [_item_from_proto(i) for i in response.items]
 
     async def _trace_experiment(self, trace_id: str) -> str | None:
-        def call() -> str | None:
-            try:
-                return str(self._client.get_trace_info(trace_id).experiment_id)
-            except Exception as exc:
-                if _is_not_found(exc):
-                    return None
-                raise Unavailable("MLflow tracking server is unreachable") from exc
-
-        return await self._run(call)
+        try:
+            info = await self._call(
+                lambda: self._client.get_trace_info(trace_id), ("trace", trace_id)
+            )
+        except NotFound:
+            return None
+        return str(info.experiment_id)
 
     async def list_review_items(
         self, queue_id: str, status: ReviewItemStatus | None, page_size: int, page_token: str | None
@@ -280,13 +267,8 @@ class ReviewApi(GatewayCore):
     async def trace_content(self, trace_id: str) -> TraceContent | None:
         """The trace's root inputs and outputs (what a reviewer reads), or None."""
 
-        def call() -> TraceContent | None:
-            try:
-                trace = self._client.get_trace(trace_id)
-            except Exception as exc:
-                if _is_not_found(exc):
-                    return None
-                raise Unavailable("MLflow tracking server is unreachable") from exc
+        def call() -> TraceContent:
+            trace = mlflow_call(lambda: self._client.get_trace(trace_id), ("trace", trace_id))
             info = trace.info
             root = next((s for s in trace.data.spans if s.parent_id is None), None)
             return TraceContent(
@@ -299,24 +281,27 @@ class ReviewApi(GatewayCore):
                 client_request_id=str(info.client_request_id or ""),
             )
 
-        return await self._run(call)
+        try:
+            return await self._run(call)
+        except NotFound:
+            return None
 
 
 # --- review: conversions of MLflow's label schema and review queue messages ----------------
-
-# review_queues_pb2.ReviewStatus: PENDING = 1, COMPLETE = 2, DECLINED = 3.
-_REVIEW_STATUS_NUMBERS = {
-    ReviewItemStatus.PENDING: 1,
-    ReviewItemStatus.COMPLETE: 2,
-    ReviewItemStatus.DECLINED: 3,
-}
-_REVIEW_STATUS_FROM_PROTO = {v: k for k, v in _REVIEW_STATUS_NUMBERS.items()}
 
 
 def _status_to_proto(status: ReviewItemStatus) -> Any:
     from mlflow.protos import review_queues_pb2 as rq
 
     return rq.ReviewStatus.Value(status.name)
+
+
+def _status_from_proto(number: int) -> ReviewItemStatus:
+    """review_queues_pb2.ReviewStatus names match ItemStatus; anything else is PENDING."""
+    from mlflow.protos import review_queues_pb2 as rq
+
+    by_number = {int(rq.ReviewStatus.Value(s.name)): s for s in ReviewItemStatus}
+    return by_number.get(number, ReviewItemStatus.PENDING)
 
 
 def _schema_input_to_proto(spec: LabelInputSpec) -> Any:
@@ -395,6 +380,6 @@ def _queue_from_proto(p: Any) -> ReviewQueueRecord:
 def _item_from_proto(p: Any) -> ReviewItemRecord:
     return ReviewItemRecord(
         trace_id=p.item_id,
-        status=_REVIEW_STATUS_FROM_PROTO.get(p.status, ReviewItemStatus.PENDING),
+        status=_status_from_proto(p.status),
         completed_by=p.completed_by,
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..domain.model import StoredAssessment, TraceAssessments
 from ..domain.validation import CLIENT_REQUEST_ID_RE, TRACE_ID_RE
-from ..errors import Unavailable
-from .calls import _is_not_found
-from .convert import _to_stored
+from ..errors import NotFound
+from .calls import mlflow_call
+from .convert import to_stored
 from .core import GatewayCore
 
 
@@ -16,16 +18,11 @@ class TraceSearches(GatewayCore):
         if not TRACE_ID_RE.fullmatch(trace_id):
             return False
 
-        def call() -> bool:
-            try:
-                self._client.get_trace_info(trace_id)
-                return True
-            except Exception as exc:
-                if _is_not_found(exc):
-                    return False
-                raise Unavailable("MLflow tracking server is unreachable") from exc
-
-        return await self._run(call)
+        try:
+            await self._call(lambda: self._client.get_trace_info(trace_id), ("trace", trace_id))
+        except NotFound:
+            return False
+        return True
 
     async def find_trace_by_client_request_id(self, client_request_id: str) -> str | None:
         """The newest trace of the experiment with this client request ID, if any.
@@ -37,34 +34,28 @@ class TraceSearches(GatewayCore):
         experiment_id = await self.experiment_id()
         literal = client_request_id.replace("\\", "\\\\").replace("'", "\\'")
 
-        def call() -> str | None:
-            try:
-                traces = self._client.search_traces(
-                    experiment_ids=[experiment_id],
-                    filter_string=f"attributes.client_request_id = '{literal}'",
-                    max_results=1,
-                    order_by=["timestamp_ms DESC"],
-                    include_spans=False,
-                )
-            except Exception as exc:
-                raise Unavailable("MLflow tracking server is unreachable") from exc
-            return str(traces[0].info.trace_id) if traces else None
-
-        return await self._run(call)
+        traces = await self._call(
+            lambda: self._client.search_traces(
+                experiment_ids=[experiment_id],
+                filter_string=f"attributes.client_request_id = '{literal}'",
+                max_results=1,
+                order_by=["timestamp_ms DESC"],
+                include_spans=False,
+            )
+        )
+        return str(traces[0].info.trace_id) if traces else None
 
     async def list_assessments(self, trace_id: str) -> list[StoredAssessment] | None:
         """The trace's assessments, or None when MLflow has no such trace."""
 
-        def call() -> list[StoredAssessment] | None:
-            try:
-                info = self._client.get_trace_info(trace_id)
-            except Exception as exc:
-                if _is_not_found(exc):
-                    return None
-                raise Unavailable("MLflow tracking server is unreachable") from exc
-            return [_to_stored(a) for a in info.assessments or []]
+        def call() -> list[StoredAssessment]:
+            info = mlflow_call(lambda: self._client.get_trace_info(trace_id), ("trace", trace_id))
+            return [to_stored(a) for a in info.assessments or []]
 
-        return await self._run(call)
+        try:
+            return await self._run(call)
+        except NotFound:
+            return None
 
     async def scan_traces(
         self, start_ms: int, end_ms: int, max_traces: int
@@ -80,8 +71,9 @@ class TraceSearches(GatewayCore):
                 f"trace.timestamp_ms >= {int(start_ms)} AND trace.timestamp_ms < {int(end_ms)}"
             )
             while True:
-                try:
-                    page = self._client.search_traces(
+                page = mlflow_call(
+                    partial(
+                        self._client.search_traces,
                         experiment_ids=[experiment_id],
                         filter_string=filter_string,
                         max_results=min(500, max_traces - len(rows) + 1),
@@ -89,15 +81,14 @@ class TraceSearches(GatewayCore):
                         page_token=token,
                         include_spans=False,
                     )
-                except Exception as exc:
-                    raise Unavailable("MLflow tracking server is unreachable") from exc
+                )
                 for trace in page:
                     info = trace.info
                     rows.append(
                         TraceAssessments(
                             trace_id=info.trace_id,
                             timestamp_ms=int(info.request_time),
-                            assessments=[_to_stored(a) for a in info.assessments or []],
+                            assessments=[to_stored(a) for a in info.assessments or []],
                         )
                     )
                 if len(rows) > max_traces:
