@@ -54,23 +54,26 @@ def value_to_json(value: struct_pb2.Value) -> JsonValue:
     return json_format.MessageToDict(value)
 
 
-def feedback_value_in(v: Violations, msg: common_pb2.FeedbackValue, present: bool) -> JsonValue:
+def feedback_value_in(
+    v: Violations, msg: common_pb2.FeedbackValue, present: bool, path: str = "value"
+) -> JsonValue:
+    """The value of a `FeedbackValue` at field `path` of the request."""
     kind = msg.WhichOneof("kind") if present else None
     if kind is None:
-        v.add("value", "is required: set one of boolean, number, category, text, structured")
+        v.add(path, "is required: set one of boolean, number, category, text, structured")
         return None
     if kind == "boolean":
         return msg.boolean
     if kind == "number":
-        v.number("value.number", msg.number)
+        v.number(f"{path}.number", msg.number)
         return msg.number
     if kind == "category":
-        v.text("value.category", msg.category, max_chars=MAX_CATEGORY_CHARS, required=True)
+        v.text(f"{path}.category", msg.category, max_chars=MAX_CATEGORY_CHARS, required=True)
         return msg.category
     if kind == "text":
-        v.text("value.text", msg.text, max_chars=MAX_TEXT_CHARS, required=True)
+        v.text(f"{path}.text", msg.text, max_chars=MAX_TEXT_CHARS, required=True)
         return msg.text
-    return structured_in(v, "value.structured", msg.structured)
+    return structured_in(v, f"{path}.structured", msg.structured)
 
 
 def structured_in(v: Violations, field: str, msg: struct_pb2.Value) -> JsonValue:

@@ -40,7 +40,6 @@ from .review_convert import (
     SCORERS_IN,
     SCORERS_OUT,
     eval_item_out,
-    feedback_value_at,
     item_out,
     query_in,
     ref_in,
@@ -204,7 +203,9 @@ class ReviewServicer(review_service_pb2_grpc.ReviewServiceServicer):
             for name, label in request.labels.items():
                 path = f"labels[{name[:64]!r}]"
                 v.name(path, name)
-                value = feedback_value_at(v, f"{path}.value", label.value, label.HasField("value"))
+                value = convert.feedback_value_in(
+                    v, label.value, label.HasField("value"), f"{path}.value"
+                )
                 v.text(f"{path}.comment", label.comment, max_chars=MAX_COMMENT_CHARS)
                 labels[name] = LabelIn(value, label.comment)
         v.request_id("request_id", request.request_id)

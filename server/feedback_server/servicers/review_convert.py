@@ -8,7 +8,7 @@ from feedback.v1 import common_pb2, feedback_service_pb2
 from feedback.v1 import review_service_pb2 as pb
 
 from ..domain.feedback import DEFAULT_FEEDBACK_NAME
-from ..domain.model import JsonValue, JudgmentKind, TraceTarget
+from ..domain.model import JudgmentKind, TraceTarget
 from ..domain.review import (
     DEFAULT_NEGATIVE_LABEL,
     DEFAULT_POSITIVE_LABEL,
@@ -28,7 +28,7 @@ from ..domain.review import (
     TraceQuerySpec,
     check_schema_spec,
 )
-from ..domain.validation import MAX_CATEGORY_CHARS, MAX_TEXT_CHARS, Violations
+from ..domain.validation import Violations
 from . import convert
 
 DAY_MS = 24 * 3600 * 1000
@@ -195,28 +195,6 @@ def eval_item_out(item: EvalItem) -> pb.EvaluationItemResult:
     )
 
 
-def feedback_value_at(
-    v: Violations, path: str, msg: common_pb2.FeedbackValue, present: bool
-) -> JsonValue:
-    """`convert.feedback_value_in` with the value's own field path."""
-    kind = msg.WhichOneof("kind") if present else None
-    if kind is None:
-        v.add(path, "is required: set one of boolean, number, category, text, structured")
-        return None
-    if kind == "boolean":
-        return msg.boolean
-    if kind == "number":
-        v.number(f"{path}.number", msg.number)
-        return msg.number
-    if kind == "category":
-        v.text(f"{path}.category", msg.category, max_chars=MAX_CATEGORY_CHARS, required=True)
-        return msg.category
-    if kind == "text":
-        v.text(f"{path}.text", msg.text, max_chars=MAX_TEXT_CHARS, required=True)
-        return msg.text
-    return convert.structured_in(v, f"{path}.structured", msg.structured)
-
-
 def ref_in(v: Violations, path: str, ref: common_pb2.TraceRef) -> TraceTarget:
     which = ref.WhichOneof("ref")
     if ref.span_id:
@@ -252,7 +230,7 @@ def query_in(v: Violations, q: pb.TraceQuery) -> TraceQuerySpec:
         kind = q.feedback.value.WhichOneof("kind") if q.feedback.HasField("value") else None
         if kind == "structured":
             v.add(path, "must be a boolean, number, category or text")
-        value = feedback_value_at(v, path, q.feedback.value, q.feedback.HasField("value"))
+        value = convert.feedback_value_in(v, q.feedback.value, q.feedback.HasField("value"), path)
         match = FeedbackMatchSpec(name, value)
     max_traces = q.max_traces or DEFAULT_QUERY_TRACES
     if not 1 <= max_traces <= MAX_QUERY_TRACES:
