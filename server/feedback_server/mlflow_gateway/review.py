@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from mlflow.utils.proto_json_utils import message_to_json
@@ -14,8 +15,10 @@ from ..domain.review import (
     ReviewItemRecord,
     ReviewQueueRecord,
     TraceContent,
+    label_input,
 )
 from ..domain.review import ItemStatus as ReviewItemStatus
+from ..domain.review.paging import paged
 from ..errors import NotFound
 from .calls import mlflow_call
 from .core import GatewayCore
@@ -27,10 +30,10 @@ class ReviewApi(GatewayCore):
     # same REST endpoints with the request messages mlflow-tracing ships
     # (`mlflow.protos.label_schemas_pb2`, `mlflow.protos.review_queues_pb2`).
 
-    def _review_call(self, api: Any, request: Any, path: str, what: tuple[str, str]) -> Any:
-        """One label-schema / review-queue REST call; MLflow errors become domain errors
-        (`calls.mlflow_call`): not found -> NotFound(*what), already exists ->
-        AlreadyExists(*what), invalid -> InvalidArgument, anything else -> Unavailable."""
+    async def _rest(self, api: Any, request: Any, path: str, what: tuple[str, str]) -> Any:
+        """One label-schema / review-queue REST call in the I/O pool; MLflow errors become
+        domain errors (`GatewayCore._call`): not found -> NotFound(*what), already exists
+        -> AlreadyExists(*what), invalid -> InvalidArgument, anything else -> Unavailable."""
         from mlflow.utils.rest_utils import (
             _V3_LABEL_SCHEMAS_REST_API_PATH_PREFIX,
             _V3_REVIEW_QUEUES_REST_API_PATH_PREFIX,
@@ -42,7 +45,7 @@ class ReviewApi(GatewayCore):
             else _V3_REVIEW_QUEUES_REST_API_PATH_PREFIX
         )
         endpoint = f"{prefix}/{path.split('/', 1)[1]}"
-        return mlflow_call(
+        return await self._call(
             lambda: self._client.store._call_endpoint(
                 api, message_to_json(request), endpoint=endpoint
             ),
@@ -63,9 +66,7 @@ class ReviewApi(GatewayCore):
         if spec.instructions:
             request.instruction = spec.instructions
         what = ("label_schema", spec.name)
-        response = await self._run(
-            lambda: self._review_call(ls.CreateLabelSchema, request, "label-schemas/create", what)
-        )
+        response = await self._rest(ls.CreateLabelSchema, request, "label-schemas/create", what)
         return _schema_from_proto(response.label_schema)
 
     async def get_label_schema(self, name: str) -> LabelSchemaSpec | None:
@@ -75,10 +76,8 @@ class ReviewApi(GatewayCore):
         request = ls.GetLabelSchemaByName(experiment_id=experiment_id, name=name)
         what = ("label_schema", name)
         try:
-            response = await self._run(
-                lambda: self._review_call(
-                    ls.GetLabelSchemaByName, request, "label-schemas/get-by-name", what
-                )
+            response = await self._rest(
+                ls.GetLabelSchemaByName, request, "label-schemas/get-by-name", what
             )
         except NotFound:
             return None
@@ -94,30 +93,15 @@ class ReviewApi(GatewayCore):
         if page_token:
             request.page_token = page_token
         what = ("page_token", "")  # the only caller input MLflow can refuse here
-        response = await self._run(
-            lambda: self._review_call(ls.ListLabelSchemas, request, "label-schemas/list", what)
-        )
+        response = await self._rest(ls.ListLabelSchemas, request, "label-schemas/list", what)
         return [_schema_from_proto(s) for s in response.label_schemas], response.next_page_token
-
-    async def list_all_label_schemas(self, max_pages: int = 20) -> list[LabelSchemaSpec]:
-        """Every label schema of the experiment (pages of 500)."""
-        schemas: list[LabelSchemaSpec] = []
-        token: str | None = None
-        for _ in range(max_pages):
-            page, token = await self.list_label_schemas(500, token)
-            schemas += page
-            if not token:
-                break
-        return schemas
 
     async def delete_label_schema(self, schema_id: str) -> None:
         from mlflow.protos import label_schemas_pb2 as ls
 
         request = ls.DeleteLabelSchema(schema_id=schema_id)
         what = ("label_schema", schema_id)
-        await self._run(
-            lambda: self._review_call(ls.DeleteLabelSchema, request, "label-schemas/delete", what)
-        )
+        await self._rest(ls.DeleteLabelSchema, request, "label-schemas/delete", what)
 
     async def create_review_queue(
         self, name: str, users: list[str], schema_ids: list[str]
@@ -133,9 +117,7 @@ class ReviewApi(GatewayCore):
             schema_ids=schema_ids,
         )
         what = ("review_session", name)
-        response = await self._run(
-            lambda: self._review_call(rq.CreateReviewQueue, request, "review-queues/create", what)
-        )
+        response = await self._rest(rq.CreateReviewQueue, request, "review-queues/create", what)
         return _queue_from_proto(response.review_queue)
 
     async def get_review_queue(self, name: str) -> ReviewQueueRecord | None:
@@ -145,10 +127,8 @@ class ReviewApi(GatewayCore):
         request = rq.GetReviewQueueByName(experiment_id=experiment_id, name=name)
         what = ("review_session", name)
         try:
-            response = await self._run(
-                lambda: self._review_call(
-                    rq.GetReviewQueueByName, request, "review-queues/get-by-name", what
-                )
+            response = await self._rest(
+                rq.GetReviewQueueByName, request, "review-queues/get-by-name", what
             )
         except NotFound:
             return None
@@ -174,9 +154,7 @@ class ReviewApi(GatewayCore):
         if page_token:
             request.page_token = page_token
         what = ("page_token", "")  # the only caller input MLflow can refuse here
-        response = await self._run(
-            lambda: self._review_call(rq.ListReviewQueues, request, "review-queues/list", what)
-        )
+        response = await self._rest(rq.ListReviewQueues, request, "review-queues/list", what)
         return [_queue_from_proto(q) for q in response.review_queues], response.next_page_token
 
     async def add_review_items(self, queue_id: str, trace_ids: list[str]) -> list[ReviewItemRecord]:
@@ -188,10 +166,8 @@ class ReviewApi(GatewayCore):
         )
         what = ("review_session", queue_id)
         try:
-            response = await self._run(
-                lambda: self._review_call(
-                    rq.AddItemsToReviewQueue, request, "review-queues/items/add", what
-                )
+            response = await self._rest(
+                rq.AddItemsToReviewQueue, request, "review-queues/items/add", what
             )
         except NotFound:
             # MLflow refuses the whole batch when a trace is not in the experiment: name it.
@@ -225,10 +201,8 @@ class ReviewApi(GatewayCore):
         if page_token:
             request.page_token = page_token
         what = ("review_session", queue_id)
-        response = await self._run(
-            lambda: self._review_call(
-                rq.ListReviewQueueItems, request, "review-queues/items/list", what
-            )
+        response = await self._rest(
+            rq.ListReviewQueueItems, request, "review-queues/items/list", what
         )
         return [_item_from_proto(i) for i in response.items], response.next_page_token
 
@@ -236,14 +210,11 @@ class ReviewApi(GatewayCore):
         """One item of a queue with its current status, or None when the trace is not in
         the queue. (MLflow has no single-item read: membership comes from the queues that
         hold the item, then an add, which is a no-op returning the existing item.)"""
-        token: str | None = None
-        for _ in range(20):
-            queues, token = await self.list_review_queues(None, 500, token, item_id=trace_id)
-            if any(q.queue_id == queue_id for q in queues):
+        holding = partial(self.list_review_queues, None, item_id=trace_id)
+        async for queue in paged(holding):
+            if queue.queue_id == queue_id:
                 items = await self.add_review_items(queue_id, [trace_id])
                 return items[0] if items else None
-            if not token:
-                return None
         return None
 
     async def set_review_item_status(
@@ -257,10 +228,8 @@ class ReviewApi(GatewayCore):
         if status is not ReviewItemStatus.PENDING:
             request.completed_by = completed_by
         what = ("review_item", trace_id)
-        response = await self._run(
-            lambda: self._review_call(
-                rq.SetReviewQueueItemStatus, request, "review-queues/items/set-status", what
-            )
+        response = await self._rest(
+            rq.SetReviewQueueItemStatus, request, "review-queues/items/set-status", what
         )
         return _item_from_proto(response.item)
 
@@ -307,55 +276,33 @@ def _status_from_proto(number: int) -> ReviewItemStatus:
 def _schema_input_to_proto(spec: LabelInputSpec) -> Any:
     from mlflow.protos import label_schemas_pb2 as ls
 
-    if spec.kind is InputKind.PASS_FAIL:
-        return ls.LabelSchemaInput(
-            pass_fail=ls.InputPassFail(
-                positive_label=spec.positive_label, negative_label=spec.negative_label
-            )
-        )
-    if spec.kind is InputKind.CATEGORICAL:
-        return ls.LabelSchemaInput(
-            categorical=ls.InputCategorical(
-                options=list(spec.options), multi_select=spec.multi_select
-            )
-        )
-    if spec.kind is InputKind.NUMERIC:
-        return ls.LabelSchemaInput(
-            numeric=ls.InputNumeric(min_value=spec.min_value, max_value=spec.max_value)
-        )
-    return ls.LabelSchemaInput(text=ls.InputText(max_length=spec.max_length))
+    inputs = {
+        InputKind.PASS_FAIL: ls.InputPassFail,
+        InputKind.CATEGORICAL: ls.InputCategorical,
+        InputKind.NUMERIC: ls.InputNumeric,
+        InputKind.TEXT: ls.InputText,
+    }
+    return ls.LabelSchemaInput(**{spec.kind.value: inputs[spec.kind](**spec.fields())})
 
 
 def _schema_from_proto(p: Any) -> LabelSchemaSpec:
-    which = p.input.WhichOneof("input")
-    if which == "pass_fail":
-        spec = LabelInputSpec(
-            InputKind.PASS_FAIL,
-            positive_label=p.input.pass_fail.positive_label,
-            negative_label=p.input.pass_fail.negative_label,
-        )
-    elif which == "categorical":
-        spec = LabelInputSpec(
-            InputKind.CATEGORICAL,
-            options=tuple(p.input.categorical.options),
-            multi_select=bool(p.input.categorical.multi_select),
-        )
-    elif which == "numeric":
-        n = p.input.numeric
-        spec = LabelInputSpec(
-            InputKind.NUMERIC,
-            min_value=n.min_value if n.HasField("min_value") else None,
-            max_value=n.max_value if n.HasField("max_value") else None,
-        )
-    else:
-        t = p.input.text
-        spec = LabelInputSpec(
-            InputKind.TEXT, max_length=t.max_length if t.HasField("max_length") else None
-        )
+    from mlflow.protos import label_schemas_pb2 as ls
+
+    i, n, t = p.input, p.input.numeric, p.input.text
+    spec = label_input(
+        i.WhichOneof("input"),
+        positive_label=i.pass_fail.positive_label,
+        negative_label=i.pass_fail.negative_label,
+        options=i.categorical.options,
+        multi_select=i.categorical.multi_select,
+        min_value=n.min_value if n.HasField("min_value") else None,
+        max_value=n.max_value if n.HasField("max_value") else None,
+        max_length=t.max_length if t.HasField("max_length") else None,
+    )
     return LabelSchemaSpec(
         name=p.name,
-        kind=JudgmentKind.EXPECTATION if p.type == 2 else JudgmentKind.FEEDBACK,
-        input=spec,
+        kind=JudgmentKind.EXPECTATION if p.type == ls.EXPECTATION else JudgmentKind.FEEDBACK,
+        input=spec or LabelInputSpec(InputKind.TEXT),
         instructions=p.instruction,
         enable_comment=bool(p.enable_comment),
         schema_id=p.schema_id,
@@ -366,12 +313,14 @@ def _schema_from_proto(p: Any) -> LabelSchemaSpec:
 
 
 def _queue_from_proto(p: Any) -> ReviewQueueRecord:
+    from mlflow.protos import review_queues_pb2 as rq
+
     return ReviewQueueRecord(
         queue_id=p.queue_id,
         name=p.name,
         users=tuple(p.users),
         schema_ids=tuple(p.schema_ids),
-        custom=p.queue_type != 1,  # review_queues_pb2.USER: MLflow's per-user queues
+        custom=p.queue_type != rq.USER,  # USER: MLflow's per-user queues
         create_time_ms=int(p.creation_time_ms),
         update_time_ms=int(p.last_update_time_ms),
     )

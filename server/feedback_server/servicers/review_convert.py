@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from feedback.v1 import common_pb2, feedback_service_pb2
 from feedback.v1 import review_service_pb2 as pb
@@ -27,6 +29,7 @@ from ..domain.review import (
     Session,
     TraceQuerySpec,
     check_schema_spec,
+    label_input,
 )
 from ..domain.validation import Violations
 from . import convert
@@ -39,6 +42,12 @@ _KINDS_IN = {
     pb.LABEL_SCHEMA_TYPE_EXPECTATION: JudgmentKind.EXPECTATION,
 }
 _KINDS_OUT = {v: k for k, v in _KINDS_IN.items()}
+_INPUTS_OUT: dict[InputKind, Callable[..., Any]] = {
+    InputKind.PASS_FAIL: pb.PassFailInput,
+    InputKind.CATEGORICAL: pb.CategoricalInput,
+    InputKind.NUMERIC: pb.NumericInput,
+    InputKind.TEXT: pb.TextInput,
+}
 _STATUS_OUT = {
     ItemStatus.PENDING: pb.REVIEW_ITEM_STATUS_PENDING,
     ItemStatus.COMPLETE: pb.REVIEW_ITEM_STATUS_COMPLETE,
@@ -76,28 +85,18 @@ def schema_in(v: Violations, msg: pb.LabelSchema, present: bool) -> LabelSchemaS
     if kind is None:
         v.add("label_schema.type", "is required: FEEDBACK or EXPECTATION")
         kind = JudgmentKind.FEEDBACK
-    which = msg.input.WhichOneof("kind") if msg.HasField("input") else None
-    if which == "pass_fail":
-        inp = LabelInputSpec(
-            InputKind.PASS_FAIL,
-            positive_label=msg.input.pass_fail.positive_label or DEFAULT_POSITIVE_LABEL,
-            negative_label=msg.input.pass_fail.negative_label or DEFAULT_NEGATIVE_LABEL,
-        )
-    elif which == "categorical":
-        c = msg.input.categorical
-        inp = LabelInputSpec(
-            InputKind.CATEGORICAL, options=tuple(c.options), multi_select=c.multi_select
-        )
-    elif which == "numeric":
-        n = msg.input.numeric
-        inp = LabelInputSpec(
-            InputKind.NUMERIC,
-            min_value=n.min_value if n.HasField("min_value") else None,
-            max_value=n.max_value if n.HasField("max_value") else None,
-        )
-    elif which == "text":
-        inp = LabelInputSpec(InputKind.TEXT, max_length=msg.input.text.max_length or None)
-    else:
+    i, n = msg.input, msg.input.numeric
+    inp = label_input(
+        i.WhichOneof("kind") if msg.HasField("input") else None,
+        positive_label=i.pass_fail.positive_label or DEFAULT_POSITIVE_LABEL,
+        negative_label=i.pass_fail.negative_label or DEFAULT_NEGATIVE_LABEL,
+        options=i.categorical.options,
+        multi_select=i.categorical.multi_select,
+        min_value=n.min_value if n.HasField("min_value") else None,
+        max_value=n.max_value if n.HasField("max_value") else None,
+        max_length=i.text.max_length or None,
+    )
+    if inp is None:
         v.add("label_schema.input", "is required: set one of pass_fail, categorical, numeric, text")
         inp = LabelInputSpec(InputKind.TEXT)
     spec = LabelSchemaSpec(
@@ -113,26 +112,11 @@ def schema_in(v: Violations, msg: pb.LabelSchema, present: bool) -> LabelSchemaS
 
 def schema_out(s: LabelSchemaSpec) -> pb.LabelSchema:
     inp = s.input
-    if inp.kind is InputKind.PASS_FAIL:
-        label_input = pb.LabelInput(
-            pass_fail=pb.PassFailInput(
-                positive_label=inp.positive_label, negative_label=inp.negative_label
-            )
-        )
-    elif inp.kind is InputKind.CATEGORICAL:
-        label_input = pb.LabelInput(
-            categorical=pb.CategoricalInput(options=inp.options, multi_select=inp.multi_select)
-        )
-    elif inp.kind is InputKind.NUMERIC:
-        label_input = pb.LabelInput(
-            numeric=pb.NumericInput(min_value=inp.min_value, max_value=inp.max_value)
-        )
-    else:
-        label_input = pb.LabelInput(text=pb.TextInput(max_length=inp.max_length or 0))
+    input_msg = pb.LabelInput(**{inp.kind.value: _INPUTS_OUT[inp.kind](**inp.fields())})
     out = pb.LabelSchema(
         name=s.name,
         type=_KINDS_OUT[s.kind],
-        input=label_input,
+        input=input_msg,
         instructions=s.instructions,
         enable_comment=s.enable_comment,
         schema_id=s.schema_id,

@@ -84,6 +84,7 @@ from .records import (
     ReviewQueueRecord,
     Session,
     TraceContent,
+    label_input,
 )
 from .schemas import check_schema_name, check_schema_spec, label_problem
 from .sessions import (
@@ -165,6 +166,7 @@ __all__ = [
     "check_schema_name",
     "check_schema_spec",
     "check_session_name",
+    "label_input",
     "label_problem",
     "normalize_reviewer",
 ]

@@ -4,7 +4,9 @@ their items, trace content."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..model import JsonValue, JudgmentKind
 from ..validation import MAX_TEXT_CHARS
@@ -33,6 +35,47 @@ class LabelInputSpec:
     @property
     def text_limit(self) -> int:
         return min(self.max_length or MAX_TEXT_CHARS, MAX_TEXT_CHARS)
+
+    def fields(self) -> dict[str, Any]:
+        """The fields of this kind, named as in the input messages of both
+        review_service.proto and MLflow's label schemas (`label_input` reads them back)."""
+        if self.kind is InputKind.PASS_FAIL:
+            return {"positive_label": self.positive_label, "negative_label": self.negative_label}
+        if self.kind is InputKind.CATEGORICAL:
+            return {"options": list(self.options), "multi_select": self.multi_select}
+        if self.kind is InputKind.NUMERIC:
+            return {"min_value": self.min_value, "max_value": self.max_value}
+        return {"max_length": self.max_length}
+
+
+def label_input(
+    which: str | None,
+    *,
+    positive_label: str = "",
+    negative_label: str = "",
+    options: Sequence[str] = (),
+    multi_select: bool = False,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    max_length: int | None = None,
+) -> LabelInputSpec | None:
+    """The input of the kind `which` names (the field set in a label input's oneof:
+    pass_fail, categorical, numeric or text), keeping only that kind's fields; None when
+    `which` names no kind. Both converters of label schemas (gRPC and MLflow) build
+    their inputs here."""
+    if which == InputKind.PASS_FAIL:
+        return LabelInputSpec(
+            InputKind.PASS_FAIL, positive_label=positive_label, negative_label=negative_label
+        )
+    if which == InputKind.CATEGORICAL:
+        return LabelInputSpec(
+            InputKind.CATEGORICAL, options=tuple(options), multi_select=bool(multi_select)
+        )
+    if which == InputKind.NUMERIC:
+        return LabelInputSpec(InputKind.NUMERIC, min_value=min_value, max_value=max_value)
+    if which == InputKind.TEXT:
+        return LabelInputSpec(InputKind.TEXT, max_length=max_length)
+    return None
 
 
 @dataclass(frozen=True)
