@@ -18,10 +18,12 @@ drainer). The only state kept here is:
   `x-review-session` header, which the Python client sends). A replica restart
   forgets its leases: items simply become available again, as when a lease expires.
 
-Modules: `records` (what the MLflow adapter reads and writes), `bounds`, `checks`
-and `schemas` (input rules), `catalog` (the schema cache), `leases`, `sessions`
-(`ReviewService`: sessions, items, the reviewers' loop), `evaluation`, `text`
-(trace content as text), `errors`.
+Modules: `ports` (`ReviewStore`, the MLflow calls review makes, and the service parts
+it uses), `records` (what the MLflow adapter reads and writes), `bounds`, `checks` and
+`schemas` (input rules), `catalog` (the schema cache), `leases`, `sessions`
+(`ReviewService`: schemas, sessions, items, the reviewers' loop), `evaluation`
+(`SessionEvaluator`), `paging` (the one pager over MLflow's lists), `text` (trace
+content as text), `errors`.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ from .evaluation import (
     SessionEvaluator,
 )
 from .leases import Lease, LeaseTable
+from .ports import ChatRunner, ExportWaiter, FeedbackWriter, ReviewStore
 from .records import (
     InputKind,
     ItemStatus,
@@ -128,12 +131,15 @@ __all__ = [
     "RESERVED_SCHEMA_NAME",
     "AddedItems",
     "BuiltinSchema",
+    "ChatRunner",
     "EvalItem",
     "EvalOptions",
     "EvalProgress",
     "EvalResult",
     "EvalStatus",
+    "ExportWaiter",
     "FeedbackMatchSpec",
+    "FeedbackWriter",
     "InputKind",
     "ItemComplete",
     "ItemDeclined",
@@ -151,6 +157,7 @@ __all__ = [
     "ReviewItemRecord",
     "ReviewQueueRecord",
     "ReviewService",
+    "ReviewStore",
     "ReviewerCounts",
     "SchemaCatalog",
     "SchemaInUse",
