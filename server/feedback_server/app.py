@@ -31,7 +31,7 @@ from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
-from .interceptors import ServiceInterceptor
+from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
 from .servicers.chat import ChatServicer

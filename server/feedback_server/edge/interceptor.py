@@ -1,5 +1,5 @@
 """One interceptor for every RPC, unary and streaming: request ID, optional bearer-token
-auth, exception -> status through the one table in errors.py, and RPC metrics."""
+auth, exception -> status through the one table in edge/status.py, and RPC metrics."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 import grpc
 from prometheus_client import Counter, Histogram
 
-from .errors import DeadlineExceeded, ServiceError, Unauthenticated, to_status
+from ..errors import DeadlineExceeded, ServiceError, Unauthenticated
+from .status import to_status
 
 log = logging.getLogger(__name__)
 
