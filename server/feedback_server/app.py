@@ -31,8 +31,9 @@ from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
-from .interceptors import ServiceInterceptor
+from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
+from .mlflow_gateway import install as install_mlflow
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -78,14 +79,19 @@ class App:
 
 
 async def build(settings: Settings) -> App:
+    io_workers = max(8, settings.drain_concurrency * 2)
+    install_mlflow(
+        timeout_s=settings.mlflow_timeout_s,
+        mlflow_threads=io_workers + settings.export_workers,
+        traces_in_memory=settings.max_open_turns + settings.export_max_pending,
+        export_retry_s=settings.export_retry_s,
+    )
     gateway = MlflowGateway(
         tracking_uri=settings.tracking_uri,
         experiment_name=settings.experiment_name,
         timeout_s=settings.mlflow_timeout_s,
-        io_workers=max(8, settings.drain_concurrency * 2),
+        io_workers=io_workers,
         export_workers=settings.export_workers,
-        export_retry_s=settings.export_retry_s,
-        max_traces_in_memory=settings.max_open_turns + settings.export_max_pending,
     )
     registry = TraceRegistry()
     backend = create_backend(

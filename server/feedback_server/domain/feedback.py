@@ -24,6 +24,7 @@ from .model import (
     WriteOutcome,
     WriteResult,
 )
+from .ports import FeedbackStore, JudgmentStore
 from .traces import TraceRegistry
 from .validation import (
     DEFAULT_SCALE,
@@ -37,7 +38,6 @@ from .validation import (
 )
 
 if TYPE_CHECKING:
-    from ..mlflow_gateway import MlflowGateway
     from .drainer import Drainer
     from .spool import Spool, SpoolEntry
 
@@ -119,7 +119,7 @@ class Summary:
 class MlflowWriter:
     """Drains one judgment into MLflow (the spool's `AssessmentWriter`)."""
 
-    def __init__(self, gateway: MlflowGateway, registry: TraceRegistry) -> None:
+    def __init__(self, gateway: JudgmentStore, registry: TraceRegistry) -> None:
         self._gateway = gateway
         self._registry = registry
 
@@ -143,7 +143,7 @@ class MlflowWriter:
 class FeedbackService:
     def __init__(
         self,
-        gateway: MlflowGateway,
+        gateway: FeedbackStore,
         registry: TraceRegistry,
         spool: Spool,
         drainer: Drainer,

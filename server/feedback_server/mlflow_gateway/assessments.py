@@ -9,7 +9,7 @@ from .calls import describe, is_not_found, is_transient
 from .core import GatewayCore
 
 
-class AssessmentWrites(GatewayCore):
+class WriteMethods(GatewayCore):
     async def write_assessment(self, judgment: Judgment, trace_id: str) -> WriteOutcome:
         """Stores one judgment as an assessment with its deterministic ID. Idempotent:
         an assessment that is already there counts as stored."""

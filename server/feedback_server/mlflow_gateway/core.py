@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,8 +12,8 @@ from typing import TypeVar
 import mlflow
 from mlflow.tracing.client import TracingClient
 
-from . import setup
 from .calls import mlflow_call
+from .export import RETRY_WINDOW
 from .poster import AssessmentPoster
 
 log = logging.getLogger(__name__)
@@ -22,6 +21,10 @@ T = TypeVar("T")
 
 
 class GatewayCore:
+    """MLflow's client, the gateway's thread pools and the experiment; the other modules
+    of this package add their methods to it (see `MlflowGateway`). Build it after
+    `setup.install`."""
+
     def __init__(
         self,
         *,
@@ -30,17 +33,7 @@ class GatewayCore:
         timeout_s: float = 10.0,
         io_workers: int = 16,
         export_workers: int = 4,
-        export_retry_s: float = 300.0,
-        max_traces_in_memory: int = 1000,
     ) -> None:
-        setup._export_retry_s = export_retry_s
-        setup._STOP_EXPORT_RETRIES.clear()
-        os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, timeout_s)))
-        # MLflow serves every call of the process from one cached HTTP session: its pool
-        # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
-        # a connection per extra call (and logs "Connection pool is full" each time).
-        os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(io_workers + export_workers))
-        setup._size_trace_buffer(max_traces_in_memory)
         mlflow.set_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
@@ -49,7 +42,7 @@ class GatewayCore:
         self._client = TracingClient(tracking_uri)
         self._poster = AssessmentPoster.for_client(self._client, timeout_s)
         self._io = ThreadPoolExecutor(io_workers, thread_name_prefix="mlflow-io")
-        self.export_pool = ThreadPoolExecutor(export_workers, thread_name_prefix="mlflow-export")
+        self._export_pool = ThreadPoolExecutor(export_workers, thread_name_prefix="mlflow-export")
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -65,8 +58,8 @@ class GatewayCore:
     def close(self, *, abandon_exports: bool = False) -> None:
         """Waits for queued trace exports (unless `abandon_exports`), then releases threads."""
         if abandon_exports:
-            setup._STOP_EXPORT_RETRIES.set()
-        self.export_pool.shutdown(wait=True)
+            RETRY_WINDOW.close()
+        self._export_pool.shutdown(wait=True)
         self._io.shutdown(wait=False, cancel_futures=True)
 
     # --- experiment --------------------------------------------------------------------

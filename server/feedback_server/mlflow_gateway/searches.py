@@ -12,7 +12,7 @@ from .convert import to_stored
 from .core import GatewayCore
 
 
-class TraceSearches(GatewayCore):
+class SearchMethods(GatewayCore):
     async def trace_exists(self, trace_id: str) -> bool:
         """Whether MLflow has the trace. Raises `Unavailable` when MLflow cannot answer."""
         if not TRACE_ID_RE.fullmatch(trace_id):

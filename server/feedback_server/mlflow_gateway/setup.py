@@ -1,43 +1,71 @@
-"""MLflow's process-wide set-up: environment defaults and the patches of MLflow's
-exporter, request headers and trace buffer."""
+"""MLflow's process-wide set-up: its environment and three patches, installed by `install`.
+
+`app.build` calls `install` once per server, before the gateway makes its first MLflow
+call; importing this package changes nothing. What `install` does:
+
+- Environment (an operator's own setting wins, except the request timeout, which is
+  `FEEDBACK_MLFLOW_TIMEOUT_S`): MLflow's HTTP client does not retry (it would retry a 5xx
+  for minutes; the gateway classifies failures itself, `calls.py`), traces are exported
+  synchronously by the gateway's export pool (MLflow's own async queue drops traces when
+  full), the HTTP connection pool holds a connection per thread that calls MLflow, and
+  MLflow's trace buffer holds every trace the service may keep in memory.
+- The trace exporter's client retries transient failures (`export.py`).
+- MLflow's Databricks request-header provider is asked once whether it applies.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import threading
 from typing import Any
-
-# MLflow reads these when it makes a request; they must be set before the first one.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
-from .export import _RetryingExportClient
+from .export import RETRY_WINDOW, RetryingExportClient
 
 log = logging.getLogger(__name__)
 
-_STOP_EXPORT_RETRIES = threading.Event()
-_export_retry_s = 300.0
-_original_exporter_init = MlflowV3SpanExporter.__init__
+
+def install(
+    *, timeout_s: float, mlflow_threads: int, traces_in_memory: int, export_retry_s: float
+) -> None:
+    """Sets MLflow up for this process (see the module docstring). `mlflow_threads`: the
+    threads that call MLflow (the gateway's I/O and export pools); `traces_in_memory`:
+    open turns plus ended turns waiting for their export."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, timeout_s)))
+    # MLflow serves every call of the process from one cached HTTP session: its pool
+    # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
+    # a connection per extra call (and logs "Connection pool is full" each time).
+    os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(mlflow_threads))
+    _size_trace_buffer(traces_in_memory)
+    RETRY_WINDOW.open(export_retry_s)
+    _patch_exporter()
+    _probe_databricks_headers_once()
 
 
-def _exporter_init(self: MlflowV3SpanExporter, *args: Any, **kwargs: Any) -> None:
-    _original_exporter_init(self, *args, **kwargs)
-    self._client = _RetryingExportClient(  # type: ignore[assignment]
-        self._client, _export_retry_s, _STOP_EXPORT_RETRIES
-    )
+@functools.cache
+def _patch_exporter() -> None:
+    """Every trace exporter MLflow builds from now on stores traces through a
+    `RetryingExportClient` (MLflow builds its exporter when it sets up tracing, after the
+    first span or a change of tracking URI)."""
+    original = MlflowV3SpanExporter.__init__
+
+    def init(self: MlflowV3SpanExporter, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._client = RetryingExportClient(self._client, RETRY_WINDOW)  # type: ignore[assignment]
+
+    MlflowV3SpanExporter.__init__ = init  # type: ignore[method-assign]
 
 
-MlflowV3SpanExporter.__init__ = _exporter_init  # type: ignore[method-assign]
-
-
+@functools.cache
 def _probe_databricks_headers_once() -> None:
     """Before every HTTP request MLflow asks whether it runs in a Databricks notebook, job
     or cluster, through imports that fail and are not cached (a sys.path scan each time):
-    about a quarter of the CPU of writing one assessment (bench/, py-spy). The answer
+    about a quarter of the CPU of writing one assessment (docs/performance.md). The answer
     cannot change while the process runs, so the provider is asked once, here."""
     try:
         from mlflow.tracking.request_header import registry
@@ -53,9 +81,6 @@ def _probe_databricks_headers_once() -> None:
         ]
     except Exception:  # MLflow internals moved: keep MLflow's default behaviour
         log.debug("could not simplify MLflow's request header providers", exc_info=True)
-
-
-_probe_databricks_headers_once()
 
 
 def _size_trace_buffer(traces: int) -> None:

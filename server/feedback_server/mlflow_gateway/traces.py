@@ -1,7 +1,9 @@
-"""Chat-turn traces."""
+"""Chat-turn traces: started in memory, ended and exported in the export pool."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import mlflow
@@ -9,11 +11,15 @@ from mlflow.entities import SpanStatusCode, SpanType, TraceState
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
 from ..backends.base import ChatTurn
+from ..domain.ports import TurnTrace
 from .core import GatewayCore
+
+log = logging.getLogger(__name__)
 
 
 class ChatTrace:
-    """The MLflow trace of one chat turn, held in memory until `finish()` exports it."""
+    """The MLflow trace of one chat turn, held in memory until `finish()` exports it
+    (the domain's `TurnTrace`)."""
 
     def __init__(self, root: Any, child: Any) -> None:
         self._root = root
@@ -35,7 +41,7 @@ class ChatTrace:
         self._root.end(outputs=outputs, status=status)
 
 
-class ChatTraces(GatewayCore):
+class ChatTraceMethods(GatewayCore):
     def start_chat_trace(
         self, *, rpc: str, turn: ChatTurn, backend: str, experiment_id: str
     ) -> ChatTrace:
@@ -65,3 +71,19 @@ class ChatTraces(GatewayCore):
             inputs={"messages": [{"role": "user", "content": turn.message}]},
         )
         return ChatTrace(root, child)
+
+    def export_chat_trace(
+        self, trace: TurnTrace, *, response: str, error: str | None
+    ) -> asyncio.Future[bool]:
+        """Ends the turn and exports its trace in the export pool (call on the event loop).
+        The future is True once MLflow has the trace, False when the export failed (logged)."""
+
+        def run() -> bool:
+            try:
+                trace.finish(response=response, error=error)
+                return True
+            except Exception:
+                log.exception("trace %s could not be exported", trace.trace_id)
+                return False
+
+        return asyncio.wrap_future(self._export_pool.submit(run))

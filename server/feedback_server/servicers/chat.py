@@ -9,7 +9,7 @@ from feedback.v1 import chat_service_pb2 as pb
 from feedback.v1 import chat_service_pb2_grpc
 
 from ..domain.chat import ActiveTurn, ChatService, validate_turn
-from ..interceptors import add_trailing_metadata
+from ..edge.status import add_trailing_metadata
 
 TRACE_ID_HEADER = "x-mlflow-trace-id"
 CLIENT_REQUEST_ID_HEADER = "x-client-request-id"
