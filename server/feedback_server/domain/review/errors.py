@@ -1,4 +1,4 @@
-"""Review's errors: mapped to a status through their base classes (`feedback_server/errors.py`)."""
+"""Review's errors: the edge maps them through their base classes (`feedback_server/errors.py`)."""
 
 from __future__ import annotations
 
