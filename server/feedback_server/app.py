@@ -128,7 +128,7 @@ async def build(settings: Settings) -> App:
         ack_wait_ms=settings.ack_wait_ms,
         summary_max_traces=settings.summary_max_traces,
     )
-    # Expert review (domain/review.py); its label schemas are enforced on feedback writes.
+    # Expert review (domain/review); its label schemas are enforced on feedback writes.
     catalog = SchemaCatalog(gateway)
     feedback.label_checker = catalog
     review = ReviewService(

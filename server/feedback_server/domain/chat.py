@@ -9,26 +9,25 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from ..backends.base import ChatBackend, ChatTurn
-from ..errors import Cancelled, ResourceExhausted
+from ..errors import ResourceExhausted
 from .ports import ChatTracing, TurnTrace
 from .traces import TraceRegistry
 from .validation import (
-    MAX_CLIENT_REQUEST_ID_CHARS,
     MAX_ID_CHARS,
     MAX_MESSAGE_CHARS,
     Violations,
 )
 
 
-def validate_turn(
+def check_turn(
+    v: Violations,
     message: str,
     client_request_id: str,
     user_id: str,
     session_id: str,
     metadata: Mapping[str, str],
 ) -> ChatTurn:
-    """Checks a chat request; generates the client request ID when it is empty."""
-    v = Violations()
+    """Checks a chat request into `v`; generates the client request ID when it is empty."""
     if not message.strip():
         v.add("message", "is required")
     elif len(message) > MAX_MESSAGE_CHARS:
@@ -38,9 +37,7 @@ def validate_turn(
     v.text("user_id", user_id, max_chars=MAX_ID_CHARS)
     v.text("session_id", session_id, max_chars=MAX_ID_CHARS)
     v.metadata("metadata", metadata)
-    v.raise_if_any()
     crid = client_request_id or f"req-{secrets.token_hex(8)}"
-    assert len(crid) <= MAX_CLIENT_REQUEST_ID_CHARS
     return ChatTurn(message, crid, user_id, session_id, dict(metadata))
 
 
@@ -171,4 +168,4 @@ class ChatService:
         return sum(1 for f in pending if not f.done())
 
 
-__all__ = ["ActiveTurn", "Cancelled", "ChatService", "TurnResult", "validate_turn"]
+__all__ = ["ActiveTurn", "ChatService", "TurnResult", "check_turn"]

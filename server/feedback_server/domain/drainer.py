@@ -1,6 +1,6 @@
 """The drainer: writes spooled judgments to MLflow in the background.
 
-Rules (the issue's contract for acknowledged judgments):
+Rules (docs/spool.md, "How it works"; README "Errors" for what callers see):
 
 - At most `concurrency` writes in flight, and never two for the same
   `TraceTarget.order_key`: the spool only hands out the first pending entry of

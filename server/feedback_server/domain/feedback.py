@@ -29,6 +29,7 @@ from .traces import TraceRegistry
 from .validation import (
     DEFAULT_SCALE,
     DIMENSION_RE,
+    MAX_DIMENSION_CHARS,
     MAX_ID_CHARS,
     MAX_RATING_DIMENSIONS,
     MAX_RATIONALE_CHARS,
@@ -83,7 +84,7 @@ def assessment_id_for(rpc: str, request_id: str, target: TraceTarget, part: str 
 
 
 class LabelChecker(Protocol):
-    """Checks judgment values against the label schemas of their names (domain/review.py)."""
+    """Checks judgment values against the label schemas of their names (domain/review)."""
 
     async def violations(
         self, checks: Sequence[tuple[str, str, JsonValue]]
@@ -162,7 +163,7 @@ class FeedbackService:
         # Until then, writes do not ask MLflow to confirm their target: it just failed to
         # answer (down, or hung). See `_lookup_for_write`.
         self._write_lookups_off_until = 0.0
-        # Label-schema enforcement, set by app.py (domain/review.py); None: no checks.
+        # Label-schema enforcement, set by app.py (domain/review); None: no checks.
         self.label_checker: LabelChecker | None = None
 
     # --- writes ------------------------------------------------------------------------
@@ -378,7 +379,7 @@ class FeedbackService:
             truncated=truncated,
         )
 
-    # --- hooks for expert review (domain/review.py) ------------------------------------
+    # --- hooks for expert review (domain/review) ------------------------------------
 
     async def log_judgments(self, judgments: list[Judgment]) -> Accepted:
         """The durable write path for judgments built by other domain modules (expert
@@ -408,7 +409,10 @@ def check_ratings(v: Violations, ratings: Mapping[str, int], scale_max: int) -> 
     else:
         for dim, rating in ratings.items():
             if not DIMENSION_RE.fullmatch(dim):
-                v.add(f"ratings[{dim[:48]!r}]", "dimension names are 1-48 characters of [a-z0-9_]")
+                v.add(
+                    f"ratings[{dim[:MAX_DIMENSION_CHARS]!r}]",
+                    f"dimension names are 1-{MAX_DIMENSION_CHARS} characters of [a-z0-9_]",
+                )
             elif not 1 <= rating <= scale:
                 v.add(f"ratings[{dim!r}]", f"must be from 1 to {scale} (got {rating})")
     return scale

@@ -3,7 +3,7 @@
 The domain is typed against these Protocols only; `mlflow_gateway.MlflowGateway`
 implements them all (tests use small fakes). Every method raises the domain's own
 errors (`feedback_server.errors`): `Unavailable` when MLflow cannot answer.
-The review domain declares its own port (domain/review/).
+The review domain declares its own port (domain/review).
 """
 
 from __future__ import annotations
