@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from ...errors import AlreadyExists, NotFound
-from ..feedback import Accepted, assessment_id_for
+from ..feedback import assessment_id_for
 from ..model import (
     IngestionState,
     JsonValue,
@@ -366,7 +366,7 @@ class ReviewService:
                 return replay
             accepted = await self._feedback.log_judgments(judgments)
             await self._finish(session, trace_id, ItemStatus.COMPLETE, reviewer)
-        return _submitted(trace_id, judgments, accepted)
+        return _submitted(trace_id, judgments, accepted.state, accepted.request_id)
 
     def _label_judgment(
         self,
@@ -418,12 +418,7 @@ class ReviewService:
             if any(states[j.assessment_id] is not IngestionState.STORED for j in judgments)
             else IngestionState.STORED
         )
-        return Submitted(
-            trace_id,
-            [(j.name, j.kind, j.assessment_id) for j in judgments],
-            state,
-            request_id,
-        )
+        return _submitted(trace_id, judgments, state, request_id)
 
     async def decline(self, name: str, reviewer: str, trace_id: str) -> ReviewItemRecord:
         session = await self.get_session(name)
@@ -524,13 +519,11 @@ def _content_key(queue_id: str, trace_id: str, reviewer: str, labels: Mapping[st
     return "auto-" + hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
-def _submitted(trace_id: str, judgments: Iterable[Judgment], accepted: Accepted) -> Submitted:
-    return Submitted(
-        trace_id,
-        [(j.name, j.kind, j.assessment_id) for j in judgments],
-        accepted.state,
-        accepted.request_id,
-    )
+def _submitted(
+    trace_id: str, judgments: Iterable[Judgment], state: IngestionState, request_id: str
+) -> Submitted:
+    results = [(j.name, j.kind, j.assessment_id) for j in judgments]
+    return Submitted(trace_id, results, state, request_id)
 
 
 def _has_feedback(assessments: Iterable[StoredAssessment], match: FeedbackMatchSpec) -> bool:
