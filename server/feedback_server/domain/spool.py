@@ -41,21 +41,20 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
 from feedback_server.domain.drainer import AssessmentWriter, Drainer
-from feedback_server.domain.model import Judgment
+from feedback_server.domain.model import Judgment, now_ms
 from feedback_server.domain.spool_store import (
-    _COLUMNS,
-    _DEAD,
-    _PRUNE_CHUNK,
-    _QUEUED,
-    _SCHEMA,
-    _SCHEMA_VERSION,
-    _STORED,
+    COLUMNS,
+    DEAD,
+    PRUNE_CHUNK,
+    QUEUED,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STORED,
     SpoolEntry,
     SpoolTransactions,
-    _chunks,
-    _row_to_entry,
-    _Tx,
-    now_ms,
+    Tx,
+    chunks,
+    row_to_entry,
 )
 from feedback_server.errors import Unavailable
 from feedback_server.metrics import SpoolMetrics, default_metrics
@@ -96,7 +95,7 @@ class SpoolLockedError(RuntimeError):
     """Another process already owns this spool file."""
 
 
-_OpFn = Callable[[sqlite3.Connection, _Tx], Any]
+_OpFn = Callable[[sqlite3.Connection, Tx], Any]
 
 
 @dataclass
@@ -278,28 +277,28 @@ class Spool(SpoolTransactions):
 
         def run(conn: sqlite3.Connection) -> dict[str, SpoolEntry]:
             out: dict[str, SpoolEntry] = {}
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id IN ({marks})"
+                sql = f"SELECT {COLUMNS} FROM spool_entries WHERE assessment_id IN ({marks})"
                 for row in conn.execute(sql, chunk):
-                    out[row[1]] = _row_to_entry(row)
+                    out[row[1]] = row_to_entry(row)
             return out
 
         return await self._read(run) if ids else {}
 
     async def pending_for_trace(self, trace_id: str) -> list[SpoolEntry]:
         """Pending entries targeting `trace_id` (directly or once resolved), in order."""
-        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE trace_id = ? AND state = ? ORDER BY seq"
+        sql = f"SELECT {COLUMNS} FROM spool_entries WHERE trace_id = ? AND state = ? ORDER BY seq"
         return await self._read(
-            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (trace_id, _QUEUED))]
+            lambda conn: [row_to_entry(r) for r in conn.execute(sql, (trace_id, QUEUED))]
         )
 
     async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
         """Dead letters in acknowledgment order; `last_error` holds the reason."""
-        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?"
+        sql = f"SELECT {COLUMNS} FROM spool_entries WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?"
         return await self._read(
             lambda conn: [
-                _row_to_entry(r) for r in conn.execute(sql, (_DEAD, max(0, limit), max(0, offset)))
+                row_to_entry(r) for r in conn.execute(sql, (DEAD, max(0, limit), max(0, offset)))
             ]
         )
 
@@ -324,13 +323,13 @@ class Spool(SpoolTransactions):
             )
             keys, due = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(next_attempt_ms <= ?), 0) FROM spool_entries "
-                f"WHERE state = '{_QUEUED}' AND is_head = 1",
+                f"WHERE state = '{QUEUED}' AND is_head = 1",
                 (now_ms(),),
             ).fetchone()
             oldest, max_attempts = conn.execute(
                 "SELECT MIN(enqueued_ms), COALESCE(MAX(attempts), 0) FROM spool_entries "
                 "WHERE state = ?",
-                (_QUEUED,),
+                (QUEUED,),
             ).fetchone()
             size = 0
             for suffix in ("", "-wal"):
@@ -338,9 +337,9 @@ class Spool(SpoolTransactions):
                     size += os.path.getsize(f"{self.path}{suffix}")
             return SpoolStats(
                 path=str(self.path),
-                pending=counts.get(_QUEUED, 0),
-                stored=counts.get(_STORED, 0),
-                dead_lettered=counts.get(_DEAD, 0),
+                pending=counts.get(QUEUED, 0),
+                stored=counts.get(STORED, 0),
+                dead_lettered=counts.get(DEAD, 0),
                 pending_keys=keys,
                 due_now=due,
                 oldest_pending_ms=oldest,
@@ -356,24 +355,22 @@ class Spool(SpoolTransactions):
         """The first pending entry of each order key, soonest `next_attempt_ms` first."""
         # The literal state (not a parameter) lets SQLite match the partial index.
         sql = (
-            f"SELECT {_COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
-            f"WHERE state = '{_QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
+            f"SELECT {COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
+            f"WHERE state = '{QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
         )
-        return await self._read(
-            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (limit,))]
-        )
+        return await self._read(lambda conn: [row_to_entry(r) for r in conn.execute(sql, (limit,))])
 
     async def mark_stored(self, assessment_id: str, trace_id: str | None) -> bool:
         """Records that MLflow stored the entry; False if it was not pending."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _STORED, None, trace_id)
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, STORED, None, trace_id)
         )
         return done
 
     async def mark_dead(self, assessment_id: str, reason: str, trace_id: str | None = None) -> bool:
         """Moves a pending entry to the dead letters with `reason`."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _DEAD, reason, trace_id)
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, DEAD, reason, trace_id)
         )
         return done
 
@@ -386,12 +383,12 @@ class Spool(SpoolTransactions):
     ) -> bool:
         """Counts a failed attempt and schedules the next one."""
 
-        def run(conn: sqlite3.Connection, tx: _Tx) -> bool:
+        def run(conn: sqlite3.Connection, tx: Tx) -> bool:
             cur = conn.execute(
                 "UPDATE spool_entries SET attempts = attempts + 1, last_error = ?, "
                 "next_attempt_ms = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
                 "WHERE assessment_id = ? AND state = ?",
-                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, _QUEUED),
+                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, QUEUED),
             )
             return cur.rowcount > 0
 
@@ -408,7 +405,7 @@ class Spool(SpoolTransactions):
         while True:
             removed: int = await self._submit(lambda conn, tx: self._prune_chunk(conn, now_ms()))
             total += removed
-            if removed < _PRUNE_CHUNK:
+            if removed < PRUNE_CHUNK:
                 return total
 
     # ------------------------------------------------------------------ internals
@@ -429,16 +426,16 @@ class Spool(SpoolTransactions):
         conn = _connect(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"spool {self.path} has schema version {version}, newer than this server's"
                 )
-            if version < _SCHEMA_VERSION:
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if self.exclusive:
                 self._repair_heads(conn)
             self._recount(conn)
@@ -477,7 +474,7 @@ class Spool(SpoolTransactions):
             raise RuntimeError("spool is closed")
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, conn)
 
-    def _submit(self, fn: Callable[[sqlite3.Connection, _Tx], T]) -> asyncio.Future[T]:
+    def _submit(self, fn: Callable[[sqlite3.Connection, Tx], T]) -> asyncio.Future[T]:
         if not self._started or self._closing:
             raise RuntimeError("spool is not open")
         loop = asyncio.get_running_loop()
@@ -555,7 +552,7 @@ class Spool(SpoolTransactions):
     def _run_batch(self, ops: list[_Op]) -> None:
         conn = self._wconn
         assert conn is not None
-        tx = _Tx(self._pending, self._dead)
+        tx = Tx(self._pending, self._dead)
         results: list[tuple[_Op, Any, BaseException | None]] = []
         changes = conn.total_changes
         try:
@@ -600,7 +597,7 @@ class Spool(SpoolTransactions):
         self.metrics.spool_depth.set(self._pending)
         self.metrics.dead_letters.set(self._dead)
 
-    def _check_external_changes(self, conn: sqlite3.Connection, tx: _Tx) -> None:
+    def _check_external_changes(self, conn: sqlite3.Connection, tx: Tx) -> None:
         # data_version changes when *another* connection (the admin CLI) committed.
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
@@ -628,5 +625,5 @@ class Spool(SpoolTransactions):
             return
         if removed:
             log.info("pruned %d stored judgments older than the retention period", removed)
-        if removed >= _PRUNE_CHUNK:
+        if removed >= PRUNE_CHUNK:
             self._next_prune = time.monotonic()  # more to do, after the waiting operations

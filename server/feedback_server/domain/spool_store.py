@@ -7,25 +7,19 @@ the rules they keep (one head per order key, acknowledgment order, bounded backl
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from feedback_server.domain.model import IngestionState, Judgment
+from feedback_server.domain.model import IngestionState, Judgment, now_ms
 from feedback_server.errors import ResourceExhausted
 
+QUEUED: Final = IngestionState.QUEUED.value
+STORED: Final = IngestionState.STORED.value
+DEAD: Final = IngestionState.DEAD_LETTERED.value
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-_QUEUED: Final = IngestionState.QUEUED.value
-_STORED: Final = IngestionState.STORED.value
-_DEAD: Final = IngestionState.DEAD_LETTERED.value
-
-_SCHEMA_VERSION: Final = 1
-_SCHEMA: Final = f"""
+SCHEMA_VERSION: Final = 1
+SCHEMA: Final = f"""
 CREATE TABLE IF NOT EXISTS spool_entries (
     seq             INTEGER PRIMARY KEY,      -- acknowledgment order
     assessment_id   TEXT    NOT NULL UNIQUE,  -- idempotency key
@@ -45,15 +39,15 @@ CREATE INDEX IF NOT EXISTS spool_by_key ON spool_entries (order_key, state, seq)
 CREATE INDEX IF NOT EXISTS spool_by_state ON spool_entries (state, updated_ms);
 CREATE INDEX IF NOT EXISTS spool_by_trace ON spool_entries (trace_id, state, seq);
 CREATE INDEX IF NOT EXISTS spool_due_heads ON spool_entries (next_attempt_ms, seq)
-    WHERE state = '{_QUEUED}' AND is_head = 1;
+    WHERE state = '{QUEUED}' AND is_head = 1;
 """
 
-_COLUMNS: Final = (
+COLUMNS: Final = (
     "seq, assessment_id, state, judgment, trace_id, attempts, last_error, "
     "enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms"
 )
-_CHUNK: Final = 500  # bound on SQL parameters per statement
-_PRUNE_CHUNK: Final = 5000
+CHUNK: Final = 500  # bound on SQL parameters per statement
+PRUNE_CHUNK: Final = 5000
 
 
 @dataclass(frozen=True)
@@ -80,7 +74,7 @@ class SpoolEntry:
         return self.judgment.target.order_key
 
 
-class _Tx:
+class Tx:
     """Counters carried through one writer transaction."""
 
     __slots__ = ("dead", "new", "pending")
@@ -91,7 +85,7 @@ class _Tx:
         self.new = 0  # entries enqueued (not duplicates)
 
 
-def _row_to_entry(row: Sequence[Any]) -> SpoolEntry:
+def row_to_entry(row: Sequence[Any]) -> SpoolEntry:
     return SpoolEntry(
         judgment=Judgment.from_json(row[3]),
         state=IngestionState(row[2]),
@@ -106,7 +100,7 @@ def _row_to_entry(row: Sequence[Any]) -> SpoolEntry:
     )
 
 
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
+def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -123,10 +117,10 @@ class SpoolTransactions:
         counts = dict(
             conn.execute(
                 "SELECT state, COUNT(*) FROM spool_entries WHERE state IN (?, ?) GROUP BY state",
-                (_QUEUED, _DEAD),
+                (QUEUED, DEAD),
             ).fetchall()
         )
-        return counts.get(_QUEUED, 0), counts.get(_DEAD, 0)
+        return counts.get(QUEUED, 0), counts.get(DEAD, 0)
 
     @staticmethod
     def _repair_heads(conn: sqlite3.Connection) -> None:
@@ -135,11 +129,11 @@ class SpoolTransactions:
         conn.execute(
             f"UPDATE spool_entries SET is_head = 0 WHERE is_head = 1 "
             f"AND (state != ? OR seq NOT IN ({heads}))",
-            (_QUEUED, _QUEUED),
+            (QUEUED, QUEUED),
         )
         conn.execute(
             f"UPDATE spool_entries SET is_head = 1 WHERE is_head = 0 AND seq IN ({heads})",
-            (_QUEUED,),
+            (QUEUED,),
         )
 
     @staticmethod
@@ -148,19 +142,19 @@ class SpoolTransactions:
             "UPDATE spool_entries SET is_head = 1 WHERE seq = "
             "(SELECT MIN(seq) FROM spool_entries WHERE order_key = ? AND state = ?) "
             "AND is_head = 0",
-            (order_key, _QUEUED),
+            (order_key, QUEUED),
         )
 
     def _fix_head(self, conn: sqlite3.Connection, order_key: str) -> None:
         conn.execute(
             "UPDATE spool_entries SET is_head = 0 WHERE order_key = ? AND state = ? "
             "AND is_head = 1",
-            (order_key, _QUEUED),
+            (order_key, QUEUED),
         )
         self._promote_head(conn, order_key)
 
     def _enqueue_tx(
-        self, conn: sqlite3.Connection, tx: _Tx, judgments: list[Judgment], now: int
+        self, conn: sqlite3.Connection, tx: Tx, judgments: list[Judgment], now: int
     ) -> tuple[list[SpoolEntry], int]:
         found: dict[str, SpoolEntry | Judgment] = {}
         new: list[Judgment] = []
@@ -168,11 +162,11 @@ class SpoolTransactions:
             if j.assessment_id in found:
                 continue
             row = conn.execute(
-                f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id = ?",
+                f"SELECT {COLUMNS} FROM spool_entries WHERE assessment_id = ?",
                 (j.assessment_id,),
             ).fetchone()
             if row is not None:
-                found[j.assessment_id] = _row_to_entry(row)
+                found[j.assessment_id] = row_to_entry(row)
             else:
                 found[j.assessment_id] = j
                 new.append(j)
@@ -185,7 +179,7 @@ class SpoolTransactions:
             key = j.target.order_key
             has_pending = conn.execute(
                 "SELECT 1 FROM spool_entries WHERE order_key = ? AND state = ? LIMIT 1",
-                (key, _QUEUED),
+                (key, QUEUED),
             ).fetchone()
             wait_from = j.created_ms if j.created_ms > 0 else now
             cur = conn.execute(
@@ -195,7 +189,7 @@ class SpoolTransactions:
                 (
                     j.assessment_id,
                     key,
-                    _QUEUED,
+                    QUEUED,
                     0 if has_pending else 1,
                     j.to_json(),
                     j.target.trace_id,
@@ -227,7 +221,7 @@ class SpoolTransactions:
     def _finish_tx(
         self,
         conn: sqlite3.Connection,
-        tx: _Tx,
+        tx: Tx,
         assessment_id: str,
         state: str,
         reason: str | None,
@@ -238,27 +232,27 @@ class SpoolTransactions:
             "UPDATE spool_entries SET state = ?, is_head = 0, attempts = attempts + 1, "
             "last_error = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
             "WHERE assessment_id = ? AND state = ? RETURNING order_key",
-            (state, reason, trace_id, now, assessment_id, _QUEUED),
+            (state, reason, trace_id, now, assessment_id, QUEUED),
         ).fetchone()
         if row is None:
             return False
         self._promote_head(conn, row[0])
         tx.pending -= 1
-        if state == _DEAD:
+        if state == DEAD:
             tx.dead += 1
         return True
 
-    def _replay_tx(self, conn: sqlite3.Connection, tx: _Tx, ids: list[str] | None, now: int) -> int:
+    def _replay_tx(self, conn: sqlite3.Connection, tx: Tx, ids: list[str] | None, now: int) -> int:
         update = (
             "UPDATE spool_entries SET state = ?, is_head = 0, attempts = 0, "
             "next_attempt_ms = ?, wait_from_ms = ?, updated_ms = ? WHERE state = ?"
         )
-        params: tuple[Any, ...] = (_QUEUED, now, now, now, _DEAD)
+        params: tuple[Any, ...] = (QUEUED, now, now, now, DEAD)
         rows: list[Any] = []
         if ids is None:
             rows = conn.execute(update + " RETURNING order_key", params).fetchall()
         else:
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
                 sql = f"{update} AND assessment_id IN ({marks}) RETURNING order_key"
                 rows.extend(conn.execute(sql, (*params, *chunk)).fetchall())
@@ -273,6 +267,6 @@ class SpoolTransactions:
         cur = conn.execute(
             "DELETE FROM spool_entries WHERE seq IN (SELECT seq FROM spool_entries "
             "WHERE state = ? AND updated_ms < ? LIMIT ?)",
-            (_STORED, cutoff, _PRUNE_CHUNK),
+            (STORED, cutoff, PRUNE_CHUNK),
         )
         return cur.rowcount
