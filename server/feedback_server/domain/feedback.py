@@ -23,6 +23,7 @@ from .model import (
     TraceTarget,
     WriteOutcome,
     WriteResult,
+    now_ms,
 )
 from .ports import FeedbackStore, JudgmentStore
 from .traces import TraceRegistry
@@ -196,7 +197,7 @@ class FeedbackService:
             source_id=source_id,
             rationale=rationale or None,
             metadata=dict(metadata),
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         return await self._accept([judgment])
 
@@ -213,7 +214,7 @@ class FeedbackService:
     ) -> tuple[Accepted, list[tuple[str, str, float]]]:
         """Returns the acceptance and (dimension, name, value) per dimension, sorted."""
         request_id = request_id or uuid.uuid4().hex
-        now = _now_ms()
+        now = now_ms()
         judgments, parts = [], []
         for dimension in sorted(ratings):
             name = f"{RATING_PREFIX}{dimension}"
@@ -450,7 +451,3 @@ def _queued_view(entry: SpoolEntry) -> StoredAssessment:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
