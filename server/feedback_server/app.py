@@ -31,8 +31,9 @@ from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
-from .interceptors import ServiceInterceptor
+from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
+from .mlflow_gateway import install as install_mlflow
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -78,14 +79,19 @@ class App:
 
 
 async def build(settings: Settings) -> App:
+    io_workers = max(8, settings.drain_concurrency * 2)
+    install_mlflow(
+        timeout_s=settings.mlflow_timeout_s,
+        mlflow_threads=io_workers + settings.export_workers,
+        traces_in_memory=settings.max_open_turns + settings.export_max_pending,
+        export_retry_s=settings.export_retry_s,
+    )
     gateway = MlflowGateway(
         tracking_uri=settings.tracking_uri,
         experiment_name=settings.experiment_name,
         timeout_s=settings.mlflow_timeout_s,
-        io_workers=max(8, settings.drain_concurrency * 2),
+        io_workers=io_workers,
         export_workers=settings.export_workers,
-        export_retry_s=settings.export_retry_s,
-        max_traces_in_memory=settings.max_open_turns + settings.export_max_pending,
     )
     registry = TraceRegistry()
     backend = create_backend(
@@ -122,7 +128,7 @@ async def build(settings: Settings) -> App:
         ack_wait_ms=settings.ack_wait_ms,
         summary_max_traces=settings.summary_max_traces,
     )
-    # Expert review (domain/review.py); its label schemas are enforced on feedback writes.
+    # Expert review (domain/review); its label schemas are enforced on feedback writes.
     catalog = SchemaCatalog(gateway)
     feedback.label_checker = catalog
     review = ReviewService(
@@ -155,7 +161,10 @@ async def build(settings: Settings) -> App:
     )
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat), server)
     feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
-        FeedbackServicer(feedback), server
+        # RetractFeedback, BatchLogFeedback and CreateFeedbackToken are in the contract but not
+        # served yet: gRPC answers UNIMPLEMENTED for them until their servicer methods land.
+        FeedbackServicer(feedback),  # type: ignore[abstract]
+        server,
     )
     review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review), server)
     health = health_aio.HealthServicer()

@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .domain.spool import SPOOL_FILENAME
+
 
 class Settings(BaseSettings):
     """Every setting has a `FEEDBACK_*` environment variable; MLflow's own variables
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
 
     @property
     def spool_path(self) -> Path:
-        return self.data_dir / "spool.sqlite3"
+        return self.data_dir / SPOOL_FILENAME
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:

@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from feedback_server.mlflow_gateway import _AssessmentPoster, _is_not_found, _is_transient
+from feedback_server.mlflow_gateway.calls import is_not_found, is_transient
+from feedback_server.mlflow_gateway.poster import AssessmentPoster
 from mlflow.entities import AssessmentSource, Feedback
 from mlflow.exceptions import MlflowException, RestException
 from mlflow.utils.rest_utils import MlflowHostCreds
@@ -55,9 +56,9 @@ def fake() -> Iterator[ThreadingHTTPServer]:
     server.server_close()
 
 
-def _poster(server: ThreadingHTTPServer, **creds: Any) -> _AssessmentPoster:
+def _poster(server: ThreadingHTTPServer, **creds: Any) -> AssessmentPoster:
     host = f"http://127.0.0.1:{server.server_address[1]}"
-    return _AssessmentPoster(MlflowHostCreds(host, **creds), {"User-Agent": "t"}, 5.0)
+    return AssessmentPoster(MlflowHostCreds(host, **creds), {"User-Agent": "t"}, 5.0)
 
 
 def _feedback(aid: str = "a-1") -> Feedback:
@@ -104,7 +105,7 @@ def test_a_fresh_connection_failing_is_not_retried(fake: ThreadingHTTPServer) ->
     _Fake.script = ["drop"]
     with pytest.raises(OSError) as info:
         poster.create("tr-1", _feedback())
-    assert _is_transient(info.value)
+    assert is_transient(info.value)
     assert len(_Fake.seen) == 1
 
 
@@ -131,16 +132,16 @@ def test_errors_are_raised_as_mlflows_client_raises_them(fake: ThreadingHTTPServ
     ]
     with pytest.raises(RestException) as e1:
         poster.create("tr-1", _feedback())
-    assert _is_not_found(e1.value)
+    assert is_not_found(e1.value)
     with pytest.raises(RestException) as e2:
         poster.create("tr-1", _feedback())
-    assert _is_transient(e2.value) and not _is_not_found(e2.value)
+    assert is_transient(e2.value) and not is_not_found(e2.value)
     with pytest.raises(RestException) as e3:
         poster.create("tr-1", _feedback())
-    assert not _is_transient(e3.value)
+    assert not is_transient(e3.value)
     with pytest.raises(MlflowException) as e4:
         poster.create("tr-1", _feedback())
-    assert not isinstance(e4.value, RestException) and _is_transient(e4.value)
+    assert not isinstance(e4.value, RestException) and is_transient(e4.value)
     poster.create("tr-1", _feedback())  # the connection is still usable
 
 
@@ -148,10 +149,10 @@ def test_refused_connection_is_transient() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    poster = _AssessmentPoster(MlflowHostCreds(f"http://127.0.0.1:{port}"), {}, 2.0)
+    poster = AssessmentPoster(MlflowHostCreds(f"http://127.0.0.1:{port}"), {}, 2.0)
     with pytest.raises(OSError) as info:
         poster.create("tr-1", _feedback())
-    assert _is_transient(info.value)
+    assert is_transient(info.value)
 
 
 @pytest.mark.parametrize(
@@ -164,9 +165,9 @@ def test_other_set_ups_keep_mlflows_client(creds: dict[str, Any]) -> None:
     class _Client:
         store = RestStore(lambda: MlflowHostCreds("http://127.0.0.1:9", **creds))
 
-    assert _AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
+    assert AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
     _Client.store = RestStore(lambda: MlflowHostCreds("http://127.0.0.1:9"))
-    assert _AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]
+    assert AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]
 
 
 def test_a_proxy_keeps_mlflows_client(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -178,6 +179,6 @@ def test_a_proxy_keeps_mlflows_client(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("no_proxy", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
-    assert _AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
+    assert AssessmentPoster.for_client(_Client(), 1.0) is None  # type: ignore[arg-type]
     monkeypatch.setenv("NO_PROXY", "mlflow.internal")
-    assert _AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]
+    assert AssessmentPoster.for_client(_Client(), 1.0) is not None  # type: ignore[arg-type]

@@ -42,6 +42,9 @@ class _Gateway:
     def start_chat_trace(self, **_: Any) -> _Trace:
         return _Trace(self.exports_go)
 
+    def export_chat_trace(self, trace: _Trace, **outcome: Any) -> asyncio.Future[None]:
+        return asyncio.wrap_future(self.export_pool.submit(trace.finish, **outcome))
+
 
 class _Backend:
     """Each turn streams one piece, then waits until the test ends it."""

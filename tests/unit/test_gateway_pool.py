@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mlflow
 import pytest
-from feedback_server.mlflow_gateway import MlflowGateway
+from feedback_server.mlflow_gateway import install
 
 
 def test_pool_holds_a_connection_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,13 +19,7 @@ def test_pool_holds_a_connection_per_thread(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(name)
     previous_uri = mlflow.get_tracking_uri()
     try:
-        gateway = MlflowGateway(
-            tracking_uri="http://127.0.0.1:9",
-            experiment_name="pool",
-            io_workers=16,
-            export_workers=4,
-        )
-        gateway.close()
+        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000, export_retry_s=300)
     finally:
         mlflow.set_tracking_uri(previous_uri)
     from mlflow.environment_variables import MLFLOW_HTTP_POOL_MAXSIZE
@@ -38,7 +32,7 @@ def test_an_operator_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     previous_uri = mlflow.get_tracking_uri()
     try:
-        MlflowGateway(tracking_uri="http://127.0.0.1:9", experiment_name="pool").close()
+        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000, export_retry_s=300)
     finally:
         mlflow.set_tracking_uri(previous_uri)
     from mlflow.environment_variables import MLFLOW_HTTP_POOL_MAXSIZE

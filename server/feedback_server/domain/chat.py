@@ -4,37 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import secrets
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..backends.base import ChatBackend, ChatTurn
-from ..errors import Cancelled, ResourceExhausted
+from ..errors import ResourceExhausted
+from .ports import ChatTracing, TurnTrace
 from .traces import TraceRegistry
 from .validation import (
-    MAX_CLIENT_REQUEST_ID_CHARS,
     MAX_ID_CHARS,
     MAX_MESSAGE_CHARS,
     Violations,
 )
 
-if TYPE_CHECKING:
-    from ..mlflow_gateway import ChatTrace, MlflowGateway
 
-log = logging.getLogger(__name__)
-
-
-def validate_turn(
+def check_turn(
+    v: Violations,
     message: str,
     client_request_id: str,
     user_id: str,
     session_id: str,
     metadata: Mapping[str, str],
 ) -> ChatTurn:
-    """Checks a chat request; generates the client request ID when it is empty."""
-    v = Violations()
+    """Checks a chat request into `v`; generates the client request ID when it is empty."""
     if not message.strip():
         v.add("message", "is required")
     elif len(message) > MAX_MESSAGE_CHARS:
@@ -44,9 +37,7 @@ def validate_turn(
     v.text("user_id", user_id, max_chars=MAX_ID_CHARS)
     v.text("session_id", session_id, max_chars=MAX_ID_CHARS)
     v.metadata("metadata", metadata)
-    v.raise_if_any()
     crid = client_request_id or f"req-{secrets.token_hex(8)}"
-    assert len(crid) <= MAX_CLIENT_REQUEST_ID_CHARS
     return ChatTurn(message, crid, user_id, session_id, dict(metadata))
 
 
@@ -61,7 +52,7 @@ class ActiveTurn:
     """One running turn. `pieces()` streams the answer; the trace is ended and handed
     to the export pool exactly once, OK on success, ERROR on failure or cancellation."""
 
-    def __init__(self, service: ChatService, turn: ChatTurn, trace: ChatTrace) -> None:
+    def __init__(self, service: ChatService, turn: ChatTurn, trace: TurnTrace) -> None:
         self._service = service
         self.turn = turn
         self._trace = trace
@@ -113,7 +104,7 @@ class ChatService:
     def __init__(
         self,
         backend: ChatBackend,
-        gateway: MlflowGateway,
+        gateway: ChatTracing,
         registry: TraceRegistry,
         *,
         export_max_pending: int = 256,
@@ -154,22 +145,13 @@ class ChatService:
         await self._open_turns.acquire()
 
     def export(self, active: ActiveTurn, error: str | None) -> None:
-        """Hands the ended trace to the export pool; feedback for it waits on the future."""
+        """Hands the ended trace over for export; feedback for it waits on the future."""
         self._open_turns.release()
-        loop = asyncio.get_running_loop()
-        trace = active._trace
-
-        def run() -> bool:
-            try:
-                trace.finish(response=active.response, error=error)
-                return True
-            except Exception:
-                log.exception("trace %s could not be exported", trace.trace_id)
-                return False
-
-        future = asyncio.wrap_future(self._gateway.export_pool.submit(run), loop=loop)
+        future = self._gateway.export_chat_trace(
+            active._trace, response=active.response, error=error
+        )
         self._exports.add(future)
-        self._registry.register(trace.trace_id, active.client_request_id, future)
+        self._registry.register(active.trace_id, active.client_request_id, future)
 
         def done(f: asyncio.Future[bool]) -> None:
             self._exports.discard(f)
@@ -186,4 +168,4 @@ class ChatService:
         return sum(1 for f in pending if not f.done())
 
 
-__all__ = ["ActiveTurn", "Cancelled", "ChatService", "TurnResult", "validate_turn"]
+__all__ = ["ActiveTurn", "ChatService", "TurnResult", "check_turn"]

@@ -1,6 +1,6 @@
 """The drainer: writes spooled judgments to MLflow in the background.
 
-Rules (the issue's contract for acknowledged judgments):
+Rules (docs/spool.md, "How it works"; README "Errors" for what callers see):
 
 - At most `concurrency` writes in flight, and never two for the same
   `TraceTarget.order_key`: the spool only hands out the first pending entry of
@@ -28,11 +28,16 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from feedback_server.domain.model import IngestionState, Judgment, WriteOutcome, WriteResult
+from feedback_server.domain.model import (
+    IngestionState,
+    Judgment,
+    WriteOutcome,
+    WriteResult,
+    now_ms,
+)
 
 if TYPE_CHECKING:  # spool.py re-exports this module's names: no import cycle at run time
     from feedback_server.domain.spool import Spool, SpoolEntry
@@ -41,10 +46,6 @@ if TYPE_CHECKING:  # spool.py re-exports this module's names: no import cycle at
 log = logging.getLogger(__name__)
 
 TRACE_NOT_FOUND_REASON = "trace not found within TTL"
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class AssessmentWriter(Protocol):

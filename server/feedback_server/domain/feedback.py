@@ -23,11 +23,14 @@ from .model import (
     TraceTarget,
     WriteOutcome,
     WriteResult,
+    now_ms,
 )
+from .ports import FeedbackStore, JudgmentStore
 from .traces import TraceRegistry
 from .validation import (
     DEFAULT_SCALE,
     DIMENSION_RE,
+    MAX_DIMENSION_CHARS,
     MAX_ID_CHARS,
     MAX_RATING_DIMENSIONS,
     MAX_RATIONALE_CHARS,
@@ -37,7 +40,6 @@ from .validation import (
 )
 
 if TYPE_CHECKING:
-    from ..mlflow_gateway import MlflowGateway
     from .drainer import Drainer
     from .spool import Spool, SpoolEntry
 
@@ -83,7 +85,7 @@ def assessment_id_for(rpc: str, request_id: str, target: TraceTarget, part: str 
 
 
 class LabelChecker(Protocol):
-    """Checks judgment values against the label schemas of their names (domain/review.py)."""
+    """Checks judgment values against the label schemas of their names (domain/review)."""
 
     async def violations(
         self, checks: Sequence[tuple[str, str, JsonValue]]
@@ -119,7 +121,7 @@ class Summary:
 class MlflowWriter:
     """Drains one judgment into MLflow (the spool's `AssessmentWriter`)."""
 
-    def __init__(self, gateway: MlflowGateway, registry: TraceRegistry) -> None:
+    def __init__(self, gateway: JudgmentStore, registry: TraceRegistry) -> None:
         self._gateway = gateway
         self._registry = registry
 
@@ -143,7 +145,7 @@ class MlflowWriter:
 class FeedbackService:
     def __init__(
         self,
-        gateway: MlflowGateway,
+        gateway: FeedbackStore,
         registry: TraceRegistry,
         spool: Spool,
         drainer: Drainer,
@@ -162,7 +164,7 @@ class FeedbackService:
         # Until then, writes do not ask MLflow to confirm their target: it just failed to
         # answer (down, or hung). See `_lookup_for_write`.
         self._write_lookups_off_until = 0.0
-        # Label-schema enforcement, set by app.py (domain/review.py); None: no checks.
+        # Label-schema enforcement, set by app.py (domain/review); None: no checks.
         self.label_checker: LabelChecker | None = None
 
     # --- writes ------------------------------------------------------------------------
@@ -195,7 +197,7 @@ class FeedbackService:
             source_id=source_id,
             rationale=rationale or None,
             metadata=dict(metadata),
-            created_ms=_now_ms(),
+            created_ms=now_ms(),
         )
         return await self._accept([judgment])
 
@@ -212,7 +214,7 @@ class FeedbackService:
     ) -> tuple[Accepted, list[tuple[str, str, float]]]:
         """Returns the acceptance and (dimension, name, value) per dimension, sorted."""
         request_id = request_id or uuid.uuid4().hex
-        now = _now_ms()
+        now = now_ms()
         judgments, parts = [], []
         for dimension in sorted(ratings):
             name = f"{RATING_PREFIX}{dimension}"
@@ -378,7 +380,7 @@ class FeedbackService:
             truncated=truncated,
         )
 
-    # --- hooks for expert review (domain/review.py) ------------------------------------
+    # --- hooks for expert review (domain/review) ------------------------------------
 
     async def log_judgments(self, judgments: list[Judgment]) -> Accepted:
         """The durable write path for judgments built by other domain modules (expert
@@ -408,7 +410,10 @@ def check_ratings(v: Violations, ratings: Mapping[str, int], scale_max: int) -> 
     else:
         for dim, rating in ratings.items():
             if not DIMENSION_RE.fullmatch(dim):
-                v.add(f"ratings[{dim[:48]!r}]", "dimension names are 1-48 characters of [a-z0-9_]")
+                v.add(
+                    f"ratings[{dim[:MAX_DIMENSION_CHARS]!r}]",
+                    f"dimension names are 1-{MAX_DIMENSION_CHARS} characters of [a-z0-9_]",
+                )
             elif not 1 <= rating <= scale:
                 v.add(f"ratings[{dim!r}]", f"must be from 1 to {scale} (got {rating})")
     return scale
@@ -446,7 +451,3 @@ def _queued_view(entry: SpoolEntry) -> StoredAssessment:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

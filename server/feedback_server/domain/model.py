@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import enum
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 # A JSON-compatible value (what MLflow stores as an assessment value).
 JsonValue = Any
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds since the epoch (the unit of every stored time)."""
+    return int(time.time() * 1000)
 
 
 class JudgmentKind(enum.StrEnum):

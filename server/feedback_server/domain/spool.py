@@ -41,8 +41,22 @@ from pathlib import Path
 from typing import IO, Any, Final, TypeVar
 
 from feedback_server.domain.drainer import AssessmentWriter, Drainer
-from feedback_server.domain.model import IngestionState, Judgment
-from feedback_server.errors import ResourceExhausted, Unavailable
+from feedback_server.domain.model import Judgment, now_ms
+from feedback_server.domain.spool_store import (
+    COLUMNS,
+    DEAD,
+    PRUNE_CHUNK,
+    QUEUED,
+    SCHEMA,
+    SCHEMA_VERSION,
+    STORED,
+    SpoolEntry,
+    SpoolTransactions,
+    Tx,
+    chunks,
+    row_to_entry,
+)
+from feedback_server.errors import Unavailable
 from feedback_server.metrics import SpoolMetrics, default_metrics
 
 __all__ = [
@@ -63,69 +77,6 @@ T = TypeVar("T")
 SPOOL_FILENAME: Final = "spool.sqlite3"
 DEFAULT_RETENTION_S: Final = 7 * 24 * 3600.0
 
-_QUEUED: Final = IngestionState.QUEUED.value
-_STORED: Final = IngestionState.STORED.value
-_DEAD: Final = IngestionState.DEAD_LETTERED.value
-
-_SCHEMA_VERSION: Final = 1
-_SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS spool_entries (
-    seq             INTEGER PRIMARY KEY,      -- acknowledgment order
-    assessment_id   TEXT    NOT NULL UNIQUE,  -- idempotency key
-    order_key       TEXT    NOT NULL,
-    state           TEXT    NOT NULL,         -- queued | stored | dead_lettered
-    is_head         INTEGER NOT NULL DEFAULT 0,
-    judgment        TEXT    NOT NULL,         -- Judgment.to_json()
-    trace_id        TEXT,                     -- target or resolved trace ID
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    enqueued_ms     INTEGER NOT NULL,         -- acknowledgment time
-    wait_from_ms    INTEGER NOT NULL,         -- start of the trace-wait TTL window
-    next_attempt_ms INTEGER NOT NULL,
-    updated_ms      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spool_by_key ON spool_entries (order_key, state, seq);
-CREATE INDEX IF NOT EXISTS spool_by_state ON spool_entries (state, updated_ms);
-CREATE INDEX IF NOT EXISTS spool_by_trace ON spool_entries (trace_id, state, seq);
-CREATE INDEX IF NOT EXISTS spool_due_heads ON spool_entries (next_attempt_ms, seq)
-    WHERE state = '{_QUEUED}' AND is_head = 1;
-"""
-
-_COLUMNS: Final = (
-    "seq, assessment_id, state, judgment, trace_id, attempts, last_error, "
-    "enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms"
-)
-_CHUNK: Final = 500  # bound on SQL parameters per statement
-_PRUNE_CHUNK: Final = 5000
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-@dataclass(frozen=True)
-class SpoolEntry:
-    """One judgment in the spool and where it stands."""
-
-    judgment: Judgment
-    state: IngestionState
-    trace_id: str | None  # the target trace ID, or the one MLflow resolved
-    attempts: int = 0
-    last_error: str | None = None  # for dead letters: the reason
-    seq: int = 0  # acknowledgment order
-    enqueued_ms: int = 0  # acknowledgment time
-    wait_from_ms: int = 0  # the trace-wait TTL runs from here (reset by replay)
-    next_attempt_ms: int = 0
-    updated_ms: int = 0
-
-    @property
-    def assessment_id(self) -> str:
-        return self.judgment.assessment_id
-
-    @property
-    def order_key(self) -> str:
-        return self.judgment.target.order_key
-
 
 @dataclass(frozen=True)
 class SpoolStats:
@@ -144,18 +95,7 @@ class SpoolLockedError(RuntimeError):
     """Another process already owns this spool file."""
 
 
-class _Tx:
-    """Counters carried through one writer transaction."""
-
-    __slots__ = ("dead", "new", "pending")
-
-    def __init__(self, pending: int, dead: int) -> None:
-        self.pending = pending
-        self.dead = dead
-        self.new = 0  # entries enqueued (not duplicates)
-
-
-_OpFn = Callable[[sqlite3.Connection, _Tx], Any]
+_OpFn = Callable[[sqlite3.Connection, Tx], Any]
 
 
 @dataclass
@@ -182,26 +122,6 @@ def _set_outcomes(results: list[tuple[_Op, Any, BaseException | None]]) -> None:
         _set_outcome(op.future, value, exc)
 
 
-def _row_to_entry(row: Sequence[Any]) -> SpoolEntry:
-    return SpoolEntry(
-        judgment=Judgment.from_json(row[3]),
-        state=IngestionState(row[2]),
-        trace_id=row[4],
-        attempts=row[5],
-        last_error=row[6],
-        seq=row[0],
-        enqueued_ms=row[7],
-        wait_from_ms=row[8],
-        next_attempt_ms=row[9],
-        updated_ms=row[10],
-    )
-
-
-def _chunks(items: Sequence[str], size: int = _CHUNK) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
@@ -218,7 +138,7 @@ def _open_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
-class Spool:
+class Spool(SpoolTransactions):
     """Durable queue of acknowledged judgments. See the module docstring."""
 
     def __init__(
@@ -357,28 +277,28 @@ class Spool:
 
         def run(conn: sqlite3.Connection) -> dict[str, SpoolEntry]:
             out: dict[str, SpoolEntry] = {}
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 marks = ",".join("?" * len(chunk))
-                sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id IN ({marks})"
+                sql = f"SELECT {COLUMNS} FROM spool_entries WHERE assessment_id IN ({marks})"
                 for row in conn.execute(sql, chunk):
-                    out[row[1]] = _row_to_entry(row)
+                    out[row[1]] = row_to_entry(row)
             return out
 
         return await self._read(run) if ids else {}
 
     async def pending_for_trace(self, trace_id: str) -> list[SpoolEntry]:
         """Pending entries targeting `trace_id` (directly or once resolved), in order."""
-        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE trace_id = ? AND state = ? ORDER BY seq"
+        sql = f"SELECT {COLUMNS} FROM spool_entries WHERE trace_id = ? AND state = ? ORDER BY seq"
         return await self._read(
-            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (trace_id, _QUEUED))]
+            lambda conn: [row_to_entry(r) for r in conn.execute(sql, (trace_id, QUEUED))]
         )
 
     async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
         """Dead letters in acknowledgment order; `last_error` holds the reason."""
-        sql = f"SELECT {_COLUMNS} FROM spool_entries WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?"
+        sql = f"SELECT {COLUMNS} FROM spool_entries WHERE state = ? ORDER BY seq LIMIT ? OFFSET ?"
         return await self._read(
             lambda conn: [
-                _row_to_entry(r) for r in conn.execute(sql, (_DEAD, max(0, limit), max(0, offset)))
+                row_to_entry(r) for r in conn.execute(sql, (DEAD, max(0, limit), max(0, offset)))
             ]
         )
 
@@ -403,13 +323,13 @@ class Spool:
             )
             keys, due = conn.execute(
                 "SELECT COUNT(*), COALESCE(SUM(next_attempt_ms <= ?), 0) FROM spool_entries "
-                f"WHERE state = '{_QUEUED}' AND is_head = 1",
+                f"WHERE state = '{QUEUED}' AND is_head = 1",
                 (now_ms(),),
             ).fetchone()
             oldest, max_attempts = conn.execute(
                 "SELECT MIN(enqueued_ms), COALESCE(MAX(attempts), 0) FROM spool_entries "
                 "WHERE state = ?",
-                (_QUEUED,),
+                (QUEUED,),
             ).fetchone()
             size = 0
             for suffix in ("", "-wal"):
@@ -417,9 +337,9 @@ class Spool:
                     size += os.path.getsize(f"{self.path}{suffix}")
             return SpoolStats(
                 path=str(self.path),
-                pending=counts.get(_QUEUED, 0),
-                stored=counts.get(_STORED, 0),
-                dead_lettered=counts.get(_DEAD, 0),
+                pending=counts.get(QUEUED, 0),
+                stored=counts.get(STORED, 0),
+                dead_lettered=counts.get(DEAD, 0),
                 pending_keys=keys,
                 due_now=due,
                 oldest_pending_ms=oldest,
@@ -435,24 +355,22 @@ class Spool:
         """The first pending entry of each order key, soonest `next_attempt_ms` first."""
         # The literal state (not a parameter) lets SQLite match the partial index.
         sql = (
-            f"SELECT {_COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
-            f"WHERE state = '{_QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
+            f"SELECT {COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
+            f"WHERE state = '{QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
         )
-        return await self._read(
-            lambda conn: [_row_to_entry(r) for r in conn.execute(sql, (limit,))]
-        )
+        return await self._read(lambda conn: [row_to_entry(r) for r in conn.execute(sql, (limit,))])
 
     async def mark_stored(self, assessment_id: str, trace_id: str | None) -> bool:
         """Records that MLflow stored the entry; False if it was not pending."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _STORED, None, trace_id)
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, STORED, None, trace_id)
         )
         return done
 
     async def mark_dead(self, assessment_id: str, reason: str, trace_id: str | None = None) -> bool:
         """Moves a pending entry to the dead letters with `reason`."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, _DEAD, reason, trace_id)
+            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, DEAD, reason, trace_id)
         )
         return done
 
@@ -465,12 +383,12 @@ class Spool:
     ) -> bool:
         """Counts a failed attempt and schedules the next one."""
 
-        def run(conn: sqlite3.Connection, tx: _Tx) -> bool:
+        def run(conn: sqlite3.Connection, tx: Tx) -> bool:
             cur = conn.execute(
                 "UPDATE spool_entries SET attempts = attempts + 1, last_error = ?, "
                 "next_attempt_ms = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
                 "WHERE assessment_id = ? AND state = ?",
-                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, _QUEUED),
+                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, QUEUED),
             )
             return cur.rowcount > 0
 
@@ -487,7 +405,7 @@ class Spool:
         while True:
             removed: int = await self._submit(lambda conn, tx: self._prune_chunk(conn, now_ms()))
             total += removed
-            if removed < _PRUNE_CHUNK:
+            if removed < PRUNE_CHUNK:
                 return total
 
     # ------------------------------------------------------------------ internals
@@ -508,16 +426,16 @@ class Spool:
         conn = _connect(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > _SCHEMA_VERSION:
+            if version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"spool {self.path} has schema version {version}, newer than this server's"
                 )
-            if version < _SCHEMA_VERSION:
-                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             if self.exclusive:
                 self._repair_heads(conn)
             self._recount(conn)
@@ -556,7 +474,7 @@ class Spool:
             raise RuntimeError("spool is closed")
         return await asyncio.get_running_loop().run_in_executor(self._reader, fn, conn)
 
-    def _submit(self, fn: Callable[[sqlite3.Connection, _Tx], T]) -> asyncio.Future[T]:
+    def _submit(self, fn: Callable[[sqlite3.Connection, Tx], T]) -> asyncio.Future[T]:
         if not self._started or self._closing:
             raise RuntimeError("spool is not open")
         loop = asyncio.get_running_loop()
@@ -634,7 +552,7 @@ class Spool:
     def _run_batch(self, ops: list[_Op]) -> None:
         conn = self._wconn
         assert conn is not None
-        tx = _Tx(self._pending, self._dead)
+        tx = Tx(self._pending, self._dead)
         results: list[tuple[_Op, Any, BaseException | None]] = []
         changes = conn.total_changes
         try:
@@ -679,7 +597,7 @@ class Spool:
         self.metrics.spool_depth.set(self._pending)
         self.metrics.dead_letters.set(self._dead)
 
-    def _check_external_changes(self, conn: sqlite3.Connection, tx: _Tx) -> None:
+    def _check_external_changes(self, conn: sqlite3.Connection, tx: Tx) -> None:
         # data_version changes when *another* connection (the admin CLI) committed.
         version = conn.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
@@ -687,167 +605,8 @@ class Spool:
             pending, dead = self._count(conn)
             tx.pending, tx.dead = pending, dead
 
-    @staticmethod
-    def _count(conn: sqlite3.Connection) -> tuple[int, int]:
-        counts = dict(
-            conn.execute(
-                "SELECT state, COUNT(*) FROM spool_entries WHERE state IN (?, ?) GROUP BY state",
-                (_QUEUED, _DEAD),
-            ).fetchall()
-        )
-        return counts.get(_QUEUED, 0), counts.get(_DEAD, 0)
-
     def _recount(self, conn: sqlite3.Connection) -> None:
         self._pending, self._dead = self._count(conn)
-
-    @staticmethod
-    def _repair_heads(conn: sqlite3.Connection) -> None:
-        """Rebuilds the `is_head` flags from scratch (start-up; cheap insurance)."""
-        heads = "SELECT MIN(seq) FROM spool_entries WHERE state = ? GROUP BY order_key"
-        conn.execute(
-            f"UPDATE spool_entries SET is_head = 0 WHERE is_head = 1 "
-            f"AND (state != ? OR seq NOT IN ({heads}))",
-            (_QUEUED, _QUEUED),
-        )
-        conn.execute(
-            f"UPDATE spool_entries SET is_head = 1 WHERE is_head = 0 AND seq IN ({heads})",
-            (_QUEUED,),
-        )
-
-    @staticmethod
-    def _promote_head(conn: sqlite3.Connection, order_key: str) -> None:
-        conn.execute(
-            "UPDATE spool_entries SET is_head = 1 WHERE seq = "
-            "(SELECT MIN(seq) FROM spool_entries WHERE order_key = ? AND state = ?) "
-            "AND is_head = 0",
-            (order_key, _QUEUED),
-        )
-
-    def _fix_head(self, conn: sqlite3.Connection, order_key: str) -> None:
-        conn.execute(
-            "UPDATE spool_entries SET is_head = 0 WHERE order_key = ? AND state = ? "
-            "AND is_head = 1",
-            (order_key, _QUEUED),
-        )
-        self._promote_head(conn, order_key)
-
-    def _enqueue_tx(
-        self, conn: sqlite3.Connection, tx: _Tx, judgments: list[Judgment], now: int
-    ) -> tuple[list[SpoolEntry], int]:
-        found: dict[str, SpoolEntry | Judgment] = {}
-        new: list[Judgment] = []
-        for j in judgments:
-            if j.assessment_id in found:
-                continue
-            row = conn.execute(
-                f"SELECT {_COLUMNS} FROM spool_entries WHERE assessment_id = ?",
-                (j.assessment_id,),
-            ).fetchone()
-            if row is not None:
-                found[j.assessment_id] = _row_to_entry(row)
-            else:
-                found[j.assessment_id] = j
-                new.append(j)
-        if new and tx.pending + len(new) > self.max_pending:
-            raise ResourceExhausted(
-                "too many judgments are waiting to be stored; retry later",
-                retry_after_s=self.retry_after_s,
-            )
-        for j in new:
-            key = j.target.order_key
-            has_pending = conn.execute(
-                "SELECT 1 FROM spool_entries WHERE order_key = ? AND state = ? LIMIT 1",
-                (key, _QUEUED),
-            ).fetchone()
-            wait_from = j.created_ms if j.created_ms > 0 else now
-            cur = conn.execute(
-                "INSERT INTO spool_entries (assessment_id, order_key, state, is_head, judgment, "
-                "trace_id, enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    j.assessment_id,
-                    key,
-                    _QUEUED,
-                    0 if has_pending else 1,
-                    j.to_json(),
-                    j.target.trace_id,
-                    now,
-                    wait_from,
-                    now,
-                    now,
-                ),
-            )
-            found[j.assessment_id] = SpoolEntry(
-                judgment=j,
-                state=IngestionState.QUEUED,
-                trace_id=j.target.trace_id,
-                seq=cur.lastrowid or 0,
-                enqueued_ms=now,
-                wait_from_ms=wait_from,
-                next_attempt_ms=now,
-                updated_ms=now,
-            )
-        tx.pending += len(new)
-        tx.new += len(new)
-        out: list[SpoolEntry] = []
-        for j in judgments:
-            entry = found[j.assessment_id]
-            assert isinstance(entry, SpoolEntry)
-            out.append(entry)
-        return out, len(new)
-
-    def _finish_tx(
-        self,
-        conn: sqlite3.Connection,
-        tx: _Tx,
-        assessment_id: str,
-        state: str,
-        reason: str | None,
-        trace_id: str | None,
-    ) -> bool:
-        now = now_ms()
-        row = conn.execute(
-            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = attempts + 1, "
-            "last_error = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
-            "WHERE assessment_id = ? AND state = ? RETURNING order_key",
-            (state, reason, trace_id, now, assessment_id, _QUEUED),
-        ).fetchone()
-        if row is None:
-            return False
-        self._promote_head(conn, row[0])
-        tx.pending -= 1
-        if state == _DEAD:
-            tx.dead += 1
-        return True
-
-    def _replay_tx(self, conn: sqlite3.Connection, tx: _Tx, ids: list[str] | None, now: int) -> int:
-        update = (
-            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = 0, "
-            "next_attempt_ms = ?, wait_from_ms = ?, updated_ms = ? WHERE state = ?"
-        )
-        params: tuple[Any, ...] = (_QUEUED, now, now, now, _DEAD)
-        rows: list[Any] = []
-        if ids is None:
-            rows = conn.execute(update + " RETURNING order_key", params).fetchall()
-        else:
-            for chunk in _chunks(ids):
-                marks = ",".join("?" * len(chunk))
-                sql = f"{update} AND assessment_id IN ({marks}) RETURNING order_key"
-                rows.extend(conn.execute(sql, (*params, *chunk)).fetchall())
-        for key in {r[0] for r in rows}:
-            self._fix_head(conn, key)
-        tx.pending += len(rows)
-        tx.dead -= len(rows)
-        return len(rows)
-
-    def _prune_chunk(self, conn: sqlite3.Connection, now: int) -> int:
-        cutoff = now - int(self.retention_s * 1000)
-        cur = conn.execute(
-            "DELETE FROM spool_entries WHERE seq IN (SELECT seq FROM spool_entries "
-            "WHERE state = ? AND updated_ms < ? LIMIT ?)",
-            (_STORED, cutoff, _PRUNE_CHUNK),
-        )
-        return cur.rowcount
 
     def _prune_in_writer(self) -> None:
         """One bounded chunk per transaction, so enqueues are never held up for long."""
@@ -866,5 +625,5 @@ class Spool:
             return
         if removed:
             log.info("pruned %d stored judgments older than the retention period", removed)
-        if removed >= _PRUNE_CHUNK:
+        if removed >= PRUNE_CHUNK:
             self._next_prune = time.monotonic()  # more to do, after the waiting operations

@@ -36,9 +36,6 @@ class TraceRegistry:
     def trace_for(self, client_request_id: str) -> str | None:
         return self._by_request_id.get(client_request_id)
 
-    def pending_exports(self) -> int:
-        return sum(1 for f in self._exports.values() if not f.done())
-
     async def wait_exported(self, trace_id: str) -> bool:
         """Waits for this process's export of the trace; True when unknown or exported."""
         export = self._exports.get(trace_id)

@@ -35,11 +35,15 @@ MIN_SCALE, MAX_SCALE, DEFAULT_SCALE = 2, 10, 5
 TRACE_ID_RE = re.compile(r"tr-[0-9a-f]{32}")
 SPAN_ID_RE = re.compile(r"[0-9a-f]{16}")
 # No quotes, spaces or backslashes: safe inside a quoted MLflow filter literal.
-CLIENT_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=-]{0,49}")
-REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
-DIMENSION_RE = re.compile(r"[a-z][a-z0-9_]{0,47}")
-METADATA_KEY_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
+CLIENT_REQUEST_ID_RE = re.compile(
+    rf"[A-Za-z0-9][A-Za-z0-9._:@+=-]{{0,{MAX_CLIENT_REQUEST_ID_CHARS - 1}}}"
+)
+REQUEST_ID_RE = re.compile(rf"[A-Za-z0-9._:-]{{1,{MAX_REQUEST_ID_CHARS}}}")
+NAME_RE = re.compile(rf"[A-Za-z][A-Za-z0-9_.-]{{0,{MAX_NAME_CHARS - 1}}}")
+DIMENSION_RE = re.compile(rf"[a-z][a-z0-9_]{{0,{MAX_DIMENSION_CHARS - 1}}}")
+METADATA_KEY_RE = re.compile(rf"[A-Za-z0-9._-]{{1,{MAX_METADATA_KEY_CHARS}}}")
+# Longer input is refused before any pattern is tried (no ID or name is this long).
+_MAX_PATTERN_INPUT_CHARS = 256
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -69,14 +73,19 @@ class Violations:
             self.add(field, "must not contain control characters")
 
     def pattern(self, field: str, value: str, regex: re.Pattern[str], rule: str) -> None:
-        if len(value) > 256 or not regex.fullmatch(value):
+        if len(value) > _MAX_PATTERN_INPUT_CHARS or not regex.fullmatch(value):
             self.add(field, f"must match {rule}")
 
     def trace_id(self, field: str, value: str) -> None:
         self.pattern(field, value, TRACE_ID_RE, "^tr-[0-9a-f]{32}$")
 
     def client_request_id(self, field: str, value: str) -> None:
-        self.pattern(field, value, CLIENT_REQUEST_ID_RE, "1-50 characters of [A-Za-z0-9._:@+=-]")
+        self.pattern(
+            field,
+            value,
+            CLIENT_REQUEST_ID_RE,
+            f"1-{MAX_CLIENT_REQUEST_ID_CHARS} characters of [A-Za-z0-9._:@+=-]",
+        )
 
     def span_id(self, field: str, value: str) -> None:
         if value:
@@ -84,11 +93,15 @@ class Violations:
 
     def request_id(self, field: str, value: str) -> None:
         if value:
-            self.pattern(field, value, REQUEST_ID_RE, "1-64 characters of [A-Za-z0-9._:-]")
+            rule = f"1-{MAX_REQUEST_ID_CHARS} characters of [A-Za-z0-9._:-]"
+            self.pattern(field, value, REQUEST_ID_RE, rule)
 
     def name(self, field: str, value: str) -> None:
         self.pattern(
-            field, value, NAME_RE, "1-64 characters of [A-Za-z0-9_.-] starting with a letter"
+            field,
+            value,
+            NAME_RE,
+            f"1-{MAX_NAME_CHARS} characters of [A-Za-z0-9_.-] starting with a letter",
         )
 
     def metadata(self, field: str, value: Mapping[str, str]) -> None:
@@ -99,7 +112,8 @@ class Violations:
             if not METADATA_KEY_RE.fullmatch(key) or key.startswith("mlflow."):
                 self.add(
                     f"{field}[{key[:64]!r}]",
-                    "keys are 1-128 characters of [A-Za-z0-9._-], not starting with 'mlflow.'",
+                    f"keys are 1-{MAX_METADATA_KEY_CHARS} characters of [A-Za-z0-9._-],"
+                    " not starting with 'mlflow.'",
                 )
             elif len(item) > MAX_METADATA_VALUE_CHARS:
                 self.add(

@@ -8,8 +8,10 @@ import grpc
 from feedback.v1 import chat_service_pb2 as pb
 from feedback.v1 import chat_service_pb2_grpc
 
-from ..domain.chat import ActiveTurn, ChatService, validate_turn
-from ..interceptors import add_trailing_metadata
+from ..domain.chat import ActiveTurn, ChatService
+from ..domain.validation import Violations
+from ..edge.status import add_trailing_metadata
+from . import chat_convert as out
 
 TRACE_ID_HEADER = "x-mlflow-trace-id"
 CLIENT_REQUEST_ID_HEADER = "x-client-request-id"
@@ -33,13 +35,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         context: grpc.aio.ServicerContext,
         rpc: str,
     ) -> ActiveTurn:
-        turn = validate_turn(
-            request.message,
-            request.client_request_id,
-            request.user_id,
-            request.session_id,
-            request.metadata,
-        )
+        v = Violations()
+        turn = out.turn_in(v, request)
+        v.raise_if_any()
         return await self._service.begin(
             turn, rpc=rpc, admission_timeout_s=_admission_timeout(context)
         )
@@ -53,11 +51,7 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         except BaseException as exc:
             add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
             raise
-        return pb.ChatResponse(
-            response=result.response,
-            trace_id=result.trace_id,
-            client_request_id=result.client_request_id,
-        )
+        return out.chat_out(result)
 
     async def StreamChat(
         self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
@@ -71,15 +65,9 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
                 )
             )
             async for piece in active.pieces():
-                yield pb.StreamChatResponse(delta=pb.ChatDelta(content=piece))
+                yield out.delta_out(piece)
         except BaseException as exc:
             active.end(error=f"stream failed: {type(exc).__name__}")
             add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
             raise
-        yield pb.StreamChatResponse(
-            completion=pb.ChatCompletion(
-                trace_id=active.trace_id,
-                client_request_id=active.client_request_id,
-                response=active.response,
-            )
-        )
+        yield out.completion_out(active)

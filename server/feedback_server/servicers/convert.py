@@ -1,15 +1,29 @@
-"""Converters between feedback.v1 protobuf messages and domain types."""
+"""Converters shared by the servicers: feedback.v1 messages <-> domain types.
+
+Input converters take the request's `Violations` and add to it (field paths as in the
+request), returning a domain value even when invalid; the servicer calls
+`raise_if_any()` once everything is checked. Service-specific converters live beside
+their servicer (chat_convert.py, feedback_convert.py).
+"""
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from feedback.v1 import common_pb2, feedback_service_pb2
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
-from ..domain.feedback import check_target
-from ..domain.model import IngestionState, JsonValue, SourceType, StoredAssessment, TraceTarget
+from ..domain.feedback import check_source, check_target
+from ..domain.model import (
+    IngestionState,
+    JsonValue,
+    JudgmentKind,
+    SourceType,
+    StoredAssessment,
+    TraceTarget,
+)
 from ..domain.validation import MAX_CATEGORY_CHARS, MAX_TEXT_CHARS, Violations
 
 _SOURCE_TYPES = {
@@ -42,35 +56,39 @@ def target_in(v: Violations, msg: common_pb2.TraceRef, present: bool) -> TraceTa
     )
 
 
-def source_type_in(v: Violations, msg: common_pb2.Source) -> SourceType:
+def source_in(v: Violations, msg: common_pb2.Source) -> tuple[SourceType, str]:
+    """The judgment's source: its type and ID (defaulted by type when empty)."""
     source_type = _SOURCE_TYPES.get(msg.type)
     if source_type is None:
         v.add("source.type", "is not a known SourceType")
-        return SourceType.HUMAN
-    return source_type
+        source_type = SourceType.HUMAN
+    return source_type, check_source(v, source_type, msg.id)
 
 
 def value_to_json(value: struct_pb2.Value) -> JsonValue:
     return json_format.MessageToDict(value)
 
 
-def feedback_value_in(v: Violations, msg: common_pb2.FeedbackValue, present: bool) -> JsonValue:
+def feedback_value_in(
+    v: Violations, msg: common_pb2.FeedbackValue, present: bool, path: str = "value"
+) -> JsonValue:
+    """A `FeedbackValue` at field `path`: exactly one kind, each checked against its bounds."""
     kind = msg.WhichOneof("kind") if present else None
     if kind is None:
-        v.add("value", "is required: set one of boolean, number, category, text, structured")
+        v.add(path, "is required: set one of boolean, number, category, text, structured")
         return None
     if kind == "boolean":
         return msg.boolean
     if kind == "number":
-        v.number("value.number", msg.number)
+        v.number(f"{path}.number", msg.number)
         return msg.number
     if kind == "category":
-        v.text("value.category", msg.category, max_chars=MAX_CATEGORY_CHARS, required=True)
+        v.text(f"{path}.category", msg.category, max_chars=MAX_CATEGORY_CHARS, required=True)
         return msg.category
     if kind == "text":
-        v.text("value.text", msg.text, max_chars=MAX_TEXT_CHARS, required=True)
+        v.text(f"{path}.text", msg.text, max_chars=MAX_TEXT_CHARS, required=True)
         return msg.text
-    return structured_in(v, "value.structured", msg.structured)
+    return structured_in(v, f"{path}.structured", msg.structured)
 
 
 def structured_in(v: Violations, field: str, msg: struct_pb2.Value) -> JsonValue:
@@ -100,15 +118,17 @@ def feedback_value_out(value: Any) -> common_pb2.FeedbackValue | None:
     return out
 
 
+ASSESSMENT_KINDS_OUT = {
+    JudgmentKind.FEEDBACK: feedback_service_pb2.ASSESSMENT_KIND_FEEDBACK,
+    JudgmentKind.EXPECTATION: feedback_service_pb2.ASSESSMENT_KIND_EXPECTATION,
+}
+
+
 def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
     out = feedback_service_pb2.Assessment(
         assessment_id=a.assessment_id,
         name=a.name,
-        kind=(
-            feedback_service_pb2.ASSESSMENT_KIND_FEEDBACK
-            if a.kind.value == "feedback"
-            else feedback_service_pb2.ASSESSMENT_KIND_EXPECTATION
-        ),
+        kind=ASSESSMENT_KINDS_OUT[a.kind],
         rationale=a.rationale or "",
         source=common_pb2.Source(type=_SOURCE_TYPES_OUT[a.source_type], id=a.source_id),
         metadata=a.metadata,
@@ -118,7 +138,7 @@ def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
     )
     if a.create_time_ms:
         out.create_time.FromMilliseconds(a.create_time_ms)
-    if a.kind.value == "feedback":
+    if a.kind is JudgmentKind.FEEDBACK:
         value = feedback_value_out(a.value)
         if value is not None:
             out.feedback.CopyFrom(value)
@@ -128,6 +148,8 @@ def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
 
 
 MAX_TIMESTAMP_S = 253_402_300_799  # 9999-12-31T23:59:59Z, the protobuf Timestamp range
+DAY_MS = 24 * 3600 * 1000
+MAX_WINDOW_MS = 366 * DAY_MS
 
 
 def timestamp_in(
@@ -140,6 +162,25 @@ def timestamp_in(
         v.add(field, "must be a valid timestamp from 1970 to 9999")
         return None
     return int(ts.ToMilliseconds())
+
+
+def time_window_in(v: Violations, msg: Any, path: str = "") -> tuple[int, int]:
+    """The [start_ms, end_ms) window of a message with optional `start_time` and `end_time`
+    (at field `path`): the end defaults to now, the start to a day before the end; the
+    window runs forward and spans at most `MAX_WINDOW_MS`."""
+    prefix = f"{path}." if path else ""
+    errors_before = len(v.items)
+    end = timestamp_in(v, f"{prefix}end_time", msg.end_time, msg.HasField("end_time"))
+    end_ms = int(time.time() * 1000) if end is None else end
+    start = timestamp_in(v, f"{prefix}start_time", msg.start_time, msg.HasField("start_time"))
+    start_ms = end_ms - DAY_MS if start is None else start
+    if len(v.items) > errors_before:
+        pass  # the window is not checked when a bound is already invalid
+    elif end_ms <= start_ms:
+        v.add(f"{prefix}end_time", "must be after start_time")
+    elif end_ms - start_ms > MAX_WINDOW_MS:
+        v.add(f"{prefix}start_time", "the window spans at most 366 days")
+    return start_ms, end_ms
 
 
 def finite(x: float) -> float:

@@ -1,0 +1,85 @@
+"""The ports of the feedback and chat domain: what it needs from the outside world.
+
+The domain is typed against these Protocols only; `mlflow_gateway.MlflowGateway`
+implements them all (tests use small fakes). Every method raises the domain's own
+errors (`feedback_server.errors`): `Unavailable` when MLflow cannot answer.
+The review domain declares its own port (domain/review).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Protocol
+
+from ..backends.base import ChatTurn
+from .model import Judgment, StoredAssessment, TraceAssessments, WriteOutcome
+
+
+class ExperimentResolver(Protocol):
+    async def experiment_id(self) -> str:
+        """The ID of the service's MLflow experiment (created if needed, then cached)."""
+        ...
+
+
+class TraceLookups(Protocol):
+    async def trace_exists(self, trace_id: str) -> bool:
+        """Whether MLflow has the trace."""
+        ...
+
+    async def find_trace_by_client_request_id(self, client_request_id: str) -> str | None:
+        """The newest trace of the experiment with this client request ID, if any."""
+        ...
+
+
+class AssessmentReads(Protocol):
+    async def list_assessments(self, trace_id: str) -> list[StoredAssessment] | None:
+        """The trace's assessments, or None when MLflow has no such trace."""
+        ...
+
+    async def scan_traces(
+        self, start_ms: int, end_ms: int, max_traces: int
+    ) -> tuple[list[TraceAssessments], bool]:
+        """Traces created in [start_ms, end_ms) with their assessments, newest first, at
+        most `max_traces`; the flag tells whether more were left out."""
+        ...
+
+
+class AssessmentWrites(Protocol):
+    async def write_assessment(self, judgment: Judgment, trace_id: str) -> WriteOutcome:
+        """Stores one judgment as an assessment with its deterministic ID. Idempotent, and
+        answers an outcome instead of raising for expected failures."""
+        ...
+
+
+class TurnTrace(Protocol):
+    """The trace of one chat turn, held in memory until it is exported."""
+
+    @property
+    def trace_id(self) -> str: ...
+
+    def finish(self, *, response: str, error: str | None = None) -> None:
+        """Ends the turn's spans and exports the trace (blocking)."""
+        ...
+
+
+class ChatTracing(ExperimentResolver, Protocol):
+    def start_chat_trace(
+        self, *, rpc: str, turn: ChatTurn, backend: str, experiment_id: str
+    ) -> TurnTrace:
+        """Starts the in-memory trace of a turn (no network)."""
+        ...
+
+    def export_chat_trace(
+        self, trace: TurnTrace, *, response: str, error: str | None
+    ) -> asyncio.Future[bool]:
+        """Ends the turn and exports its trace off the event loop; the future is True once
+        MLflow has the trace, False when the export failed."""
+        ...
+
+
+class JudgmentStore(TraceLookups, AssessmentWrites, Protocol):
+    """What the drainer's writer needs: resolve a client request ID, write."""
+
+
+class FeedbackStore(TraceLookups, AssessmentReads, Protocol):
+    """What the feedback service reads: trace lookups, assessments, summary scans."""
