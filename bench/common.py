@@ -32,7 +32,11 @@ RESULTS = ROOT / "bench" / "results"
 #: Scratch space of one run (stores, spools, logs): gitignored, removed at the end.
 WORK_BASE = ROOT / "var" / "bench"
 #: The feedback servers' settings in every benchmark, unless a phase says otherwise.
-SERVER_ENV = {"FEEDBACK_LOG_LEVEL": "WARNING", "FEEDBACK_SHUTDOWN_GRACE_S": "1"}
+SERVER_ENV = {
+    "FEEDBACK_LOG_LEVEL": "WARNING",
+    "FEEDBACK_SHUTDOWN_GRACE_S": "1",
+    "FEEDBACK_SHUTDOWN_DELAY_S": "0",
+}
 
 __all__ = [
     "BIN",

@@ -109,6 +109,8 @@ class FeedbackServerProcess:
                 "MLFLOW_TRACKING_URI": self.tracking_uri,
                 "MLFLOW_EXPERIMENT_NAME": self.experiment,
                 "FEEDBACK_SHUTDOWN_GRACE_S": "5",
+                # No mesh to drain: a graceful stop need not keep serving first.
+                "FEEDBACK_SHUTDOWN_DELAY_S": "0",
             }
         )
         env.update(self.extra_env)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sys
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 from feedback.v1 import (
@@ -30,6 +33,7 @@ from .domain.feedback import FeedbackService, MlflowWriter
 from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
+from .domain.trace_export import TraceExporter
 from .domain.traces import TraceRegistry
 from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
@@ -59,22 +63,53 @@ class App:
     chat: ChatService
     spool: Spool
     drainer: Drainer
+    exporter: TraceExporter
     gateway: MlflowGateway
+    stopping: bool = False
+    _skip_delay: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def stop(self, grace_s: float | None = None) -> None:
-        """Graceful shutdown: health NOT_SERVING, in-flight calls finish, pending traces
-        are exported, spool writes in flight finish; queued judgments stay for the next start."""
+    def skip_delay(self) -> None:
+        """Ends the shutdown delay now (a second signal)."""
+        self._skip_delay.set()
+
+    async def set_serving(self, serving: bool) -> None:
+        """Health of every service: SERVING while the spool can write (judgments and chat
+        traces are acknowledged only once durable), NOT_SERVING otherwise and from SIGTERM on."""
+        if self.stopping:
+            return
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def stop(self, grace_s: float | None = None, delay_s: float | None = None) -> None:
+        """Graceful shutdown: health NOT_SERVING while the server keeps serving for the delay
+        (so that the mesh stops routing to it), then calls in flight get the grace, then
+        exports and drain writes in flight get the grace (both at once); what is not in
+        MLflow yet (judgments, chat traces) stays in the spool for the next start. At most
+        delay + 2 x grace, plus closing."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
-        log.info("shutting down (grace %.1fs)", grace)
+        delay = self.settings.shutdown_delay_s if delay_s is None else delay_s
+        log.info(
+            "shutting down: NOT_SERVING, serving %.1fs more, then a grace of %.1fs", delay, grace
+        )
+        await self.set_serving(False)
+        self.stopping = True
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._skip_delay.wait(), delay)
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-        left = await self.chat.drain_exports(max(grace, 1.0))
+        left = await self.chat.flush(max(grace, 1.0))
         if left:
-            log.warning("%d trace exports still running at shutdown", left)
-        await self.drainer.stop(grace)
+            log.warning("%d unanswered turns' traces still being recorded at shutdown", left)
+        await asyncio.gather(self.exporter.stop(grace), self.drainer.stop(grace))
         await self.spool.close()
         await self.chat.backend.aclose()
-        self.gateway.close(abandon_exports=bool(left))
+        self.gateway.close()
         log.info("stopped")
 
 
@@ -83,8 +118,7 @@ async def build(settings: Settings) -> App:
     install_mlflow(
         timeout_s=settings.mlflow_timeout_s,
         mlflow_threads=io_workers + settings.export_workers,
-        traces_in_memory=settings.max_open_turns + settings.export_max_pending,
-        export_retry_s=settings.export_retry_s,
+        traces_in_memory=settings.max_open_turns,
     )
     gateway = MlflowGateway(
         tracking_uri=settings.tracking_uri,
@@ -103,16 +137,30 @@ async def build(settings: Settings) -> App:
         echo_delay_s=settings.echo_delay_s,
         system_prompt=settings.openai_system_prompt or None,
     )
+    spool = Spool(
+        settings.spool_path,
+        max_pending=settings.spool_max_pending,
+        max_bytes=settings.spool_max_bytes,
+        retention_s=settings.spool_stored_retention_s,
+        dead_retention_s=settings.spool_dead_retention_s,
+    )
+    await spool.start()  # SpoolOpenError: a one-line reason (the entry point prints it)
+    exporter = TraceExporter(spool, gateway, registry, concurrency=settings.export_workers)
     chat = ChatService(
         backend,
         gateway,
         registry,
+        spool,
+        on_recorded=exporter.notify,
         export_max_pending=settings.export_max_pending,
         max_open_turns=settings.max_open_turns,
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    spool = Spool(settings.spool_path, max_pending=settings.spool_max_pending)
-    await spool.start()
+    # Traces recorded before a restart and not exported yet: feedback on them waits for
+    # their export instead of failing with NOT_FOUND.
+    pending_traces = await spool.pending_trace_ids()
+    chat.restore(pending_traces)
+    if pending_traces:
+        log.info("%d chat traces recorded before the restart are exported now", len(pending_traces))
     drainer = Drainer(
         spool,
         MlflowWriter(gateway, registry),
@@ -149,6 +197,7 @@ async def build(settings: Settings) -> App:
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(settings.auth_token)],
         options=[
+            *_connection_age_options(settings),
             ("grpc.max_receive_message_length", settings.max_message_bytes),
             ("grpc.max_send_message_length", settings.max_message_bytes),
             ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
@@ -180,10 +229,32 @@ async def build(settings: Settings) -> App:
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
     drainer.start()
-    # SERVING as soon as judgments can be accepted durably, whether or not MLflow is up.
-    for name in ("", *SERVICE_NAMES):
-        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return App(settings, server, port, health, chat, spool, drainer, gateway)
+    exporter.start()
+    app = App(settings, server, port, health, chat, spool, drainer, exporter, gateway)
+    # SERVING as soon as judgments can be accepted durably, whether or not MLflow is up, and
+    # as long as the spool can write.
+    spool.add_health_listener(lambda ok, _: _spawn(app.set_serving(ok)))
+    await app.set_serving(spool.healthy)
+    return app
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _spawn(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(work)
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
+    """gRPC's maximum connection age: clients reconnect (and rebalance) after it."""
+    if not settings.max_connection_age_s:
+        return []
+    return [
+        ("grpc.max_connection_age_ms", int(settings.max_connection_age_s * 1000)),
+        ("grpc.max_connection_age_grace_ms", int(settings.max_connection_age_grace_s * 1000)),
+    ]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -223,9 +294,26 @@ async def serve(settings: Settings) -> None:
         settings.experiment_name,
         settings.spool_path,
     )
+    # SIGTERM (Kubernetes, the mesh) keeps serving for FEEDBACK_SHUTDOWN_DELAY_S while health
+    # says NOT_SERVING; SIGINT (Ctrl-C) and a second signal skip the delay.
+    received: list[signal.Signals] = []
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     await stop.wait()
-    await app.stop()
+    delay = settings.shutdown_delay_s if received == [signal.SIGTERM] else 0.0
+    stopping = asyncio.ensure_future(app.stop(delay_s=delay))
+    while not stopping.done():
+        stop.clear()
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({stopping, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if stop.is_set():
+            app.skip_delay()
+    await stopping

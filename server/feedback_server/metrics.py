@@ -11,8 +11,9 @@ Metric names (counters get the `_total` suffix on exposition):
 - `feedback_spool_dead_letters`: judgments parked in the dead-letter table.
 - `feedback_judgments_enqueued_total`: judgments durably acknowledged (duplicates excluded).
 - `feedback_judgments_stored_total`: judgments the drainer stored in MLflow.
-- `feedback_judgments_dead_lettered_total{reason}`: `trace_not_found` (TTL elapsed) or
-  `rejected` (MLflow refused the judgment for good).
+- `feedback_judgments_dead_lettered_total{reason}`: `trace_not_found` (TTL elapsed),
+  `rejected` (MLflow refused the judgment for good: 401, 403, other 4xx) or `unreadable`
+  (the spool row could not be decoded).
 - `feedback_drain_attempts_total{result}`: one per MLflow write attempt, by `WriteResult`
   value (`stored`, `trace_not_found`, `unavailable`, `rejected`).
 - `feedback_drain_retries_total`: attempts that were rescheduled with a backoff.
@@ -20,6 +21,15 @@ Metric names (counters get the `_total` suffix on exposition):
 - `feedback_spool_ack_latency_seconds`: time to durably acknowledge one enqueue call.
 - `feedback_spool_commits_total` and `feedback_spool_commit_batch_size`: group commit
   transactions and how many operations each carried.
+- `feedback_spool_writable`: 1 while the spool can write, 0 while it cannot (disk or budget
+  full, read-only or failing file system, writer thread restarting); health says
+  NOT_SERVING meanwhile.
+- `feedback_spool_evicted_total`: stored entries removed before their retention to make room.
+- `feedback_traces_pending`: finished chat turns' traces recorded and not yet in MLflow.
+- `feedback_trace_dead_letters`: traces MLflow refused for good (replay with the admin CLI).
+- `feedback_traces_exported_total`: traces exported to MLflow from the spool.
+- `feedback_trace_export_attempts_total{result}`: `exported`, `unavailable`, `rejected`.
+- `feedback_trace_export_latency_seconds`: from recording a trace to MLflow having it.
 """
 
 from __future__ import annotations
@@ -53,6 +63,8 @@ _LATENCY_BUCKETS = (
 )
 _ACK_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+#: The `reason` label values of `feedback_judgments_dead_lettered_total`.
+DEAD_LETTER_REASONS = ("trace_not_found", "rejected", "unreadable")
 
 
 class SpoolMetrics:
@@ -121,11 +133,51 @@ class SpoolMetrics:
             buckets=_BATCH_BUCKETS,
             registry=reg,
         )
+        self.writable = Gauge(
+            "feedback_spool_writable",
+            "1 while the spool can record judgments and traces, 0 while it cannot.",
+            registry=reg,
+        )
+        self.writable.set(1)
+        self.evicted = Counter(
+            "feedback_spool_evicted",
+            "Stored entries removed before their retention to make room in the spool.",
+            registry=reg,
+        )
+        self.traces_pending = Gauge(
+            "feedback_traces_pending",
+            "Finished chat turns' traces recorded in the spool and not yet in MLflow.",
+            registry=reg,
+        )
+        self.trace_dead_letters = Gauge(
+            "feedback_trace_dead_letters",
+            "Chat traces MLflow refused for good (replay with the admin CLI).",
+            registry=reg,
+        )
+        self.traces_exported = Counter(
+            "feedback_traces_exported",
+            "Chat traces exported to MLflow from the spool.",
+            registry=reg,
+        )
+        self.trace_export_attempts = Counter(
+            "feedback_trace_export_attempts",
+            "Chat trace export attempts, by result.",
+            ["result"],
+            registry=reg,
+        )
+        self.trace_export_latency = Histogram(
+            "feedback_trace_export_latency_seconds",
+            "Time from recording a chat trace to MLflow having it.",
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
         # Pre-create the label values so dashboards see zeros, not gaps.
         for result in ("stored", "trace_not_found", "unavailable", "rejected"):
             self.drain_attempts.labels(result=result)
-        for reason in ("trace_not_found", "rejected"):
+        for reason in DEAD_LETTER_REASONS:
             self.dead_lettered.labels(reason=reason)
+        for result in ("exported", "unavailable", "rejected"):
+            self.trace_export_attempts.labels(result=result)
 
 
 _default: SpoolMetrics | None = None

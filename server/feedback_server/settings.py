@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .domain.spool import SPOOL_FILENAME
+from .domain.spool import DEFAULT_DEAD_RETENTION_S, DEFAULT_RETENTION_S, SPOOL_FILENAME
 
 
 class Settings(BaseSettings):
@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     max_concurrent_streams: int = Field(1000, ge=1)
     keepalive_time_s: float = Field(30.0, gt=0)
     keepalive_timeout_s: float = Field(10.0, gt=0)
+    # Connections are closed (GOAWAY) after this long, so clients rebalance onto new
+    # replicas; a call in flight then gets the grace to finish. 0 = never.
+    max_connection_age_s: float = Field(300.0, ge=0)
+    max_connection_age_grace_s: float = Field(30.0, ge=0)
+    # On SIGTERM: health NOT_SERVING while still serving for the delay (the mesh stops
+    # routing), then calls in flight get the grace.
+    shutdown_delay_s: float = Field(5.0, ge=0)
     shutdown_grace_s: float = Field(10.0, ge=0)
     metrics_port: int = Field(9464, ge=0, le=65535)
     log_level: str = "INFO"
@@ -46,6 +53,10 @@ class Settings(BaseSettings):
     # Durable ingestion
     data_dir: Path = Path("var/data")
     spool_max_pending: int = Field(100_000, ge=1)
+    # Disk budget of the spool file (0: only the disk's own limit).
+    spool_max_bytes: int = Field(1024**3, ge=0)
+    spool_stored_retention_s: float = Field(DEFAULT_RETENTION_S, gt=0)
+    spool_dead_retention_s: float = Field(DEFAULT_DEAD_RETENTION_S, gt=0)
     drain_concurrency: int = Field(8, ge=1, le=256)
     trace_grace_s: float = Field(3.0, ge=0)
     trace_wait_ttl_s: float = Field(600.0, gt=0)
@@ -62,9 +73,8 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(60.0, gt=0)
     openai_system_prompt: str = ""
     export_workers: int = Field(4, ge=1, le=64)
-    export_max_pending: int = Field(256, ge=1, le=10_000)
+    export_max_pending: int = Field(256, ge=1, le=100_000)
     max_open_turns: int = Field(1024, ge=1, le=100_000)
-    export_retry_s: float = Field(300.0, ge=0)
 
     # Summaries
     summary_max_traces: int = Field(10_000, ge=1)

@@ -36,6 +36,7 @@ async def start_service(tracking_uri: str, data_dir: Path, **overrides: Any) -> 
         data_dir=data_dir,
         trace_grace_s=overrides.pop("trace_grace_s", 0.5),
         shutdown_grace_s=2.0,
+        shutdown_delay_s=overrides.pop("shutdown_delay_s", 0.0),
         **overrides,
     )
     app = await build(settings)

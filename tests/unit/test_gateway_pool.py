@@ -19,7 +19,7 @@ def test_pool_holds_a_connection_per_thread(monkeypatch: pytest.MonkeyPatch) -> 
         monkeypatch.delenv(name)
     previous_uri = mlflow.get_tracking_uri()
     try:
-        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000, export_retry_s=300)
+        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000)
     finally:
         mlflow.set_tracking_uri(previous_uri)
     from mlflow.environment_variables import MLFLOW_HTTP_POOL_MAXSIZE
@@ -32,7 +32,7 @@ def test_an_operator_setting_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     previous_uri = mlflow.get_tracking_uri()
     try:
-        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000, export_retry_s=300)
+        install(timeout_s=10, mlflow_threads=16 + 4, traces_in_memory=1000)
     finally:
         mlflow.set_tracking_uri(previous_uri)
     from mlflow.environment_variables import MLFLOW_HTTP_POOL_MAXSIZE

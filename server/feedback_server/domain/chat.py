@@ -1,22 +1,31 @@
-"""Chat turns: each one is answered by the chat backend and recorded as one MLflow trace."""
+"""Chat turns: each one is answered by the chat backend and recorded as one MLflow trace.
+
+A finished turn's trace is recorded durably in the spool before the turn is answered
+(`ActiveTurn.pieces` ends only once it is), then exported to MLflow from there by the trace
+exporter (domain/trace_export.py). A turn that is never answered (failed, cancelled) is
+recorded as well, with state ERROR, but nobody waits for it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from ..backends.base import ChatBackend, ChatTurn
 from ..errors import ResourceExhausted
 from .ports import ChatTracing, TurnTrace
-from .traces import TraceRegistry
+from .traces import TraceRecord, TraceRegistry
 from .validation import (
     MAX_ID_CHARS,
     MAX_MESSAGE_CHARS,
     Violations,
 )
+
+log = logging.getLogger(__name__)
 
 
 def check_turn(
@@ -48,9 +57,16 @@ class TurnResult:
     client_request_id: str
 
 
+class TraceRecorder(Protocol):
+    """Where finished turns' traces are made durable (the spool)."""
+
+    async def record_trace(self, record: TraceRecord) -> bool: ...
+
+
 class ActiveTurn:
-    """One running turn. `pieces()` streams the answer; the trace is ended and handed
-    to the export pool exactly once, OK on success, ERROR on failure or cancellation."""
+    """One running turn. `pieces()` streams the answer; the trace is ended and recorded
+    exactly once, OK on success, ERROR on failure or cancellation. On success it is durable
+    (in the spool) before `pieces()` ends, so before the caller sends the answer."""
 
     def __init__(self, service: ChatService, turn: ChatTurn, trace: TurnTrace) -> None:
         self._service = service
@@ -69,21 +85,29 @@ class ActiveTurn:
                     if piece:
                         parts.append(piece)
                         yield piece
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit):
             self.response = "".join(parts)
-            self.end(error="cancelled by the client")
+            self.abandon("cancelled by the client")
             raise
         except BaseException as exc:
             self.response = "".join(parts)
-            self.end(error=f"chat backend failed: {type(exc).__name__}")
+            with contextlib.suppress(Exception):  # the caller gets the backend's error
+                await self.end(error=f"chat backend failed: {type(exc).__name__}")
             raise
         self.response = "".join(parts)
-        self.end()
+        await self.end()
 
-    def end(self, error: str | None = None) -> None:
+    async def end(self, error: str | None = None) -> None:
+        """Ends the trace and records it durably (raises `Unavailable` when the spool cannot
+        write: the turn must not be answered)."""
         if not self._ended:
             self._ended = True
-            self._service.export(self, error)
+            await self._service.record(self, error)
+
+    def abandon(self, error: str) -> None:
+        """Ends a turn that is not answered: its trace is recorded in the background."""
+        if not self._ended:
+            self._service.in_background(self.end(error=error))
 
     async def run(self) -> TurnResult:
         async for _ in self.pieces():
@@ -96,9 +120,9 @@ class ChatService:
 
     Two bounds, both waited on at admission (backpressure), then `RESOURCE_EXHAUSTED`:
     at most `max_open_turns` turns being answered, and no new turn while
-    `export_max_pending` ended turns wait for their traces to be exported. An open turn
-    does not count against the export bound, so long streams do not hold back export
-    capacity; traces held in memory stay below the sum of the two.
+    `export_max_pending` recorded traces wait for their export to MLflow (those recorded
+    before a restart included). An open turn does not count against the export bound, so
+    long streams do not hold back export capacity.
     """
 
     def __init__(
@@ -106,18 +130,23 @@ class ChatService:
         backend: ChatBackend,
         gateway: ChatTracing,
         registry: TraceRegistry,
+        recorder: TraceRecorder,
         *,
+        on_recorded: Callable[[], None] = lambda: None,
         export_max_pending: int = 256,
         max_open_turns: int = 1024,
     ) -> None:
         self.backend = backend
         self._gateway = gateway
         self._registry = registry
+        self._recorder = recorder
+        self._on_recorded = on_recorded
         self._open_turns = asyncio.Semaphore(max_open_turns)
         self._export_max_pending = export_max_pending
         self._export_room = asyncio.Event()
         self._export_room.set()
         self._exports: set[asyncio.Future[bool]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def begin(self, turn: ChatTurn, *, rpc: str, admission_timeout_s: float) -> ActiveTurn:
         """Admits a turn (waiting for capacity) and starts its trace."""
@@ -144,28 +173,50 @@ class ChatService:
             await self._export_room.wait()
         await self._open_turns.acquire()
 
-    def export(self, active: ActiveTurn, error: str | None) -> None:
-        """Hands the ended trace over for export; feedback for it waits on the future."""
-        self._open_turns.release()
-        future = self._gateway.export_chat_trace(
-            active._trace, response=active.response, error=error
-        )
-        self._exports.add(future)
-        self._registry.register(active.trace_id, active.client_request_id, future)
+    async def record(self, active: ActiveTurn, error: str | None) -> None:
+        """Ends the turn's trace and records it in the spool (group commit); feedback for it
+        then waits on its export."""
+        try:
+            record = active._trace.finish(response=active.response, error=error)
+        finally:
+            self._open_turns.release()
+        await self._recorder.record_trace(record)
+        self.restore([(record.trace_id, record.client_request_id)])
+        self._on_recorded()
 
-        def done(f: asyncio.Future[bool]) -> None:
-            self._exports.discard(f)
-            if len(self._exports) < self._export_max_pending:
-                self._export_room.set()
+    def restore(self, pending: list[tuple[str, str]]) -> None:
+        """Registers recorded traces whose export is pending (at start: those recorded
+        before the restart), so that feedback on them waits for their export."""
+        for trace_id, client_request_id in pending:
+            future = self._registry.register(trace_id, client_request_id)
+            if future in self._exports:
+                continue
+            self._exports.add(future)
+            future.add_done_callback(self._exported)
 
-        future.add_done_callback(done)
+    def _exported(self, future: asyncio.Future[bool]) -> None:
+        self._exports.discard(future)
+        if len(self._exports) < self._export_max_pending:
+            self._export_room.set()
 
-    async def drain_exports(self, timeout_s: float) -> int:
-        """Waits for trace exports in flight (graceful shutdown); returns how many remain."""
-        pending = [f for f in self._exports if not f.done()]
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.warning("recording an unanswered turn's trace failed", exc_info=True)
+
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def flush(self, timeout_s: float) -> int:
+        """Waits for traces of unanswered turns still being recorded (graceful shutdown);
+        returns how many remain."""
+        pending = [t for t in self._background if not t.done()]
         if pending:
             await asyncio.wait(pending, timeout=timeout_s)
-        return sum(1 for f in pending if not f.done())
+        return sum(1 for t in pending if not t.done())
 
 
-__all__ = ["ActiveTurn", "ChatService", "TurnResult", "check_turn"]
+__all__ = ["ActiveTurn", "ChatService", "TraceRecorder", "TurnResult", "check_turn"]

@@ -7,14 +7,19 @@ Rules (docs/spool.md, "How it works"; README "Errors" for what callers see):
   each key, so judgments on one trace are written in acknowledgment order.
 - `STORED` marks the entry stored (with the resolved trace ID).
 - `TRACE_NOT_FOUND` is retried with exponential backoff and jitter until
-  `wait_from_ms + trace_wait_ttl_s` (acknowledgment time, or replay time), then
-  dead-lettered with the reason "trace not found within TTL".
+  `wait_st + trace_wait_ttl_s` (acknowledgment, or replay, in spool time: a step of
+  the wall clock neither shortens nor stretches it), then dead-lettered with the
+  reason "trace not found within TTL".
 - `UNAVAILABLE` (and any exception raised by the writer) is retried with
   capped backoff and jitter, forever: an acknowledged judgment is never dropped
   because MLflow is down. Consecutive `UNAVAILABLE` answers also pause all
   dispatching for the same backoff, so an outage costs one probe per backoff
   period instead of one per pending judgment.
 - `REJECTED` is dead-lettered immediately with the writer's detail.
+- A row the spool could not decode (`SpoolEntry.problem`) is dead-lettered at once
+  with that reason, without calling the writer: one bad row never stops the others.
+
+Pauses are kept on the monotonic clock and schedules in spool time (domain/clock.py).
 
 Crash safety: an entry is marked stored only after the writer answered
 `STORED`, and nothing marks an entry "in flight" on disk; a process killed
@@ -31,13 +36,8 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from feedback_server.domain.model import (
-    IngestionState,
-    Judgment,
-    WriteOutcome,
-    WriteResult,
-    now_ms,
-)
+from feedback_server.domain.backoff import Backoff, Outage
+from feedback_server.domain.model import IngestionState, Judgment, WriteOutcome, WriteResult
 
 if TYPE_CHECKING:  # spool.py re-exports this module's names: no import cycle at run time
     from feedback_server.domain.spool import Spool, SpoolEntry
@@ -94,14 +94,13 @@ class Drainer:
         self.trace_wait_ttl_s = trace_wait_ttl_s
         self.poll_interval_s = poll_interval_s
         self.metrics = metrics if metrics is not None else spool.metrics
-        self._rng = rng or random.Random()
+        self._backoff = Backoff(base_backoff_s, max_backoff_s, rng)
+        self._outage = Outage(self._backoff, spool.clock)
         self._inflight: dict[str, asyncio.Task[None]] = {}  # order_key -> write task
         self._waiters: dict[str, set[_Waiter]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._paused_until_ms = 0
-        self._consecutive_unavailable = 0
         self._last_refresh = 0.0
         # Entries whose write finished while `heads` was being read: the read may
         # predate their new state, so they are skipped until the next read.
@@ -213,9 +212,9 @@ class Drainer:
 
     async def _dispatch(self) -> float:
         """Starts writes for due heads; returns how long to sleep before looking again."""
-        now = now_ms()
-        if now < self._paused_until_ms:
-            return min(self.poll_interval_s, (self._paused_until_ms - now) / 1000)
+        paused = self._outage.remaining_s()
+        if paused > 0:
+            return min(self.poll_interval_s, paused)
         free = self.concurrency - len(self._inflight)
         if free <= 0:
             return self.poll_interval_s  # a finishing write wakes the loop
@@ -226,15 +225,15 @@ class Drainer:
         finally:
             self._finished_during_read = None
         free = self.concurrency - len(self._inflight)
-        now = now_ms()
+        now = self.spool.now_st()
         next_due: int | None = None
         for entry in heads:
             if entry.order_key in self._inflight:
                 continue  # its earlier judgment is being written
             if entry.assessment_id in finished:
                 return 0.0  # stale read: look again now
-            if entry.next_attempt_ms > now:
-                next_due = entry.next_attempt_ms
+            if entry.due_st > now:
+                next_due = entry.due_st
                 break
             if free == 0:
                 break
@@ -262,6 +261,9 @@ class Drainer:
 
     async def _process(self, entry: SpoolEntry) -> None:
         try:
+            if entry.problem is not None:
+                await self._dead_letter(entry, entry.problem, "unreadable", entry.trace_id)
+                return
             outcome = await self._write(entry)
             await self._record(entry, outcome)
         except asyncio.CancelledError:
@@ -270,7 +272,7 @@ class Drainer:
             # Recording the outcome failed (disk trouble). The entry stays pending
             # and is written again (idempotently); back off so this is no hot loop.
             log.exception("recording the drain outcome of %s failed", entry.assessment_id)
-            self._pause(self._backoff_s(max(1, self._consecutive_unavailable + 1)))
+            self._outage.pause(self._backoff.delay_s(self._outage.rounds + 1))
 
     async def _write(self, entry: SpoolEntry) -> WriteOutcome:
         try:
@@ -292,55 +294,47 @@ class Drainer:
         result = outcome.result
         trace_id = outcome.trace_id or entry.trace_id
         self.metrics.drain_attempts.labels(result=result.value).inc()
-        now = now_ms()
+        now = self.spool.now_st()
         attempt = entry.attempts + 1
         if result is not WriteResult.UNAVAILABLE:
-            self._consecutive_unavailable = 0  # MLflow answered
+            self._outage.answered()
 
         if result is WriteResult.STORED:
             if await self.spool.mark_stored(aid, trace_id):
                 self.metrics.stored.inc()
-                self.metrics.drain_latency.observe(max(0.0, (now - entry.enqueued_ms) / 1000))
+                waited = self.spool.wall_ms() - entry.enqueued_ms
+                self.metrics.drain_latency.observe(max(0.0, waited / 1000))
             self._settle(aid, stored=True)
         elif result is WriteResult.REJECTED:
-            reason = outcome.detail or "rejected by MLflow"
-            log.warning("judgment %s rejected by MLflow, dead-lettered: %s", aid, reason)
-            if await self.spool.mark_dead(aid, reason, trace_id):
-                self.metrics.dead_lettered.labels(reason="rejected").inc()
-            self._settle(aid, stored=False)
+            await self._dead_letter(
+                entry, outcome.detail or "rejected by MLflow", "rejected", trace_id
+            )
         elif result is WriteResult.TRACE_NOT_FOUND:
-            deadline = entry.wait_from_ms + int(self.trace_wait_ttl_s * 1000)
+            deadline = entry.wait_st + int(self.trace_wait_ttl_s * 1000)
             if now >= deadline:
-                log.warning("judgment %s dead-lettered: %s", aid, TRACE_NOT_FOUND_REASON)
-                if await self.spool.mark_dead(aid, TRACE_NOT_FOUND_REASON, trace_id):
-                    self.metrics.dead_lettered.labels(reason="trace_not_found").inc()
-                self._settle(aid, stored=False)
+                await self._dead_letter(entry, TRACE_NOT_FOUND_REASON, "trace_not_found", trace_id)
             else:
                 # The last attempt happens at the deadline itself.
-                retry_at = min(now + int(self._backoff_s(attempt) * 1000), deadline)
+                retry_at = min(now + int(self._backoff.delay_s(attempt) * 1000), deadline)
                 await self.spool.mark_retry(
                     aid, retry_at, outcome.detail or "trace not found", trace_id
                 )
                 self.metrics.retries.inc()
         else:  # UNAVAILABLE: no TTL, never dropped
-            if now >= self._paused_until_ms:
-                # A new probing round failed (failures of one round do not escalate).
-                self._consecutive_unavailable += 1
-                self._pause(self._backoff_s(self._consecutive_unavailable))
-            delay = self._backoff_s(attempt)
+            self._outage.unavailable()
+            delay = self._backoff.delay_s(attempt)
             await self.spool.mark_retry(
                 aid, now + int(delay * 1000), outcome.detail or "MLflow unavailable", trace_id
             )
             self.metrics.retries.inc()
 
-    def _backoff_s(self, attempt: int) -> float:
-        """Exponential in `attempt` (1-based), capped, with jitter in [50%, 100%]."""
-        exp = self.base_backoff_s * (2.0 ** min(max(attempt, 1) - 1, 60))
-        capped = min(self.max_backoff_s, exp)
-        return capped * (0.5 + 0.5 * self._rng.random())
-
-    def _pause(self, seconds: float) -> None:
-        self._paused_until_ms = max(self._paused_until_ms, now_ms() + int(seconds * 1000))
+    async def _dead_letter(
+        self, entry: SpoolEntry, reason: str, label: str, trace_id: str | None
+    ) -> None:
+        log.warning("judgment %s dead-lettered (%s): %s", entry.assessment_id, label, reason)
+        if await self.spool.mark_dead(entry.assessment_id, reason, trace_id):
+            self.metrics.dead_lettered.labels(reason=label).inc()
+        self._settle(entry.assessment_id, stored=False)
 
     def _settle(self, assessment_id: str, *, stored: bool) -> None:
         for waiter in self._waiters.pop(assessment_id, ()):

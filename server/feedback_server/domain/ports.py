@@ -8,11 +8,11 @@ The review domain declares its own port (domain/review).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Protocol
 
 from ..backends.base import ChatTurn
 from .model import Judgment, StoredAssessment, TraceAssessments, WriteOutcome
+from .traces import ExportOutcome, TraceRecord
 
 
 class ExperimentResolver(Protocol):
@@ -52,13 +52,13 @@ class AssessmentWrites(Protocol):
 
 
 class TurnTrace(Protocol):
-    """The trace of one chat turn, held in memory until it is exported."""
+    """The trace of one chat turn, held in memory while the turn runs."""
 
     @property
     def trace_id(self) -> str: ...
 
-    def finish(self, *, response: str, error: str | None = None) -> None:
-        """Ends the turn's spans and exports the trace (blocking)."""
+    def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
+        """Ends the turn's spans and returns the whole trace as a record (no network)."""
         ...
 
 
@@ -69,11 +69,11 @@ class ChatTracing(ExperimentResolver, Protocol):
         """Starts the in-memory trace of a turn (no network)."""
         ...
 
-    def export_chat_trace(
-        self, trace: TurnTrace, *, response: str, error: str | None
-    ) -> asyncio.Future[bool]:
-        """Ends the turn and exports its trace off the event loop; the future is True once
-        MLflow has the trace, False when the export failed."""
+
+class TraceExports(Protocol):
+    async def export_trace(self, record: TraceRecord) -> ExportOutcome:
+        """Stores a recorded trace in MLflow (again, harmlessly, if it is there already);
+        answers an outcome instead of raising for expected failures."""
         ...
 
 

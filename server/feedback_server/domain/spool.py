@@ -4,15 +4,14 @@ A judgment is acknowledged to the caller only once it is on disk here. The
 `Drainer` (domain/drainer.py) then writes it to MLflow in the background.
 
 Storage is one SQLite file in WAL mode with `synchronous=FULL`, so a committed
-transaction survives a process kill or power loss. All writes go through one
-dedicated writer thread fed by a queue: the operations that arrive while a
-commit (and its fsync) is in progress are committed together in the next
-transaction (group commit), each in its own savepoint, so one failing operation
-(e.g. a full spool) never affects the others. Reads use a second connection on
-a reader thread. Nothing here blocks the event loop.
+transaction survives a process kill or power loss; spool_core.py runs it (group
+commit on one writer thread, the disk budget, writability and the spool clock).
+The same file holds the traces of finished chat turns until they are exported
+(spool_traces.py, the `TraceTable` part of this class).
 
 An entry is `queued` (pending), `stored` (kept `retention_s` so that retries
-stay idempotent, then pruned) or `dead_lettered` (kept until replayed).
+stay idempotent, then pruned; evicted earlier when the spool needs room) or
+`dead_lettered` (kept `dead_retention_s`, or until replayed).
 Entries with the same `TraceTarget.order_key` are drained in acknowledgment
 order (`seq`); the first pending entry of each key is flagged `is_head`, and
 only heads are handed to the drainer (an index on the due heads keeps that
@@ -35,8 +34,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from feedback_server.domain.drainer import AssessmentWriter, Drainer
-from feedback_server.domain.model import Judgment, now_ms
-from feedback_server.domain.spool_core import DEFAULT_RETENTION_S, SpoolCore, SpoolLockedError
+from feedback_server.domain.model import Judgment
+from feedback_server.domain.spool_core import (
+    DEFAULT_DEAD_RETENTION_S,
+    DEFAULT_RETENTION_S,
+    SpoolCore,
+    SpoolHealth,
+    SpoolLockedError,
+    SpoolOpenError,
+)
 from feedback_server.domain.spool_store import (
     COLUMNS,
     DEAD,
@@ -44,20 +50,24 @@ from feedback_server.domain.spool_store import (
     QUEUED,
     STORED,
     SpoolEntry,
-    Tx,
     chunks,
     row_to_entry,
 )
+from feedback_server.domain.spool_traces import TraceEntry, TraceTable
 
 __all__ = [
+    "DEFAULT_DEAD_RETENTION_S",
     "DEFAULT_RETENTION_S",
     "SPOOL_FILENAME",
     "AssessmentWriter",
     "Drainer",
     "Spool",
     "SpoolEntry",
+    "SpoolHealth",
     "SpoolLockedError",
+    "SpoolOpenError",
     "SpoolStats",
+    "TraceEntry",
 ]
 
 log = logging.getLogger(__name__)
@@ -76,9 +86,12 @@ class SpoolStats:
     oldest_pending_ms: int | None  # acknowledgment time of the oldest pending entry
     max_pending_attempts: int
     file_bytes: int  # database + WAL
+    traces_pending: int  # chat traces waiting for their export
+    traces_dead_lettered: int
+    schema_version: int
 
 
-class Spool(SpoolCore):
+class Spool(SpoolCore, TraceTable):
     """Durable queue of acknowledged judgments. See the module docstring."""
 
     # ------------------------------------------------------------------ public API
@@ -103,7 +116,7 @@ class Spool(SpoolCore):
         items = list(judgments)
         t0 = time.perf_counter()
         entries, new = await self._submit(
-            lambda conn, tx: self._enqueue_tx(conn, tx, items, now_ms())
+            lambda conn, tx: self._enqueue_tx(conn, tx, items, self.now_st(), self.wall_ms())
         )
         self.metrics.ack_latency.observe(time.perf_counter() - t0)
         if new:
@@ -150,7 +163,9 @@ class Spool(SpoolCore):
         Returns how many entries moved; IDs that are not dead letters are ignored.
         """
         ids = None if assessment_ids is None else list(dict.fromkeys(assessment_ids))
-        count: int = await self._submit(lambda conn, tx: self._replay_tx(conn, tx, ids, now_ms()))
+        count: int = await self._submit(
+            lambda conn, tx: self._replay_tx(conn, tx, ids, self.now_st(), self.wall_ms())
+        )
         if count:
             log.info("replayed %d dead-lettered judgments", count)
             for callback in list(self._listeners):
@@ -164,10 +179,13 @@ class Spool(SpoolCore):
                 conn.execute("SELECT state, COUNT(*) FROM spool_entries GROUP BY state").fetchall()
             )
             keys, due = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(next_attempt_ms <= ?), 0) FROM spool_entries "
+                "SELECT COUNT(*), COALESCE(SUM(due_st <= ?), 0) FROM spool_entries "
                 f"WHERE state = '{QUEUED}' AND is_head = 1",
-                (now_ms(),),
+                (self.now_st(),),
             ).fetchone()
+            traces = dict(
+                conn.execute("SELECT state, COUNT(*) FROM chat_traces GROUP BY state").fetchall()
+            )
             oldest, max_attempts = conn.execute(
                 "SELECT MIN(enqueued_ms), COALESCE(MAX(attempts), 0) FROM spool_entries "
                 "WHERE state = ?",
@@ -187,6 +205,9 @@ class Spool(SpoolCore):
                 oldest_pending_ms=oldest,
                 max_pending_attempts=max_attempts,
                 file_bytes=size,
+                traces_pending=traces.get(QUEUED, 0),
+                traces_dead_lettered=traces.get(DEAD, 0),
+                schema_version=conn.execute("PRAGMA user_version").fetchone()[0],
             )
 
         return await self._read(run)
@@ -194,47 +215,45 @@ class Spool(SpoolCore):
     # ------------------------------------------------------------- drainer API
 
     async def heads(self, limit: int) -> list[SpoolEntry]:
-        """The first pending entry of each order key, soonest `next_attempt_ms` first."""
+        """The first pending entry of each order key, soonest next attempt first."""
         # The literal state (not a parameter) lets SQLite match the partial index.
         sql = (
-            f"SELECT {COLUMNS} FROM spool_entries INDEXED BY spool_due_heads "
-            f"WHERE state = '{QUEUED}' AND is_head = 1 ORDER BY next_attempt_ms, seq LIMIT ?"
+            f"SELECT {COLUMNS} FROM spool_entries INDEXED BY spool_due "
+            f"WHERE state = '{QUEUED}' AND is_head = 1 ORDER BY due_st, seq LIMIT ?"
         )
         return await self._read(lambda conn: [row_to_entry(r) for r in conn.execute(sql, (limit,))])
 
     async def mark_stored(self, assessment_id: str, trace_id: str | None) -> bool:
         """Records that MLflow stored the entry; False if it was not pending."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, STORED, None, trace_id)
+            lambda conn, tx: self._finish_tx(
+                conn, tx, assessment_id, STORED, None, trace_id, self.now_st(), self.wall_ms()
+            )
         )
         return done
 
     async def mark_dead(self, assessment_id: str, reason: str, trace_id: str | None = None) -> bool:
         """Moves a pending entry to the dead letters with `reason`."""
         done: bool = await self._submit(
-            lambda conn, tx: self._finish_tx(conn, tx, assessment_id, DEAD, reason, trace_id)
+            lambda conn, tx: self._finish_tx(
+                conn, tx, assessment_id, DEAD, reason, trace_id, self.now_st(), self.wall_ms()
+            )
         )
         return done
 
     async def mark_retry(
         self,
         assessment_id: str,
-        next_attempt_ms: int,
+        due_st: int,
         error: str,
         trace_id: str | None = None,
     ) -> bool:
-        """Counts a failed attempt and schedules the next one."""
-
-        def run(conn: sqlite3.Connection, tx: Tx) -> bool:
-            cur = conn.execute(
-                "UPDATE spool_entries SET attempts = attempts + 1, last_error = ?, "
-                "next_attempt_ms = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
-                "WHERE assessment_id = ? AND state = ?",
-                (error, next_attempt_ms, trace_id, now_ms(), assessment_id, QUEUED),
+        """Counts a failed attempt and schedules the next one at spool time `due_st`."""
+        done: bool = await self._submit(
+            lambda conn, tx: self._retry_tx(
+                conn, assessment_id, due_st, error, trace_id, self.wall_ms()
             )
-            return cur.rowcount > 0
-
-        done: bool = await self._submit(run)
+        )
         return done
 
     async def refresh(self) -> None:
@@ -242,10 +261,13 @@ class Spool(SpoolCore):
         await self._submit(lambda conn, tx: None)
 
     async def prune(self) -> int:
-        """Deletes stored entries older than the retention period; returns how many."""
+        """Deletes stored entries and dead letters past their retention; returns how many."""
         total = 0
         while True:
-            removed: int = await self._submit(lambda conn, tx: self._prune_chunk(conn, now_ms()))
+            removed: int = await self._submit(
+                lambda conn, tx: self._prune_chunk(conn, tx, self.now_st())
+                + self._prune_traces(conn, tx, self.now_st())
+            )
             total += removed
             if removed < PRUNE_CHUNK:
                 return total

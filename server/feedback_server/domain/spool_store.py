@@ -1,7 +1,13 @@
-"""The spool's SQLite table: its schema, its rows and the SQL of each write transaction.
+"""The spool's judgment table: its rows and the SQL of each write transaction.
 
 `Spool` (spool.py) runs these transactions on its writer thread; see its docstring for
-the rules they keep (one head per order key, acknowledgment order, bounded backlog).
+the rules they keep (one head per order key, acknowledgment order, bounded backlog). The
+schema is in spool_schema.py. Times named `*_st` are spool times, `*_ms` wall-clock times
+that are only recorded (docs/spool.md "Time").
+
+A row that cannot be decoded (a damaged file, a bug) is returned as a `SpoolEntry` whose
+`problem` says why, so that one bad row never stops the others: the drainer dead-letters it
+with that reason.
 """
 
 from __future__ import annotations
@@ -11,43 +17,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from feedback_server.domain.model import IngestionState, Judgment, now_ms
+from feedback_server.domain.model import IngestionState, Judgment, JudgmentKind, TraceTarget
 from feedback_server.errors import ResourceExhausted
 
 QUEUED: Final = IngestionState.QUEUED.value
 STORED: Final = IngestionState.STORED.value
 DEAD: Final = IngestionState.DEAD_LETTERED.value
 
-SCHEMA_VERSION: Final = 1
-SCHEMA: Final = f"""
-CREATE TABLE IF NOT EXISTS spool_entries (
-    seq             INTEGER PRIMARY KEY,      -- acknowledgment order
-    assessment_id   TEXT    NOT NULL UNIQUE,  -- idempotency key
-    order_key       TEXT    NOT NULL,
-    state           TEXT    NOT NULL,         -- queued | stored | dead_lettered
-    is_head         INTEGER NOT NULL DEFAULT 0,
-    judgment        TEXT    NOT NULL,         -- Judgment.to_json()
-    trace_id        TEXT,                     -- target or resolved trace ID
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    last_error      TEXT,
-    enqueued_ms     INTEGER NOT NULL,         -- acknowledgment time
-    wait_from_ms    INTEGER NOT NULL,         -- start of the trace-wait TTL window
-    next_attempt_ms INTEGER NOT NULL,
-    updated_ms      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS spool_by_key ON spool_entries (order_key, state, seq);
-CREATE INDEX IF NOT EXISTS spool_by_state ON spool_entries (state, updated_ms);
-CREATE INDEX IF NOT EXISTS spool_by_trace ON spool_entries (trace_id, state, seq);
-CREATE INDEX IF NOT EXISTS spool_due_heads ON spool_entries (next_attempt_ms, seq)
-    WHERE state = '{QUEUED}' AND is_head = 1;
-"""
-
+#: The judgment column is read as bytes and decoded here, so that bytes that are not UTF-8
+#: make one row unreadable instead of failing the whole query.
 COLUMNS: Final = (
-    "seq, assessment_id, state, judgment, trace_id, attempts, last_error, "
-    "enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms"
+    "seq, assessment_id, state, CAST(judgment AS BLOB), trace_id, attempts, last_error, "
+    "enqueued_ms, wait_st, due_st, updated_ms, order_key, done_st"
 )
 CHUNK: Final = 500  # bound on SQL parameters per statement
 PRUNE_CHUNK: Final = 5000
+#: Stored entries removed at a time when the spool needs room (they are kept only so that
+#: retries get the same answer; MLflow keeps the assessment ID, so nothing is duplicated).
+EVICT_CHUNK: Final = 500
 
 
 @dataclass(frozen=True)
@@ -60,10 +47,12 @@ class SpoolEntry:
     attempts: int = 0
     last_error: str | None = None  # for dead letters: the reason
     seq: int = 0  # acknowledgment order
-    enqueued_ms: int = 0  # acknowledgment time
-    wait_from_ms: int = 0  # the trace-wait TTL runs from here (reset by replay)
-    next_attempt_ms: int = 0
-    updated_ms: int = 0
+    enqueued_ms: int = 0  # acknowledgment time (wall clock)
+    wait_st: int = 0  # the trace-wait TTL runs from here (reset by replay); spool time
+    due_st: int = 0  # next attempt; spool time
+    updated_ms: int = 0  # last change (wall clock)
+    done_st: int = 0  # stored or dead-lettered at; spool time
+    problem: str | None = None  # why the row could not be read (`judgment` is a stand-in)
 
     @property
     def assessment_id(self) -> str:
@@ -77,26 +66,63 @@ class SpoolEntry:
 class Tx:
     """Counters carried through one writer transaction."""
 
-    __slots__ = ("dead", "new", "pending")
+    __slots__ = ("dead", "new", "pending", "trace_dead", "trace_pending")
 
-    def __init__(self, pending: int, dead: int) -> None:
+    def __init__(self, pending: int, dead: int, trace_pending: int, trace_dead: int) -> None:
         self.pending = pending
         self.dead = dead
+        self.trace_pending = trace_pending
+        self.trace_dead = trace_dead
         self.new = 0  # entries enqueued (not duplicates)
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return self.pending, self.dead, self.trace_pending, self.trace_dead
+
+    def restore(self, counts: tuple[int, int, int, int]) -> None:
+        self.pending, self.dead, self.trace_pending, self.trace_dead = counts
+
+
+def lenient_text(raw: bytes) -> str:
+    """The reader's text factory: text columns that are not UTF-8 do not fail a query."""
+    return raw.decode("utf-8", "replace")
+
+
+def _stand_in(assessment_id: str, order_key: str, trace_id: str | None) -> Judgment:
+    """A judgment holding what the row's own columns say, for an unreadable row."""
+    if order_key.startswith("crid:"):
+        target = TraceTarget(None, order_key[5:], None)
+    else:
+        target = TraceTarget(order_key or trace_id, None, None)
+    return Judgment(assessment_id, "", JudgmentKind.FEEDBACK, target, "", None)
 
 
 def row_to_entry(row: Sequence[Any]) -> SpoolEntry:
+    problem: str | None = None
+    try:
+        state = IngestionState(row[2])
+    except ValueError:
+        state, problem = IngestionState.DEAD_LETTERED, f"unknown state {str(row[2])[:40]!r}"
+    try:
+        raw = row[3]
+        judgment = Judgment.from_json(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+        if judgment.assessment_id != row[1]:
+            raise ValueError("assessment ID differs from the row's")
+    except Exception as exc:  # any decoding failure makes this one row unreadable
+        problem = problem or f"unreadable row: {type(exc).__name__}"
+        judgment = _stand_in(str(row[1]), str(row[11] or ""), row[4])
     return SpoolEntry(
-        judgment=Judgment.from_json(row[3]),
-        state=IngestionState(row[2]),
+        judgment=judgment,
+        state=state,
         trace_id=row[4],
         attempts=row[5],
         last_error=row[6],
         seq=row[0],
         enqueued_ms=row[7],
-        wait_from_ms=row[8],
-        next_attempt_ms=row[9],
+        wait_st=row[8],
+        due_st=row[9],
         updated_ms=row[10],
+        done_st=row[12],
+        problem=problem,
     )
 
 
@@ -106,11 +132,13 @@ def chunks(items: Sequence[str], size: int = CHUNK) -> Iterable[Sequence[str]]:
 
 
 class SpoolTransactions:
-    """The write transactions of the spool, run by `Spool`'s writer thread."""
+    """The write transactions of the judgment table, run by `Spool`'s writer thread. `now`
+    arguments are spool times, `wall` arguments wall-clock times."""
 
     max_pending: int
     retry_after_s: float
     retention_s: float
+    dead_retention_s: float
 
     @staticmethod
     def _count(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -154,7 +182,7 @@ class SpoolTransactions:
         self._promote_head(conn, order_key)
 
     def _enqueue_tx(
-        self, conn: sqlite3.Connection, tx: Tx, judgments: list[Judgment], now: int
+        self, conn: sqlite3.Connection, tx: Tx, judgments: list[Judgment], now: int, wall: int
     ) -> tuple[list[SpoolEntry], int]:
         found: dict[str, SpoolEntry | Judgment] = {}
         new: list[Judgment] = []
@@ -181,11 +209,10 @@ class SpoolTransactions:
                 "SELECT 1 FROM spool_entries WHERE order_key = ? AND state = ? LIMIT 1",
                 (key, QUEUED),
             ).fetchone()
-            wait_from = j.created_ms if j.created_ms > 0 else now
             cur = conn.execute(
                 "INSERT INTO spool_entries (assessment_id, order_key, state, is_head, judgment, "
-                "trace_id, enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "trace_id, enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms, "
+                "due_st, wait_st) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     j.assessment_id,
                     key,
@@ -193,8 +220,10 @@ class SpoolTransactions:
                     0 if has_pending else 1,
                     j.to_json(),
                     j.target.trace_id,
-                    now,
-                    wait_from,
+                    wall,
+                    wall,
+                    wall,
+                    wall,
                     now,
                     now,
                 ),
@@ -204,10 +233,10 @@ class SpoolTransactions:
                 state=IngestionState.QUEUED,
                 trace_id=j.target.trace_id,
                 seq=cur.lastrowid or 0,
-                enqueued_ms=now,
-                wait_from_ms=wait_from,
-                next_attempt_ms=now,
-                updated_ms=now,
+                enqueued_ms=wall,
+                wait_st=now,
+                due_st=now,
+                updated_ms=wall,
             )
         tx.pending += len(new)
         tx.new += len(new)
@@ -226,13 +255,14 @@ class SpoolTransactions:
         state: str,
         reason: str | None,
         trace_id: str | None,
+        now: int,
+        wall: int,
     ) -> bool:
-        now = now_ms()
         row = conn.execute(
             "UPDATE spool_entries SET state = ?, is_head = 0, attempts = attempts + 1, "
-            "last_error = ?, trace_id = COALESCE(?, trace_id), updated_ms = ? "
+            "last_error = ?, trace_id = COALESCE(?, trace_id), updated_ms = ?, done_st = ? "
             "WHERE assessment_id = ? AND state = ? RETURNING order_key",
-            (state, reason, trace_id, now, assessment_id, QUEUED),
+            (state, reason, trace_id, wall, now, assessment_id, QUEUED),
         ).fetchone()
         if row is None:
             return False
@@ -242,12 +272,31 @@ class SpoolTransactions:
             tx.dead += 1
         return True
 
-    def _replay_tx(self, conn: sqlite3.Connection, tx: Tx, ids: list[str] | None, now: int) -> int:
-        update = (
-            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = 0, "
-            "next_attempt_ms = ?, wait_from_ms = ?, updated_ms = ? WHERE state = ?"
+    @staticmethod
+    def _retry_tx(
+        conn: sqlite3.Connection,
+        assessment_id: str,
+        due: int,
+        error: str,
+        trace_id: str | None,
+        wall: int,
+    ) -> bool:
+        cur = conn.execute(
+            "UPDATE spool_entries SET attempts = attempts + 1, last_error = ?, due_st = ?, "
+            "trace_id = COALESCE(?, trace_id), updated_ms = ? WHERE assessment_id = ? "
+            "AND state = ?",
+            (error, due, trace_id, wall, assessment_id, QUEUED),
         )
-        params: tuple[Any, ...] = (QUEUED, now, now, now, DEAD)
+        return cur.rowcount > 0
+
+    def _replay_tx(
+        self, conn: sqlite3.Connection, tx: Tx, ids: list[str] | None, now: int, wall: int
+    ) -> int:
+        update = (
+            "UPDATE spool_entries SET state = ?, is_head = 0, attempts = 0, due_st = ?, "
+            "wait_st = ?, done_st = 0, updated_ms = ? WHERE state = ?"
+        )
+        params: tuple[Any, ...] = (QUEUED, now, now, wall, DEAD)
         rows: list[Any] = []
         if ids is None:
             rows = conn.execute(update + " RETURNING order_key", params).fetchall()
@@ -262,11 +311,26 @@ class SpoolTransactions:
         tx.dead -= len(rows)
         return len(rows)
 
-    def _prune_chunk(self, conn: sqlite3.Connection, now: int) -> int:
-        cutoff = now - int(self.retention_s * 1000)
+    def _prune_chunk(self, conn: sqlite3.Connection, tx: Tx, now: int) -> int:
+        """Removes one chunk of stored entries and dead letters past their retention."""
+        removed = 0
+        for state, retention_s in ((STORED, self.retention_s), (DEAD, self.dead_retention_s)):
+            cur = conn.execute(
+                "DELETE FROM spool_entries WHERE seq IN (SELECT seq FROM spool_entries "
+                "WHERE state = ? AND done_st < ? LIMIT ?)",
+                (state, now - int(retention_s * 1000), PRUNE_CHUNK),
+            )
+            removed += cur.rowcount
+            if state == DEAD:
+                tx.dead -= cur.rowcount
+        return removed
+
+    @staticmethod
+    def _evict_stored(conn: sqlite3.Connection) -> int:
+        """Removes the oldest stored entries before their retention, to make room."""
         cur = conn.execute(
             "DELETE FROM spool_entries WHERE seq IN (SELECT seq FROM spool_entries "
-            "WHERE state = ? AND updated_ms < ? LIMIT ?)",
-            (STORED, cutoff, PRUNE_CHUNK),
+            "INDEXED BY spool_by_done WHERE state = ? ORDER BY done_st LIMIT ?)",
+            (STORED, EVICT_CHUNK),
         )
         return cur.rowcount

@@ -12,9 +12,10 @@ schemas, review queues), `convert` (MLflow entities -> domain records).
 
 Measured MLflow behaviour this package accounts for (docs/architecture.md, "The MLflow
 gateway"):
-- Trace export is done here, synchronously, in a bounded export pool (MLflow's
-  own async queue drops traces when full). The export client retries transient
-  failures, so a burst or a short outage loses no trace.
+- Chat traces are taken from MLflow's exporter when their turn ends, recorded in
+  the spool by the domain, and exported from that record here, in a bounded
+  export pool (MLflow's own async queue drops traces when full or when MLflow is
+  down); the domain retries them until MLflow has them.
 - MLflow's HTTP client retries 5xx answers for minutes; it is set to fail fast
   and this package classifies errors itself.
 - A client-chosen assessment ID is kept by MLflow and a duplicate insert

@@ -52,6 +52,7 @@ class WriteMethods(GatewayCore):
                 self._client.get_assessment(trace_id, judgment.assessment_id)
                 return WriteOutcome(WriteResult.STORED, trace_id, "already stored")
             except Exception as read_exc:
-                if is_not_found(read_exc) and not is_transient(exc):
+                # Refused for good (400, 401, 403...) and not there, or the read refused too.
+                if not is_transient(exc) and not is_transient(read_exc):
                     return WriteOutcome(WriteResult.REJECTED, trace_id, describe(exc))
             return WriteOutcome(WriteResult.UNAVAILABLE, trace_id, describe(exc))

@@ -25,21 +25,40 @@ def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, RestException) and exc.error_code in _NOT_FOUND_CODES
 
 
+#: HTTP answers worth retrying besides 5xx: timeout, conflict, too early, too many requests,
+#: client closed request.
+_RETRYABLE_4XX = frozenset({408, 409, 425, 429, 499})
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status of an MLflow failure (MLflow keeps it as its error code, also for a
+    non-JSON answer such as an auth proxy's 403); None when MLflow gave no answer."""
+    if not isinstance(exc, MlflowException):
+        return None
+    try:
+        return int(exc.get_http_status_code())
+    except Exception:  # pragma: no cover - defensive
+        return 500
+
+
 def is_transient(exc: BaseException) -> bool:
-    """True for errors worth retrying: connection failures, timeouts, 5xx, 429."""
-    if isinstance(exc, RestException):
-        try:
-            status = exc.get_http_status_code()
-        except Exception:  # pragma: no cover - defensive
-            return True
-        return status >= 500 or status == 429
-    # Connection refused / reset / timeout surface as a plain MlflowException or OSError.
-    return isinstance(exc, MlflowException | OSError | TimeoutError | ConnectionError)
+    """True for errors worth retrying: connection failures, timeouts, 5xx, 429 and a few
+    other 4xx. False for MLflow's lasting refusals: 400, 401, 403, 404, 413..."""
+    status = http_status(exc)
+    if status is not None:
+        # Connection refused / reset / timeout surface as an MlflowException of code
+        # INTERNAL_ERROR (500).
+        return status >= 500 or status in _RETRYABLE_4XX
+    return isinstance(exc, OSError | TimeoutError | ConnectionError)
 
 
 def describe(exc: BaseException) -> str:
-    """A short name for an MLflow failure, for logs and dead letters (never its text)."""
+    """A short name for an MLflow failure, for logs and dead letters (never its text):
+    e.g. "MLflow refused: PERMISSION_DENIED (HTTP 403)"."""
+    status = http_status(exc)
     code = getattr(exc, "error_code", "")
+    if status is not None and not is_transient(exc):
+        return f"MLflow refused: {code} (HTTP {status})"
     return f"{type(exc).__name__} {code}".strip()
 
 

@@ -13,7 +13,6 @@ import mlflow
 from mlflow.tracing.client import TracingClient
 
 from .calls import mlflow_call
-from .export import RETRY_WINDOW
 from .poster import AssessmentPoster
 
 log = logging.getLogger(__name__)
@@ -55,11 +54,10 @@ class GatewayCore:
         domain errors (`calls.mlflow_call`: `what` names the resource for NotFound etc.)."""
         return await self._run(lambda: mlflow_call(fn, what))
 
-    def close(self, *, abandon_exports: bool = False) -> None:
-        """Waits for queued trace exports (unless `abandon_exports`), then releases threads."""
-        if abandon_exports:
-            RETRY_WINDOW.close()
-        self._export_pool.shutdown(wait=True)
+    def close(self) -> None:
+        """Releases the threads (an export still running finishes in the background; its
+        trace stays recorded in the spool until MLflow confirmed it)."""
+        self._export_pool.shutdown(wait=False, cancel_futures=True)
         self._io.shutdown(wait=False, cancel_futures=True)
 
     # --- experiment --------------------------------------------------------------------

@@ -12,7 +12,7 @@ import urllib.parse
 from typing import Any
 
 from mlflow.entities import Expectation, Feedback
-from mlflow.exceptions import MlflowException, RestException
+from mlflow.exceptions import MlflowException, RestException, get_error_code
 from mlflow.protos.service_pb2 import CreateAssessment
 from mlflow.tracing.client import TracingClient
 from mlflow.utils.proto_json_utils import message_to_json
@@ -40,7 +40,8 @@ class AssessmentPoster:
     token/basic auth; any other set-up (Databricks, SigV4, auth plugins, client
     certificates, HTTP(S)_PROXY) keeps MLflow's client.
     Errors are raised as MLflow's client raises them (`RestException` for an error body,
-    `MlflowException` for any other non-200 answer, `OSError` for the connection).
+    `MlflowException` with the error code of the HTTP status for any other non-200 answer,
+    `OSError` for the connection).
     """
 
     def __init__(self, creds: Any, headers: dict[str, str], timeout_s: float) -> None:
@@ -142,5 +143,6 @@ class AssessmentPoster:
                 raise RestException(error)
             raise MlflowException(
                 f"API request to endpoint {path} failed with error code {response.status}"
-                f" != 200. Response body: {text[:500]!r}"
+                f" != 200. Response body: {text[:500]!r}",
+                error_code=get_error_code(response.status),
             )

@@ -1,15 +1,16 @@
-"""MLflow's process-wide set-up: its environment and three patches, installed by `install`.
+"""MLflow's process-wide set-up: its environment and two patches, installed by `install`.
 
 `app.build` calls `install` once per server, before the gateway makes its first MLflow
 call; importing this package changes nothing. What `install` does:
 
 - Environment (an operator's own setting wins, except the request timeout, which is
   `FEEDBACK_MLFLOW_TIMEOUT_S`): MLflow's HTTP client does not retry (it would retry a 5xx
-  for minutes; the gateway classifies failures itself, `calls.py`), traces are exported
-  synchronously by the gateway's export pool (MLflow's own async queue drops traces when
-  full), the HTTP connection pool holds a connection per thread that calls MLflow, and
-  MLflow's trace buffer holds every trace the service may keep in memory.
-- The trace exporter's client retries transient failures (`export.py`).
+  for minutes; the gateway classifies failures itself, `calls.py`), MLflow's exporter runs
+  synchronously in the thread that ends a trace (always: the chat traces are captured
+  there, `export.py`; MLflow's own async queue would drop traces when full), the HTTP
+  connection pool holds a connection per thread that calls MLflow, and MLflow's trace
+  buffer holds every trace the service may keep in memory (the open turns).
+- MLflow's exporter hands the chat traces over instead of sending them (`export.py`).
 - MLflow's Databricks request-header provider is asked once whether it applies.
 """
 
@@ -18,47 +19,29 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from typing import Any
 
-from mlflow.tracing.export.mlflow_v3 import MlflowV3SpanExporter
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
-from .export import RETRY_WINDOW, RetryingExportClient
+from .export import install_capture
 
 log = logging.getLogger(__name__)
 
 
-def install(
-    *, timeout_s: float, mlflow_threads: int, traces_in_memory: int, export_retry_s: float
-) -> None:
+def install(*, timeout_s: float, mlflow_threads: int, traces_in_memory: int) -> None:
     """Sets MLflow up for this process (see the module docstring). `mlflow_threads`: the
     threads that call MLflow (the gateway's I/O and export pools); `traces_in_memory`:
-    open turns plus ended turns waiting for their export."""
+    the turns that may be open at once."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
+    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+    os.environ["MLFLOW_USE_BATCH_SPAN_PROCESSOR"] = "false"
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(int(max(1, timeout_s)))
     # MLflow serves every call of the process from one cached HTTP session: its pool
     # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
     # a connection per extra call (and logs "Connection pool is full" each time).
     os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(mlflow_threads))
     _size_trace_buffer(traces_in_memory)
-    RETRY_WINDOW.open(export_retry_s)
-    _patch_exporter()
+    install_capture()
     _probe_databricks_headers_once()
-
-
-@functools.cache
-def _patch_exporter() -> None:
-    """Every trace exporter MLflow builds from now on stores traces through a
-    `RetryingExportClient` (MLflow builds its exporter when it sets up tracing, after the
-    first span or a change of tracking URI)."""
-    original = MlflowV3SpanExporter.__init__
-
-    def init(self: MlflowV3SpanExporter, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self._client = RetryingExportClient(self._client, RETRY_WINDOW)  # type: ignore[assignment]
-
-    MlflowV3SpanExporter.__init__ = init  # type: ignore[method-assign]
 
 
 @functools.cache
@@ -84,17 +67,16 @@ def _probe_databricks_headers_once() -> None:
 
 
 def _size_trace_buffer(traces: int) -> None:
-    """MLflow keeps the traces of unfinished turns (and finished ones until exported) in a
-    buffer that silently drops the oldest beyond `MLFLOW_TRACE_BUFFER_MAX_SIZE` (default
-    1000). It is sized for the service's bounds (open turns + exports waiting) before the
-    buffer is created, unless the operator set it."""
+    """MLflow keeps the traces of unfinished turns in a buffer that silently drops the
+    oldest beyond `MLFLOW_TRACE_BUFFER_MAX_SIZE` (default 1000). It is sized for the
+    service's bound on open turns before the buffer is created, unless the operator set it."""
     os.environ.setdefault("MLFLOW_TRACE_BUFFER_MAX_SIZE", str(max(1000, traces)))
     manager = InMemoryTraceManager._instance
     size = getattr(getattr(manager, "_traces", None), "maxsize", None)
     if isinstance(size, int) and size < traces:
         log.warning(
             "MLflow's trace buffer holds %d traces, fewer than the %d this server may hold "
-            "(FEEDBACK_MAX_OPEN_TURNS + FEEDBACK_EXPORT_MAX_PENDING)",
+            "(FEEDBACK_MAX_OPEN_TURNS)",
             size,
             traces,
         )

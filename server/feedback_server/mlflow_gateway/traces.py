@@ -1,4 +1,4 @@
-"""Chat-turn traces: started in memory, ended and exported in the export pool."""
+"""Chat-turn traces: started in memory, ended into a durable record, exported from it."""
 
 from __future__ import annotations
 
@@ -11,24 +11,28 @@ from mlflow.entities import SpanStatusCode, SpanType, TraceState
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
 from ..backends.base import ChatTurn
-from ..domain.ports import TurnTrace
+from ..domain.traces import ExportOutcome, ExportResult, TraceRecord
+from .calls import describe, is_transient
 from .core import GatewayCore
+from .export import CAPTURE, export_recorded
 
 log = logging.getLogger(__name__)
 
 
 class ChatTrace:
-    """The MLflow trace of one chat turn, held in memory until `finish()` exports it
-    (the domain's `TurnTrace`)."""
+    """The MLflow trace of one chat turn, held in memory until `finish()` ends it into a
+    `TraceRecord` (the domain's `TurnTrace`)."""
 
-    def __init__(self, root: Any, child: Any) -> None:
+    def __init__(self, root: Any, child: Any, client_request_id: str) -> None:
         self._root = root
         self._child = child
+        self._client_request_id = client_request_id
         self.trace_id: str = root.trace_id
         self.span_id: str = root.span_id
 
-    def finish(self, *, response: str, error: str | None = None) -> None:
-        """Ends the turn and exports its trace (blocking: call from the export pool)."""
+    def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
+        """Ends the turn's spans; the trace MLflow's exporter would send becomes the record
+        (no network: export.py keeps it from the exporter)."""
         status = SpanStatusCode.ERROR if error else SpanStatusCode.OK
         outputs = {"response": response}
         if error:
@@ -37,8 +41,14 @@ class ChatTrace:
                 if trace is not None:
                     trace.info.state = TraceState.ERROR
                     trace.info.trace_metadata["feedback.error"] = error
-        self._child.end(outputs=outputs, status=status)
-        self._root.end(outputs=outputs, status=status)
+        try:
+            self._child.end(outputs=outputs, status=status)
+            self._root.end(outputs=outputs, status=status)
+        finally:
+            ended = CAPTURE.collect(self.trace_id)
+        if ended is None:
+            raise RuntimeError(f"MLflow did not hand over trace {self.trace_id}")
+        return TraceRecord(self.trace_id, self._client_request_id, ended.to_json())
 
 
 class ChatTraceMethods(GatewayCore):
@@ -60,6 +70,7 @@ class ChatTraceMethods(GatewayCore):
             metadata=metadata,
             experiment_id=experiment_id,
         )
+        CAPTURE.expect(root.trace_id)
         with InMemoryTraceManager.get_instance().get_trace(root.trace_id) as trace:
             if trace is not None:
                 trace.info.client_request_id = turn.client_request_id
@@ -70,20 +81,19 @@ class ChatTraceMethods(GatewayCore):
             parent_span=root,
             inputs={"messages": [{"role": "user", "content": turn.message}]},
         )
-        return ChatTrace(root, child)
+        return ChatTrace(root, child, turn.client_request_id)
 
-    def export_chat_trace(
-        self, trace: TurnTrace, *, response: str, error: str | None
-    ) -> asyncio.Future[bool]:
-        """Ends the turn and exports its trace in the export pool (call on the event loop).
-        The future is True once MLflow has the trace, False when the export failed (logged)."""
-
-        def run() -> bool:
-            try:
-                trace.finish(response=response, error=error)
-                return True
-            except Exception:
-                log.exception("trace %s could not be exported", trace.trace_id)
-                return False
-
-        return asyncio.wrap_future(self._export_pool.submit(run))
+    async def export_trace(self, record: TraceRecord) -> ExportOutcome:
+        """Stores a recorded trace in MLflow, in the export pool (bounded: MLflow ingests
+        a few dozen traces per second)."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                self._export_pool, export_recorded, self._client, record.payload
+            )
+        except Exception as exc:
+            if is_transient(exc):
+                return ExportOutcome(ExportResult.UNAVAILABLE, describe(exc))
+            log.warning("MLflow refused trace %s: %s", record.trace_id, describe(exc))
+            return ExportOutcome(ExportResult.REJECTED, describe(exc))
+        return ExportOutcome(ExportResult.EXPORTED)

@@ -67,7 +67,7 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             async for piece in active.pieces():
                 yield out.delta_out(piece)
         except BaseException as exc:
-            active.end(error=f"stream failed: {type(exc).__name__}")
+            active.abandon(f"stream failed: {type(exc).__name__}")
             add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
             raise
         yield out.completion_out(active)

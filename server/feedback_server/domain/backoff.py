@@ -1,0 +1,54 @@
+"""Retry pacing shared by the drainer and the trace exporter.
+
+`Backoff` gives the delay before attempt N+1 (exponential, capped, with jitter). `Outage`
+pauses all dispatching while MLflow is unreachable: consecutive `UNAVAILABLE` answers
+pause for the backoff of the outage's round, so an outage costs one probe per period
+instead of one call per queued item. Both run on the monotonic clock (domain/clock.py):
+a step of the wall clock changes no pause.
+"""
+
+from __future__ import annotations
+
+import random
+
+from .clock import Clock
+
+
+class Backoff:
+    def __init__(self, base_s: float, max_s: float, rng: random.Random | None = None) -> None:
+        self.base_s = base_s
+        self.max_s = max_s
+        self._rng = rng or random.Random()
+
+    def delay_s(self, attempt: int) -> float:
+        """Exponential in `attempt` (1-based), capped, with jitter in [50%, 100%]."""
+        exp = self.base_s * (2.0 ** min(max(attempt, 1) - 1, 60))
+        capped = min(self.max_s, exp)
+        return capped * (0.5 + 0.5 * self._rng.random())
+
+
+class Outage:
+    """The pause of all dispatching while MLflow does not answer."""
+
+    def __init__(self, backoff: Backoff, clock: Clock) -> None:
+        self._backoff = backoff
+        self._clock = clock
+        self._until = 0.0  # monotonic
+        self.rounds = 0  # consecutive probing rounds that failed
+
+    def remaining_s(self) -> float:
+        return max(0.0, self._until - self._clock.monotonic())
+
+    def answered(self) -> None:
+        """MLflow answered (anything but UNAVAILABLE): the outage is over."""
+        self.rounds = 0
+
+    def unavailable(self) -> None:
+        """An UNAVAILABLE answer: a new probing round failed, unless one is paused already
+        (failures of one round do not escalate)."""
+        if self.remaining_s() <= 0:
+            self.rounds += 1
+            self.pause(self._backoff.delay_s(self.rounds))
+
+    def pause(self, seconds: float) -> None:
+        self._until = max(self._until, self._clock.monotonic() + seconds)
