@@ -141,6 +141,7 @@ class SpoolCore(SpoolWriter):
         self._st0 = 0  # spool time at `_mono0`
         self._mono0 = 0.0
         self._max_pages = 0
+        self._budget_pages = 0
         self._page_size = 4096
         self._health = SpoolHealth.OK
         self._health_reason = ""
@@ -257,9 +258,10 @@ class SpoolCore(SpoolWriter):
         conn = _connect(self.path)
         try:
             if self.max_bytes:
-                self._page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-                pages = max(64, self.max_bytes // self._page_size)
-                self._max_pages = conn.execute(f"PRAGMA max_page_count = {pages}").fetchone()[0]
+                self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+                self._budget_pages = max(64, self.max_bytes // self._page_size)
+                hard = self._budget_pages + max(64, self._budget_pages // 10)
+                self._max_pages = conn.execute(f"PRAGMA max_page_count = {hard}").fetchone()[0]
                 conn.execute(f"PRAGMA journal_size_limit = {max(1 << 20, self.max_bytes // 8)}")
             conn.execute("BEGIN IMMEDIATE")
             if existed and self.exclusive:

@@ -13,7 +13,7 @@ with that reason.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -139,6 +139,7 @@ class SpoolTransactions:
     retry_after_s: float
     retention_s: float
     dead_retention_s: float
+    _ensure_room: Callable[[sqlite3.Connection, int], None]  # the disk budget (spool_writer)
 
     @staticmethod
     def _count(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -203,6 +204,9 @@ class SpoolTransactions:
                 "too many judgments are waiting to be stored; retry later",
                 retry_after_s=self.retry_after_s,
             )
+        payloads = {j.assessment_id: j.to_json() for j in new}
+        if new:
+            self._ensure_room(conn, sum(len(p) for p in payloads.values()))
         for j in new:
             key = j.target.order_key
             has_pending = conn.execute(
@@ -218,7 +222,7 @@ class SpoolTransactions:
                     key,
                     QUEUED,
                     0 if has_pending else 1,
-                    j.to_json(),
+                    payloads[j.assessment_id],
                     j.target.trace_id,
                     wall,
                     wall,

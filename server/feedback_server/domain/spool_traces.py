@@ -68,6 +68,7 @@ class TraceTransactions:
     """The write transactions of the trace table, run by the writer thread."""
 
     dead_retention_s: float
+    _ensure_room: Callable[[sqlite3.Connection, int], None]  # the disk budget (spool_writer)
 
     @staticmethod
     def _count_traces(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -78,10 +79,11 @@ class TraceTransactions:
         )
         return counts.get(QUEUED, 0), counts.get(DEAD, 0)
 
-    @staticmethod
     def _record_trace_tx(
-        conn: sqlite3.Connection, tx: Tx, record: TraceRecord, now: int, wall: int
+        self, conn: sqlite3.Connection, tx: Tx, record: TraceRecord, now: int, wall: int
     ) -> bool:
+        payload = record.payload.encode("utf-8")
+        self._ensure_room(conn, len(payload))
         cur = conn.execute(
             "INSERT OR IGNORE INTO chat_traces (trace_id, client_request_id, state, trace, "
             "recorded_ms, due_st) VALUES (?, ?, ?, ?, ?, ?)",
@@ -89,7 +91,7 @@ class TraceTransactions:
                 record.trace_id,
                 record.client_request_id,
                 QUEUED,
-                record.payload.encode("utf-8"),
+                payload,
                 wall,
                 now,
             ),
@@ -166,6 +168,7 @@ class TraceTable:
 
     _submit: Callable[..., Awaitable[Any]]
     _read: Callable[..., Awaitable[Any]]
+    _record_trace_tx: Callable[..., bool]
     _trace_listeners: list[Callable[[], None]]
     now_st: Callable[[], int]
     wall_ms: Callable[[], int]
@@ -174,9 +177,7 @@ class TraceTable:
         """Durably records a finished turn's trace (group commit); False if it was there.
         Raises `Unavailable` when the spool cannot write."""
         new: bool = await self._submit(
-            lambda conn, tx: TraceTransactions._record_trace_tx(
-                conn, tx, record, self.now_st(), self.wall_ms()
-            )
+            lambda conn, tx: self._record_trace_tx(conn, tx, record, self.now_st(), self.wall_ms())
         )
         return new
 

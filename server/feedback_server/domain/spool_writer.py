@@ -7,9 +7,12 @@ committed in one transaction (group commit), each in its own savepoint.
 - *Spool time* (`now_st`): milliseconds stored in the file, started from the wall clock
   when the file was made and advanced by the monotonic clock while a server runs it, so a
   step of the wall clock neither stalls nor expires anything (docs/spool.md "Time").
-- *Disk budget*: `max_bytes` is SQLite's own page limit, so a spool over its budget fails
-  exactly as on a full disk: SQLite rolls the whole transaction back. The oldest stored
-  entries (kept only to answer retries) are then evicted once and the batch runs again; an
+- *Disk budget*: new data (a judgment, a trace) is refused once the file's used pages
+  would pass `max_bytes`; before refusing, the oldest stored entries (kept only to answer
+  retries) are evicted. Bookkeeping (marking entries stored, retries) may use a reserve
+  above the budget, SQLite's own page limit (a tenth more, at least 256 KiB), so the
+  spool can always drain what it holds. Past that limit, or on a full disk, SQLite rolls
+  the whole transaction back: stored entries are evicted once and the batch runs again; an
   operation that still fails is answered `Unavailable` and the others run without it.
 - *Writability*: a full disk or budget, a read-only or failing file system, or a dead
   writer thread make the spool unhealthy (health listeners are told, the server reports
@@ -55,6 +58,7 @@ _PRIMARY: Final = {
     26: "NOTADB",
 }
 CORRUPT_ERRORS: Final = frozenset({"CORRUPT", "NOTADB"})
+FULL_REASON: Final = "no room on the disk or in FEEDBACK_SPOOL_MAX_BYTES"
 #: Rolled-back attempts of one batch before its remaining operations all fail.
 _MAX_BATCH_RETRIES: Final = 3
 
@@ -63,6 +67,10 @@ def file_error(exc: BaseException) -> str:
     """ "FULL", "READONLY", "IOERR", ... for an error of the file or the disk, else ""."""
     code = getattr(exc, "sqlite_errorcode", None)
     return _PRIMARY.get(code & 0xFF, "") if isinstance(code, int) else ""
+
+
+class SpoolFull(Unavailable):
+    """New data does not fit in the spool's disk budget (stored entries already evicted)."""
 
 
 class SpoolHealth(enum.Enum):
@@ -127,7 +135,8 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
     _data_version: int
     _st0: int
     _mono0: float
-    _max_pages: int
+    _max_pages: int  # SQLite's hard limit (budget + reserve); 0: none
+    _budget_pages: int  # the limit for new data; 0: none
     _page_size: int
     _health: SpoolHealth
     _health_reason: str
@@ -180,14 +189,28 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
                 with contextlib.suppress(RuntimeError):  # the loop is closed
                     loop.call_soon_threadsafe(callback, ok, reason)
 
-    def _room_bytes(self, conn: sqlite3.Connection) -> int:
-        """Bytes the spool may still grow by: the budget's room, and the disk's."""
-        free = shutil.disk_usage(self.path.parent).free
-        if not self._max_pages:
-            return free
+    def _used_pages(self, conn: sqlite3.Connection) -> int:
         pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
-        unused = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        return min(free, (self._max_pages - pages + unused) * self._page_size)
+        return pages - int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+
+    def _room_bytes(self, conn: sqlite3.Connection) -> int:
+        """Bytes of new data the spool may still take: the budget's room, and the disk's."""
+        free = shutil.disk_usage(self.path.parent).free
+        if not self._budget_pages:
+            return free
+        return min(free, (self._budget_pages - self._used_pages(conn)) * self._page_size)
+
+    def _ensure_room(self, conn: sqlite3.Connection, nbytes: int) -> None:
+        """Called by an operation about to add `nbytes` of new data: evicts stored entries
+        when the budget needs it, raises `SpoolFull` when that is not enough."""
+        if not self._budget_pages:
+            return
+        need = nbytes // self._page_size + 2  # the row, plus its share of the indexes
+        while self._used_pages(conn) + need > self._budget_pages:
+            removed = self._evict_stored(conn)
+            if not removed:
+                raise SpoolFull("the spool is full; retry", retry_after_s=self.probe_interval_s)
+            self.metrics.evicted.inc(removed)
 
     def _headroom(self) -> int:
         return min(HEADROOM_BYTES, self.max_bytes // 8) if self.max_bytes else HEADROOM_BYTES
@@ -336,7 +359,9 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
                     conn.execute("RELEASE op")
                     tx.restore(saved[0])
                     tx.new = saved[1]
-                    if isinstance(exc, sqlite3.Error):
+                    if isinstance(exc, SpoolFull):
+                        self._set_health(SpoolHealth.FULL, FULL_REASON)
+                    elif isinstance(exc, sqlite3.Error):
                         log.error("spool operation failed: %s", exc)
                         exc = self._unavailable()
                     results.append((op, None, exc))
@@ -367,7 +392,7 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
         kind = file_error(error)
         log.error("spool write failed: %s (%s)", error, kind or "statement")
         if kind == "FULL":
-            self._set_health(SpoolHealth.FULL, "no room on the disk or in FEEDBACK_SPOOL_MAX_BYTES")
+            self._set_health(SpoolHealth.FULL, FULL_REASON)
         elif kind:
             self._set_health(SpoolHealth.FAILED, str(error))
 

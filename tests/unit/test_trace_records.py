@@ -1,0 +1,107 @@
+"""A chat turn's trace as the durable record the spool keeps (mlflow_gateway/export.py):
+MLflow's exporter hands the finished trace over instead of sending it, and the record
+(`Trace.to_json`) reads back into the same trace, span for span. No MLflow server: nothing
+here may reach the network (the tracking URI points at a closed port)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from feedback_server.backends.base import ChatTurn
+from feedback_server.mlflow_gateway import MlflowGateway, install
+from feedback_server.mlflow_gateway.export import CAPTURE
+from google.protobuf.json_format import MessageToDict
+from mlflow.entities import Trace, TraceState
+
+from testbed.ports import PortReservation
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[MlflowGateway]:
+    install(timeout_s=1, mlflow_threads=4, traces_in_memory=100)
+    with PortReservation() as closed:  # bound, never listening: a call would be refused
+        gw = MlflowGateway(tracking_uri=f"http://127.0.0.1:{closed.port}", experiment_name="unused")
+        yield gw
+        gw.close()
+
+
+def _turn(**kwargs: Any) -> ChatTurn:
+    defaults: dict[str, Any] = {
+        "message": 'Wie spät ist es? — «quotes» and "escapes" \\ and emoji 🎉',
+        "client_request_id": "req-roundtrip-1",
+        "user_id": "user-7",
+        "session_id": "session-3",
+        "metadata": {"app.version": "1.2.3", "empty": ""},
+    }
+    defaults.update(kwargs)
+    return ChatTurn(**defaults)
+
+
+def _record(gateway: MlflowGateway, turn: ChatTurn, **finish: Any) -> Any:
+    trace = gateway.start_chat_trace(rpc="Chat", turn=turn, backend="echo", experiment_id="7")
+    return trace, trace.finish(**finish)
+
+
+def _otlp(trace: Trace) -> list[dict[str, Any]]:
+    """The spans as MLflow's client sends them to the tracking server (OTLP)."""
+    return [MessageToDict(span.to_otel_proto()) for span in trace.data.spans]
+
+
+def test_a_finished_turn_becomes_a_record_that_reads_back_exactly(
+    gateway: MlflowGateway,
+) -> None:
+    turn = _turn()
+    trace, record = _record(gateway, turn, response="It is noon. 🕛")
+    assert record.trace_id == trace.trace_id and record.client_request_id == turn.client_request_id
+    restored = Trace.from_json(record.payload)
+    assert restored.to_json() == record.payload  # a fixed point: nothing lost or added
+    info = restored.info
+    assert info.trace_id == trace.trace_id
+    assert info.client_request_id == "req-roundtrip-1"
+    assert info.experiment_id == "7"
+    assert info.state == TraceState.OK
+    assert info.trace_metadata["mlflow.trace.user"] == "user-7"
+    assert info.trace_metadata["mlflow.trace.session"] == "session-3"
+    assert info.trace_metadata["app.version"] == "1.2.3"
+    assert "mlflow.trace.sizeBytes" in info.trace_metadata  # what MLflow's exporter adds
+    assert info.request_preview == turn.message
+    assert info.execution_duration is not None and info.request_time > 0
+    root, child = sorted(restored.data.spans, key=lambda s: s.parent_id is not None)
+    assert root.parent_id is None and child.parent_id == root.span_id
+    assert (root.name, child.name) == ("Chat", "echo")
+    assert root.inputs == {"message": turn.message}
+    assert root.outputs == {"response": "It is noon. 🕛"}
+    assert child.inputs == {"messages": [{"role": "user", "content": turn.message}]}
+    assert all(s.status.status_code.value == "OK" for s in restored.data.spans)
+    assert root.start_time_ns <= child.start_time_ns <= child.end_time_ns <= root.end_time_ns
+    # The spans MLflow would be sent are the same from the record as from a re-read record.
+    assert _otlp(restored) == _otlp(Trace.from_json(restored.to_json()))
+
+
+def test_a_failed_turn_is_recorded_with_state_error(gateway: MlflowGateway) -> None:
+    _, record = _record(
+        gateway, _turn(client_request_id="req-failed"), response="half", error="backend down"
+    )
+    restored = Trace.from_json(record.payload)
+    assert restored.info.state == TraceState.ERROR
+    assert restored.info.trace_metadata["feedback.error"] == "backend down"
+    assert all(s.status.status_code.value == "ERROR" for s in restored.data.spans)
+    root = next(s for s in restored.data.spans if s.parent_id is None)
+    assert root.outputs == {"response": "half", "error": "backend down"}
+
+
+def test_records_are_independent_of_each_other_and_leave_nothing_behind(
+    gateway: MlflowGateway,
+) -> None:
+    first, second = (
+        _record(gateway, _turn(client_request_id=f"req-{i}"), response=str(i)) for i in range(2)
+    )
+    a, b = Trace.from_json(first[1].payload), Trace.from_json(second[1].payload)
+    assert a.info.trace_id != b.info.trace_id
+    assert {s.trace_id for s in a.data.spans} == {a.info.trace_id}
+    assert CAPTURE.collect(a.info.trace_id) is None  # handed over once, then forgotten
+    payload = json.loads(first[1].payload)
+    assert set(payload) == {"info", "data"} and len(payload["data"]["spans"]) == 2
