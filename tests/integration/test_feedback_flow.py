@@ -369,6 +369,14 @@ async def test_invalid_feedback_is_rejected_naming_the_field(service: Service) -
             fb.LogFeedback(fb_pb.LogFeedbackRequest(target=ref, value=yes, request_id="a b")),
             "request_id",
         ),
+        (  # MLflow stores 250 characters of a source ID
+            fb.LogFeedback(
+                fb_pb.LogFeedbackRequest(
+                    target=ref, value=yes, source=common_pb2.Source(id="s" * 251)
+                )
+            ),
+            "source.id",
+        ),
         (
             fb.LogRatings(fb_pb.LogRatingsRequest(target=ref, ratings={"accuracy": 6})),
             "ratings['accuracy']",
@@ -413,7 +421,8 @@ async def test_invalid_chat_requests(service: Service) -> None:
             chat_pb.ChatRequest(message="hi", metadata={"mlflow.user": "x"}),
             "metadata['mlflow.user']",
         ),
-        (chat_pb.ChatRequest(message="hi", user_id="u" * 300), "user_id"),
+        (chat_pb.ChatRequest(message="hi", user_id="u" * 251), "user_id"),
+        (chat_pb.ChatRequest(message="hi", session_id="s" * 251), "session_id"),
     ]:
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await service.chat.Chat(request)

@@ -45,6 +45,31 @@ def _thumbs_up(trace_id: str) -> str:
     return str(assessment.assessment_id)
 
 
+def test_the_service_id_bound_is_what_mlflow_stores(mlflow_server: MlflowServer) -> None:
+    """Source IDs (and user and session IDs) are bounded to MAX_ID_CHARS by the service: an
+    ID that long is stored whole on both stores; PostgreSQL refuses a longer one (SQLite
+    does not enforce column sizes), which is why the service refuses it before
+    acknowledging anything."""
+    from feedback_server.domain.validation import MAX_ID_CHARS
+
+    longest = "s" * MAX_ID_CHARS
+    with tracking_client(mlflow_server.url, max_retries=0):
+        mlflow.set_experiment(f"bounds-{uuid.uuid4().hex[:8]}")
+        trace_id = _traced_turn(f"bounds-{uuid.uuid4().hex[:16]}")
+        source = AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=longest)
+        mlflow.log_feedback(trace_id=trace_id, name="longest_source", value=True, source=source)
+        trace = mlflow.get_trace(trace_id)
+        assert trace is not None
+        (stored,) = [a for a in trace.info.assessments if a.name == "longest_source"]
+        assert stored.source.source_id == longest
+        if mlflow_server.backend == "postgresql":
+            too_long = AssessmentSource(
+                source_type=AssessmentSourceType.HUMAN, source_id=longest + "s"
+            )
+            with pytest.raises(MlflowException):
+                mlflow.log_feedback(trace_id=trace_id, name="too_long", value=True, source=too_long)
+
+
 def test_traces_feedback_and_search(mlflow_server: MlflowServer) -> None:
     crid = f"smoke-{uuid.uuid4().hex[:16]}"
     with tracking_client(mlflow_server.url):

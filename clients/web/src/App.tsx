@@ -118,7 +118,7 @@ export function App({ api }: { api: Api }) {
             id="user"
             name="user"
             value={user}
-            maxLength={256}
+            maxLength={250}
             autoComplete="username"
             spellCheck={false}
             onChange={(e) => setUser(e.target.value)}

@@ -16,7 +16,10 @@ from typing import Any
 from ..errors import FieldViolation, InvalidArgument
 
 MAX_MESSAGE_CHARS = 32_768
-MAX_ID_CHARS = 256  # user_id, session_id, source.id
+#: user_id, session_id, source.id: MLflow stores an assessment's source ID and a trace's
+#: session ID in columns of 250 characters (a longer one fails in MLflow after it was
+#: acknowledged here, on PostgreSQL).
+MAX_ID_CHARS = 250
 MAX_CLIENT_REQUEST_ID_CHARS = 50  # MLflow's column holds 50
 MAX_REQUEST_ID_CHARS = 64
 MAX_NAME_CHARS = 64

@@ -31,11 +31,11 @@ type ChatRequest struct {
 	// `[A-Za-z0-9._:@+=-]`, starting with a letter or digit. When empty, the
 	// service generates one (`req-` followed by 16 hexadecimal characters).
 	ClientRequestId string `protobuf:"bytes,2,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
-	// Optional. The end user's ID, recorded as the trace's user. At most 256
-	// characters.
+	// Optional. The end user's ID, recorded as the trace's user. At most 250
+	// characters (what MLflow stores).
 	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Optional. The conversation's ID, recorded as the trace's session. At most
-	// 256 characters.
+	// 250 characters (what MLflow stores).
 	SessionId string `protobuf:"bytes,4,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Optional. Extra metadata recorded on the trace. At most 32 entries; keys
 	// 1 to 128 characters from `[A-Za-z0-9._-]` and not starting with `mlflow.`;
@@ -196,9 +196,9 @@ type StreamChatRequest struct {
 	// Optional. The caller's own ID for this interaction. Same rules as
 	// `ChatRequest.client_request_id`.
 	ClientRequestId string `protobuf:"bytes,2,opt,name=client_request_id,json=clientRequestId,proto3" json:"client_request_id,omitempty"`
-	// Optional. The end user's ID. At most 256 characters.
+	// Optional. The end user's ID. At most 250 characters.
 	UserId string `protobuf:"bytes,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	// Optional. The conversation's ID. At most 256 characters.
+	// Optional. The conversation's ID. At most 250 characters.
 	SessionId string `protobuf:"bytes,4,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Optional. Extra metadata recorded on the trace. Same bounds as
 	// `ChatRequest.metadata`.

@@ -244,8 +244,9 @@ type Source struct {
 	// Optional. The kind of producer. Defaults to `SOURCE_TYPE_HUMAN`.
 	Type SourceType `protobuf:"varint,1,opt,name=type,proto3,enum=feedback.v1.SourceType" json:"type,omitempty"`
 	// Optional. The producer's ID, such as a user ID or a judge's model name.
-	// At most 256 characters; no control characters. Empty means "anonymous"
-	// for humans and "feedback-service" otherwise.
+	// At most 250 characters (MLflow's assessment source ID column); no control
+	// characters. Empty means "anonymous" for humans and "feedback-service"
+	// otherwise.
 	Id            string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

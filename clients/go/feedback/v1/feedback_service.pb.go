@@ -1021,10 +1021,10 @@ type SummarizeFeedbackRequest struct {
 	// as `LogFeedbackRequest.name`. Defaults to `user_feedback`.
 	FeedbackName string `protobuf:"bytes,3,opt,name=feedback_name,json=feedbackName,proto3" json:"feedback_name,omitempty"`
 	// Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-	// At most 256 characters.
+	// At most 250 characters.
 	UserId string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Optional. Only traces of this conversation (the trace's
-	// `mlflow.trace.session`). At most 256 characters.
+	// `mlflow.trace.session`). At most 250 characters.
 	SessionId string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Optional. Only traces whose metadata has every one of these key-value
 	// pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at

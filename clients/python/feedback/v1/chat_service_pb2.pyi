@@ -58,12 +58,12 @@ class ChatRequest(_message.Message):
     service generates one (`req-` followed by 16 hexadecimal characters).
     """
     user_id: _builtins.str
-    """Optional. The end user's ID, recorded as the trace's user. At most 256
-    characters.
+    """Optional. The end user's ID, recorded as the trace's user. At most 250
+    characters (what MLflow stores).
     """
     session_id: _builtins.str
     """Optional. The conversation's ID, recorded as the trace's session. At most
-    256 characters.
+    250 characters (what MLflow stores).
     """
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
@@ -169,9 +169,9 @@ class StreamChatRequest(_message.Message):
     `ChatRequest.client_request_id`.
     """
     user_id: _builtins.str
-    """Optional. The end user's ID. At most 256 characters."""
+    """Optional. The end user's ID. At most 250 characters."""
     session_id: _builtins.str
-    """Optional. The conversation's ID. At most 256 characters."""
+    """Optional. The conversation's ID. At most 250 characters."""
     @_builtins.property
     def metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Optional. Extra metadata recorded on the trace. Same bounds as

@@ -133,8 +133,9 @@ class Source(_message.Message):
     """Optional. The kind of producer. Defaults to `SOURCE_TYPE_HUMAN`."""
     id: _builtins.str
     """Optional. The producer's ID, such as a user ID or a judge's model name.
-    At most 256 characters; no control characters. Empty means "anonymous"
-    for humans and "feedback-service" otherwise.
+    At most 250 characters (MLflow's assessment source ID column); no control
+    characters. Empty means "anonymous" for humans and "feedback-service"
+    otherwise.
     """
     def __init__(
         self,

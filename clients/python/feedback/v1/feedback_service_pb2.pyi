@@ -673,11 +673,11 @@ class SummarizeFeedbackRequest(_message.Message):
     """
     user_id: _builtins.str
     """Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-    At most 256 characters.
+    At most 250 characters.
     """
     session_id: _builtins.str
     """Optional. Only traces of this conversation (the trace's
-    `mlflow.trace.session`). At most 256 characters.
+    `mlflow.trace.session`). At most 250 characters.
     """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:

@@ -37,13 +37,13 @@ export interface ChatRequest {
    */
   clientRequestId: string;
   /**
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    */
   userId: string;
   /**
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    */
   sessionId: string;
   /**
@@ -91,9 +91,9 @@ export interface StreamChatRequest {
    * `ChatRequest.client_request_id`.
    */
   clientRequestId: string;
-  /** Optional. The end user's ID. At most 256 characters. */
+  /** Optional. The end user's ID. At most 250 characters. */
   userId: string;
-  /** Optional. The conversation's ID. At most 256 characters. */
+  /** Optional. The conversation's ID. At most 250 characters. */
   sessionId: string;
   /**
    * Optional. Extra metadata recorded on the trace. Same bounds as

@@ -149,8 +149,9 @@ export interface Source {
   type: SourceType;
   /**
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    */
   id: string;
 }

@@ -380,12 +380,12 @@ export interface SummarizeFeedbackRequest {
   feedbackName: string;
   /**
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    */
   userId: string;
   /**
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    */
   sessionId: string;
   /**

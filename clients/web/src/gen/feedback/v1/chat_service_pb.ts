@@ -36,8 +36,8 @@ export type ChatRequest = Message<"feedback.v1.ChatRequest"> & {
   clientRequestId: string;
 
   /**
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    *
    * @generated from field: string user_id = 3;
    */
@@ -45,7 +45,7 @@ export type ChatRequest = Message<"feedback.v1.ChatRequest"> & {
 
   /**
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    *
    * @generated from field: string session_id = 4;
    */
@@ -137,14 +137,14 @@ export type StreamChatRequest = Message<"feedback.v1.StreamChatRequest"> & {
   clientRequestId: string;
 
   /**
-   * Optional. The end user's ID. At most 256 characters.
+   * Optional. The end user's ID. At most 250 characters.
    *
    * @generated from field: string user_id = 3;
    */
   userId: string;
 
   /**
-   * Optional. The conversation's ID. At most 256 characters.
+   * Optional. The conversation's ID. At most 250 characters.
    *
    * @generated from field: string session_id = 4;
    */

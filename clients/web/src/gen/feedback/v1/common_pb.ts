@@ -77,8 +77,9 @@ export type Source = Message<"feedback.v1.Source"> & {
 
   /**
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    *
    * @generated from field: string id = 2;
    */

@@ -632,7 +632,7 @@ export type SummarizeFeedbackRequest = Message<"feedback.v1.SummarizeFeedbackReq
 
   /**
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    *
    * @generated from field: string user_id = 4;
    */
@@ -640,7 +640,7 @@ export type SummarizeFeedbackRequest = Message<"feedback.v1.SummarizeFeedbackReq
 
   /**
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    *
    * @generated from field: string session_id = 5;
    */

@@ -173,8 +173,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object userId_ = "";
   /**
    * <pre>
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -195,8 +195,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -223,7 +223,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -245,7 +245,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -1006,8 +1006,8 @@ java.lang.String defaultValue) {
     private java.lang.Object userId_ = "";
     /**
      * <pre>
-     * Optional. The end user's ID, recorded as the trace's user. At most 256
-     * characters.
+     * Optional. The end user's ID, recorded as the trace's user. At most 250
+     * characters (what MLflow stores).
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1027,8 +1027,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID, recorded as the trace's user. At most 256
-     * characters.
+     * Optional. The end user's ID, recorded as the trace's user. At most 250
+     * characters (what MLflow stores).
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1049,8 +1049,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID, recorded as the trace's user. At most 256
-     * characters.
+     * Optional. The end user's ID, recorded as the trace's user. At most 250
+     * characters (what MLflow stores).
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1067,8 +1067,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID, recorded as the trace's user. At most 256
-     * characters.
+     * Optional. The end user's ID, recorded as the trace's user. At most 250
+     * characters (what MLflow stores).
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1082,8 +1082,8 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID, recorded as the trace's user. At most 256
-     * characters.
+     * Optional. The end user's ID, recorded as the trace's user. At most 250
+     * characters (what MLflow stores).
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1104,7 +1104,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. The conversation's ID, recorded as the trace's session. At most
-     * 256 characters.
+     * 250 characters (what MLflow stores).
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1125,7 +1125,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. The conversation's ID, recorded as the trace's session. At most
-     * 256 characters.
+     * 250 characters (what MLflow stores).
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1147,7 +1147,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. The conversation's ID, recorded as the trace's session. At most
-     * 256 characters.
+     * 250 characters (what MLflow stores).
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1165,7 +1165,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. The conversation's ID, recorded as the trace's session. At most
-     * 256 characters.
+     * 250 characters (what MLflow stores).
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1180,7 +1180,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. The conversation's ID, recorded as the trace's session. At most
-     * 256 characters.
+     * 250 characters (what MLflow stores).
      * </pre>
      *
      * <code>string session_id = 4;</code>

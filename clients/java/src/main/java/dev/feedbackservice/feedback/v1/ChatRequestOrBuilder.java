@@ -58,8 +58,8 @@ public interface ChatRequestOrBuilder extends
 
   /**
    * <pre>
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -68,8 +68,8 @@ public interface ChatRequestOrBuilder extends
   java.lang.String getUserId();
   /**
    * <pre>
-   * Optional. The end user's ID, recorded as the trace's user. At most 256
-   * characters.
+   * Optional. The end user's ID, recorded as the trace's user. At most 250
+   * characters (what MLflow stores).
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -81,7 +81,7 @@ public interface ChatRequestOrBuilder extends
   /**
    * <pre>
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -91,7 +91,7 @@ public interface ChatRequestOrBuilder extends
   /**
    * <pre>
    * Optional. The conversation's ID, recorded as the trace's session. At most
-   * 256 characters.
+   * 250 characters (what MLflow stores).
    * </pre>
    *
    * <code>string session_id = 4;</code>

@@ -86,8 +86,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    * </pre>
    *
    * <code>string id = 2;</code>
@@ -109,8 +110,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    * </pre>
    *
    * <code>string id = 2;</code>
@@ -531,8 +533,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. The producer's ID, such as a user ID or a judge's model name.
-     * At most 256 characters; no control characters. Empty means "anonymous"
-     * for humans and "feedback-service" otherwise.
+     * At most 250 characters (MLflow's assessment source ID column); no control
+     * characters. Empty means "anonymous" for humans and "feedback-service"
+     * otherwise.
      * </pre>
      *
      * <code>string id = 2;</code>
@@ -553,8 +556,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. The producer's ID, such as a user ID or a judge's model name.
-     * At most 256 characters; no control characters. Empty means "anonymous"
-     * for humans and "feedback-service" otherwise.
+     * At most 250 characters (MLflow's assessment source ID column); no control
+     * characters. Empty means "anonymous" for humans and "feedback-service"
+     * otherwise.
      * </pre>
      *
      * <code>string id = 2;</code>
@@ -576,8 +580,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. The producer's ID, such as a user ID or a judge's model name.
-     * At most 256 characters; no control characters. Empty means "anonymous"
-     * for humans and "feedback-service" otherwise.
+     * At most 250 characters (MLflow's assessment source ID column); no control
+     * characters. Empty means "anonymous" for humans and "feedback-service"
+     * otherwise.
      * </pre>
      *
      * <code>string id = 2;</code>
@@ -595,8 +600,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. The producer's ID, such as a user ID or a judge's model name.
-     * At most 256 characters; no control characters. Empty means "anonymous"
-     * for humans and "feedback-service" otherwise.
+     * At most 250 characters (MLflow's assessment source ID column); no control
+     * characters. Empty means "anonymous" for humans and "feedback-service"
+     * otherwise.
      * </pre>
      *
      * <code>string id = 2;</code>
@@ -611,8 +617,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. The producer's ID, such as a user ID or a judge's model name.
-     * At most 256 characters; no control characters. Empty means "anonymous"
-     * for humans and "feedback-service" otherwise.
+     * At most 250 characters (MLflow's assessment source ID column); no control
+     * characters. Empty means "anonymous" for humans and "feedback-service"
+     * otherwise.
      * </pre>
      *
      * <code>string id = 2;</code>

@@ -32,8 +32,9 @@ public interface SourceOrBuilder extends
   /**
    * <pre>
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    * </pre>
    *
    * <code>string id = 2;</code>
@@ -43,8 +44,9 @@ public interface SourceOrBuilder extends
   /**
    * <pre>
    * Optional. The producer's ID, such as a user ID or a judge's model name.
-   * At most 256 characters; no control characters. Empty means "anonymous"
-   * for humans and "feedback-service" otherwise.
+   * At most 250 characters (MLflow's assessment source ID column); no control
+   * characters. Empty means "anonymous" for humans and "feedback-service"
+   * otherwise.
    * </pre>
    *
    * <code>string id = 2;</code>

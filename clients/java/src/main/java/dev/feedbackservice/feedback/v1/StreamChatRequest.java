@@ -170,7 +170,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object userId_ = "";
   /**
    * <pre>
-   * Optional. The end user's ID. At most 256 characters.
+   * Optional. The end user's ID. At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -191,7 +191,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Optional. The end user's ID. At most 256 characters.
+   * Optional. The end user's ID. At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -217,7 +217,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object sessionId_ = "";
   /**
    * <pre>
-   * Optional. The conversation's ID. At most 256 characters.
+   * Optional. The conversation's ID. At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -238,7 +238,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Optional. The conversation's ID. At most 256 characters.
+   * Optional. The conversation's ID. At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -986,7 +986,7 @@ java.lang.String defaultValue) {
     private java.lang.Object userId_ = "";
     /**
      * <pre>
-     * Optional. The end user's ID. At most 256 characters.
+     * Optional. The end user's ID. At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1006,7 +1006,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID. At most 256 characters.
+     * Optional. The end user's ID. At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1027,7 +1027,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID. At most 256 characters.
+     * Optional. The end user's ID. At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1044,7 +1044,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID. At most 256 characters.
+     * Optional. The end user's ID. At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1058,7 +1058,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The end user's ID. At most 256 characters.
+     * Optional. The end user's ID. At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 3;</code>
@@ -1078,7 +1078,7 @@ java.lang.String defaultValue) {
     private java.lang.Object sessionId_ = "";
     /**
      * <pre>
-     * Optional. The conversation's ID. At most 256 characters.
+     * Optional. The conversation's ID. At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1098,7 +1098,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The conversation's ID. At most 256 characters.
+     * Optional. The conversation's ID. At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1119,7 +1119,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The conversation's ID. At most 256 characters.
+     * Optional. The conversation's ID. At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1136,7 +1136,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The conversation's ID. At most 256 characters.
+     * Optional. The conversation's ID. At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 4;</code>
@@ -1150,7 +1150,7 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. The conversation's ID. At most 256 characters.
+     * Optional. The conversation's ID. At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 4;</code>

@@ -54,7 +54,7 @@ public interface StreamChatRequestOrBuilder extends
 
   /**
    * <pre>
-   * Optional. The end user's ID. At most 256 characters.
+   * Optional. The end user's ID. At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -63,7 +63,7 @@ public interface StreamChatRequestOrBuilder extends
   java.lang.String getUserId();
   /**
    * <pre>
-   * Optional. The end user's ID. At most 256 characters.
+   * Optional. The end user's ID. At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 3;</code>
@@ -74,7 +74,7 @@ public interface StreamChatRequestOrBuilder extends
 
   /**
    * <pre>
-   * Optional. The conversation's ID. At most 256 characters.
+   * Optional. The conversation's ID. At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 4;</code>
@@ -83,7 +83,7 @@ public interface StreamChatRequestOrBuilder extends
   java.lang.String getSessionId();
   /**
    * <pre>
-   * Optional. The conversation's ID. At most 256 characters.
+   * Optional. The conversation's ID. At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 4;</code>

@@ -205,7 +205,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -227,7 +227,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -254,7 +254,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -276,7 +276,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -1409,7 +1409,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 256 characters.
+     * At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1430,7 +1430,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 256 characters.
+     * At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1452,7 +1452,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 256 characters.
+     * At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1470,7 +1470,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 256 characters.
+     * At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1485,7 +1485,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 256 characters.
+     * At most 250 characters.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1506,7 +1506,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 256 characters.
+     * `mlflow.trace.session`). At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1527,7 +1527,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 256 characters.
+     * `mlflow.trace.session`). At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1549,7 +1549,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 256 characters.
+     * `mlflow.trace.session`). At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1567,7 +1567,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 256 characters.
+     * `mlflow.trace.session`). At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1582,7 +1582,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 256 characters.
+     * `mlflow.trace.session`). At most 250 characters.
      * </pre>
      *
      * <code>string session_id = 5;</code>

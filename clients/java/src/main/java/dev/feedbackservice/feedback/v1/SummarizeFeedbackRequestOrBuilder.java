@@ -95,7 +95,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -105,7 +105,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 256 characters.
+   * At most 250 characters.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -117,7 +117,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -127,7 +127,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 256 characters.
+   * `mlflow.trace.session`). At most 250 characters.
    * </pre>
    *
    * <code>string session_id = 5;</code>
