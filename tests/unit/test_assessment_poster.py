@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from feedback_server.mlflow_gateway.calls import is_not_found, is_transient
+from feedback_server.mlflow_gateway.calls import describe, http_status, is_not_found, is_transient
 from feedback_server.mlflow_gateway.poster import AssessmentPoster
 from mlflow.entities import AssessmentSource, Feedback
 from mlflow.exceptions import MlflowException, RestException
@@ -143,6 +143,30 @@ def test_errors_are_raised_as_mlflows_client_raises_them(fake: ThreadingHTTPServ
         poster.create("tr-1", _feedback())
     assert not isinstance(e4.value, RestException) and is_transient(e4.value)
     poster.create("tr-1", _feedback())  # the connection is still usable
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "transient"),
+    [
+        (401, b"You are not authenticated.", False),  # MLflow's basic-auth app
+        (403, b"Permission denied", False),
+        (403, json.dumps({"error_code": "PERMISSION_DENIED", "message": "no"}).encode(), False),
+        (413, b"<html>request entity too large</html>", False),  # a proxy in front
+        (429, b"slow down", True),
+        (503, b"<html>service unavailable</html>", True),
+    ],
+)
+def test_lasting_refusals_are_told_apart_from_outages(
+    fake: ThreadingHTTPServer, status: int, body: bytes, transient: bool
+) -> None:
+    _Fake.script = [(status, body)]
+    with pytest.raises(MlflowException) as info:
+        _poster(fake).create("tr-1", _feedback())
+    assert http_status(info.value) == status
+    assert is_transient(info.value) is transient
+    assert not is_not_found(info.value)
+    reason = describe(info.value)
+    assert (f"HTTP {status}" in reason) is not transient  # a dead letter names the refusal
 
 
 def test_refused_connection_is_transient() -> None:

@@ -35,6 +35,9 @@ def http_status(exc: BaseException) -> int | None:
     non-JSON answer such as an auth proxy's 403); None when MLflow gave no answer."""
     if not isinstance(exc, MlflowException):
         return None
+    known = getattr(exc, "http_status", None)  # the poster keeps the exact status
+    if isinstance(known, int):
+        return known
     try:
         return int(exc.get_http_status_code())
     except Exception:  # pragma: no cover - defensive

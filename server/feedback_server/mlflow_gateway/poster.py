@@ -141,8 +141,10 @@ class AssessmentPoster:
                 error = None
             if isinstance(error, dict) and "error_code" in error:
                 raise RestException(error)
-            raise MlflowException(
+            failure = MlflowException(
                 f"API request to endpoint {path} failed with error code {response.status}"
                 f" != 200. Response body: {text[:500]!r}",
                 error_code=get_error_code(response.status),
             )
+            failure.http_status = response.status  # type: ignore[attr-defined]
+            raise failure
