@@ -206,7 +206,10 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
         if not self._budget_pages:
             return
         need = nbytes // self._page_size + 2  # the row, plus its share of the indexes
-        while self._used_pages(conn) + need > self._budget_pages:
+        limit = self._budget_pages
+        if self._health is SpoolHealth.FULL:  # full until there is headroom again
+            limit -= self._headroom() // self._page_size
+        while self._used_pages(conn) + need > limit:
             removed = self._evict_stored(conn)
             if not removed:
                 raise SpoolFull("the spool is full; retry", retry_after_s=self.probe_interval_s)
