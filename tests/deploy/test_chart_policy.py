@@ -32,11 +32,8 @@ FULLNAME = f"{RELEASE}-feedback-service"
 HEADLESS = f"{FULLNAME}-headless"
 HOST = f"{FULLNAME}.{NAMESPACE}.svc.cluster.local"
 DATA_DIR = "/var/lib/feedback"
-#: Settings being added by parallel work (TLS / HTTP port / tokens; drain delay / budget).
+#: Settings being added by parallel work (TLS / HTTP port / tokens).
 COMING_SETTINGS = {
-    "FEEDBACK_SHUTDOWN_DELAY_S",
-    "FEEDBACK_MAX_CONNECTION_AGE_S",
-    "FEEDBACK_SPOOL_MAX_BYTES",
     "FEEDBACK_HTTP_PORT",
     "FEEDBACK_CORS_ORIGINS",
     "FEEDBACK_TLS_CERT_FILE",
@@ -193,7 +190,11 @@ def test_with_tls_at_the_server_the_probes_ask_health_over_tls(render: Render) -
 
 @pytest.mark.parametrize(
     ("values", "expected"),
-    [({}, 5 + 10 + 20 + 5), ({"shutdown.delaySeconds": "12", "shutdown.graceSeconds": "30"}, 67)],
+    [
+        ({}, 5 + 10 + 20 + 5),
+        # The flush follows a longer grace (the server bounds it by 2 x the grace).
+        ({"shutdown.delaySeconds": "12", "shutdown.graceSeconds": "30"}, 12 + 30 + 60 + 5),
+    ],
 )
 def test_termination_grace_is_drain_delay_plus_grace_plus_flush(
     render: Render, values: dict[str, str], expected: int
@@ -201,7 +202,18 @@ def test_termination_grace_is_drain_delay_plus_grace_plus_flush(
     objects = render(**values)
     defaults = values_yaml()["shutdown"]
     shutdown = {k: int(values.get(f"shutdown.{k}", v)) for k, v in defaults.items()}
+    shutdown["exportFlushSeconds"] = max(
+        shutdown["exportFlushSeconds"], 2 * shutdown["graceSeconds"]
+    )
     assert pod_spec(objects)["terminationGracePeriodSeconds"] == expected == sum(shutdown.values())
+    # What the server does on SIGTERM (App.stop): the delay, the grace for calls in flight,
+    # then at most the grace twice more (unanswered turns' traces; exports and drain writes).
+    server = Settings()
+    assert (defaults["delaySeconds"], defaults["graceSeconds"]) == (
+        server.shutdown_delay_s,
+        server.shutdown_grace_s,
+    )
+    assert defaults["exportFlushSeconds"] >= 2 * server.shutdown_grace_s
     env = env_of(objects)
     assert env["FEEDBACK_SHUTDOWN_DELAY_S"] == str(shutdown["delaySeconds"])
     assert env["FEEDBACK_SHUTDOWN_GRACE_S"] == str(shutdown["graceSeconds"])

@@ -23,8 +23,6 @@
   value: {{ $v.shutdown.graceSeconds | quote }}
 - name: FEEDBACK_MAX_CONNECTION_AGE_S
   value: {{ $v.server.maxConnectionAgeSeconds | quote }}
-- name: FEEDBACK_EXPORT_RETRY_S
-  value: {{ $v.server.exportRetrySeconds | quote }}
 {{- with $v.server.corsOrigins }}
 - name: FEEDBACK_CORS_ORIGINS
   value: {{ join "," . | quote }}

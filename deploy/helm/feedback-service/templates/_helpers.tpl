@@ -65,7 +65,8 @@ flush of trace exports and spool writes, and a margin for the process to exit.
 */}}
 {{- define "feedback-service.shutdownSeconds" -}}
 {{- $s := .Values.shutdown }}
-{{- add $s.delaySeconds $s.graceSeconds $s.exportFlushSeconds }}
+{{- /* The server bounds its flush by 2 x the grace: never count less than that. */}}
+{{- add $s.delaySeconds $s.graceSeconds (max $s.exportFlushSeconds (mul 2 $s.graceSeconds)) }}
 {{- end }}
 
 {{- define "feedback-service.terminationGracePeriodSeconds" -}}
