@@ -815,8 +815,9 @@ def test_close_closes_only_a_channel_the_client_created(monkeypatch: pytest.Monk
     created = FakeChannel()
     targets: list[str] = []
 
-    def insecure_channel(target: str) -> FakeChannel:
+    def insecure_channel(target: str, options: Any = ()) -> FakeChannel:
         targets.append(target)
+        assert dict(options)["grpc.enable_retries"] == 1  # the service config rides along
         return created
 
     monkeypatch.setattr(grpc, "insecure_channel", insecure_channel)

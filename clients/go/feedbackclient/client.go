@@ -48,13 +48,16 @@ type Client struct {
 }
 
 // New creates a client for target (such as "127.0.0.1:50051" or
-// "dns:///feedback.internal:443"). The connection is established lazily on
-// the first call. Without options it uses plaintext; pass
-// grpc.WithTransportCredentials(credentials.NewTLS(...)) for TLS.
+// "dns:///feedback-headless.ns.svc.cluster.local:50051"). The connection is
+// established lazily on the first call. Without options it uses plaintext;
+// pass grpc.WithTransportCredentials(credentials.NewTLS(...)) for TLS. The
+// channel carries ServiceConfig (retries of writes on UNAVAILABLE,
+// round_robin) unless opts set another default service config.
 func New(target string, opts ...grpc.DialOption) (*Client, error) {
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	}
+	opts = append([]grpc.DialOption{grpc.WithDefaultServiceConfig(ServiceConfig)}, opts...)
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("feedbackclient: connect %q: %w", target, err)

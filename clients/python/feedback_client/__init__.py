@@ -49,6 +49,7 @@ from ._review_types import (
     SessionItem,
     SessionProgress,
 )
+from ._service_config import CHANNEL_OPTIONS, SERVICE_CONFIG
 from ._sync.client import FeedbackClient
 from ._sync.stream import ChatStream
 from ._types import (
@@ -77,7 +78,9 @@ from ._types import (
 )
 
 __all__ = [
+    "CHANNEL_OPTIONS",
     "REVIEW_SESSION_METADATA_KEY",
+    "SERVICE_CONFIG",
     "TRACE_ID_METADATA_KEY",
     "USER_FEEDBACK",
     "AddedItems",

@@ -16,6 +16,7 @@ import grpc
 import grpc.aio
 
 from ._errors import FeedbackError, error_for, from_rpc_error, metadata_str
+from ._service_config import CHANNEL_OPTIONS
 from ._types import TRACE_ID_METADATA_KEY
 
 #: The channel types of the `channel` arguments (`AsyncChannel` becomes `Channel` in `_sync/`).
@@ -31,7 +32,7 @@ class SyncGrpc:
 
     @staticmethod
     def insecure_channel(target: str) -> Channel:
-        return grpc.insecure_channel(target)
+        return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
 
     @staticmethod
     def error(error: BaseException, trace_id: str | None = None) -> FeedbackError:
@@ -47,7 +48,7 @@ class AsyncGrpc:
 
     @staticmethod
     def insecure_channel(target: str) -> AsyncChannel:
-        return grpc.aio.insecure_channel(target)
+        return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
 
     @staticmethod
     def error(error: BaseException, trace_id: str | None = None) -> FeedbackError:

@@ -31,6 +31,7 @@ import {
   SummarizeFeedbackRequest,
   type SummarizeFeedbackResponse,
 } from "./gen/feedback/v1/feedback_service";
+import { SERVICE_CONFIG_OPTIONS } from "./serviceConfig";
 
 /** The service's address when FEEDBACK_ADDR is not set. */
 export const DEFAULT_ADDR = "127.0.0.1:50051";
@@ -49,7 +50,7 @@ export interface FeedbackClientOptions {
   credentials?: ChannelCredentials;
   /** Deadline of every call, in milliseconds. Defaults to 30,000. */
   timeoutMs?: number;
-  /** grpc-js channel options, such as keepalive settings. */
+  /** grpc-js channel options, such as keepalive settings (over the service config's). */
   channelOptions?: ChannelOptions;
 }
 
@@ -68,10 +69,12 @@ export class FeedbackClient {
 
   constructor(target: string = addrFromEnv(), options: FeedbackClientOptions = {}) {
     const creds = options.credentials ?? credentials.createInsecure();
-    this.chatService = new ChatServiceClient(target, creds, options.channelOptions);
+    // The service config (retries of writes, round_robin) unless the caller sets another.
+    const channelOptions = { ...SERVICE_CONFIG_OPTIONS, ...options.channelOptions };
+    this.chatService = new ChatServiceClient(target, creds, channelOptions);
     // Share the channel with the chat client.
     this.feedbackService = new FeedbackServiceClient(target, creds, {
-      ...options.channelOptions,
+      ...channelOptions,
       channelOverride: this.chatService.getChannel(),
     });
     this.timeoutMs = options.timeoutMs ?? 30_000;

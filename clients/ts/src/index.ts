@@ -2,6 +2,7 @@
 // error helpers, and every generated message, enum and service client.
 export * from "./client";
 export * from "./errors";
+export * from "./serviceConfig";
 export * from "./gen/feedback/v1/chat_service";
 export * from "./gen/feedback/v1/common";
 export * from "./gen/feedback/v1/feedback_service";

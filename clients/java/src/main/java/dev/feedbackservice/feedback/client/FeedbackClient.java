@@ -59,9 +59,17 @@ public final class FeedbackClient implements AutoCloseable {
   private final ChatServiceGrpc.ChatServiceBlockingStub chatStub;
   private final FeedbackServiceGrpc.FeedbackServiceBlockingStub feedbackStub;
 
-  /** A plaintext client of {@code target} (such as {@code 127.0.0.1:50051}), 30 s per call. */
+  /**
+   * A plaintext client of {@code target} (such as {@code 127.0.0.1:50051}, or
+   * {@code dns:///feedback-headless.ns.svc.cluster.local:50051} for every
+   * replica), 30 s per call, with the {@link ServiceConfig} (writes retried on
+   * UNAVAILABLE, round_robin).
+   */
   public FeedbackClient(String target) {
-    this(Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build(),
+    this(Grpc.newChannelBuilder(target, InsecureChannelCredentials.create())
+            .defaultServiceConfig(ServiceConfig.asMap())
+            .enableRetry()
+            .build(),
         Duration.ofSeconds(30));
   }
 
