@@ -6,11 +6,21 @@
 Both servers run at once against one MLflow server (SQLite), each with its own spool; the
 revision's `server/` is checked out into a scratch git worktree and put first on the
 server's PYTHONPATH. Rounds alternate A-B / B-A, so that machine noise hits both alike.
-Per round and server:
+Per round and server, each part starting once the server's earlier chat traces are all in
+MLflow (no export backlog):
 
+- Chat at C=16 for 5 s (ghz, closed loop): turns per second and latency, what a durable
+  record of each trace costs the serving path (the export to MLflow runs meanwhile, in the
+  background, in both);
+- StreamChat one at a time (80 streams of 64 deltas): time to the completion message, which
+  a durable trace must precede;
 - LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio;
 - drain: 1,200 LogFeedback calls, then the time until the spool is empty and the server's
   CPU time per drained judgment (from /proc, every thread of the process).
+
+Both servers may keep 10,000 ended turns waiting for their export
+(FEEDBACK_EXPORT_MAX_PENDING), so that the chat figures measure the service, not
+admission waiting for MLflow.
 
 Prints each round and the means; writes nothing to bench/results/.
 """
@@ -32,6 +42,27 @@ from testbed.mlflow_server import MlflowServer
 from . import ghz as ghz_tool
 from . import ingestion
 from .common import ROOT, WORK_BASE, Stack, chat_traces, feedback_server, group_cpu_s, log
+from .drain import StoreCounter, wait_stable
+from .streaming import MESSAGE
+
+CHAT = "feedback.v1.ChatService/Chat"
+STREAM_CHAT = "feedback.v1.ChatService/StreamChat"
+CHAT_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "10000"}
+
+
+class Exported:
+    """How many chat traces a server produced, and waiting until MLflow has them all."""
+
+    def __init__(self, counter: StoreCounter, experiment: str, produced: int) -> None:
+        self.counter = counter
+        self.eid = counter.experiment_id(experiment)
+        self.produced = produced
+
+    def add(self, run: dict[str, Any]) -> None:
+        self.produced += run["ok"] + run["cut_at_end"]  # a cancelled turn is traced too
+
+    def wait(self) -> None:
+        wait_stable(self.counter, self.eid, 0, self.produced, 300)
 
 
 def _spool_depth(server: FeedbackServerProcess) -> float:
@@ -41,8 +72,21 @@ def _spool_depth(server: FeedbackServerProcess) -> float:
     return depth
 
 
-def _round(name: str, server: FeedbackServerProcess, data: Any, protoset: Path) -> dict[str, float]:
+def _round(
+    name: str, server: FeedbackServerProcess, data: Any, protoset: Path, exported: Exported
+) -> dict[str, float]:
     port, pid = server.port, server.pid
+    exported.wait()
+    chat = ghz_tool.run_ghz(
+        port, CHAT, data={"message": MESSAGE}, concurrency=16, duration_s=5, protoset=protoset
+    )
+    exported.add(chat)
+    exported.wait()
+    stream = ghz_tool.run_ghz(
+        port, STREAM_CHAT, data={"message": MESSAGE}, concurrency=1, total=80, protoset=protoset
+    )
+    exported.add(stream)
+    exported.wait()
     lf = ghz_tool.run_ghz(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
     )
@@ -60,6 +104,11 @@ def _round(name: str, server: FeedbackServerProcess, data: Any, protoset: Path) 
         time.sleep(0.2)
     cpu1, t1 = group_cpu_s([pid])[pid], time.monotonic()
     row = {
+        "chat_rps": chat["rps"],
+        "chat_p50_ms": chat["p50_ms"],
+        "chat_p99_ms": chat["p99_ms"],
+        "stream_to_completion_p50_ms": stream["p50_ms"],
+        "stream_to_completion_p99_ms": stream["p99_ms"],
         "log_feedback_rps": lf["rps"],
         "check_rps": hc["rps"],
         "ratio": lf["rps"] / hc["rps"],
@@ -68,7 +117,9 @@ def _round(name: str, server: FeedbackServerProcess, data: Any, protoset: Path) 
         "cpu_ms_per_drained": 1000 * (cpu1 - cpu0) / depth,
     }
     log(
-        f"{name}: LogFeedback {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
+        f"{name}: Chat {row['chat_rps']:.0f}/s (p50 {row['chat_p50_ms']:.1f} ms), StreamChat to"
+        f" completion p50 {row['stream_to_completion_p50_ms']:.1f} ms; LogFeedback"
+        f" {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
         f" ms), Check {row['check_rps']:.0f}/s, ratio {row['ratio']:.3f}; drained {depth:.0f} at"
         f" {row['drain_per_s']:.1f}/s, {row['cpu_ms_per_drained']:.2f} ms CPU per judgment"
     )
@@ -92,14 +143,15 @@ def main() -> None:
             mlflow = MlflowServer.sqlite(work / "mlflow")
             stack.add(mlflow.close)
             mlflow.start()
+            experiments = {name: f"ab-{name}-{uuid.uuid4().hex[:6]}" for name in ("A", "B")}
             servers = {
                 name: feedback_server(
                     stack,
                     work,
                     name,
                     tracking_uri=mlflow.url,
-                    experiment=f"ab-{uuid.uuid4().hex[:6]}",
-                    env=env,
+                    experiment=experiments[name],
+                    env={**CHAT_ENV, **env},
                     metrics=True,
                 ).wait_serving(180)
                 for name, env in (("A", {"PYTHONPATH": str(tree / "server")}), ("B", {}))
@@ -109,11 +161,15 @@ def main() -> None:
                 name: ingestion.feedback_requests(chat_traces(server.port, 64))
                 for name, server in servers.items()
             }
+            counter = StoreCounter(mlflow.backend_store_uri)
+            exported = {name: Exported(counter, experiments[name], 64) for name in servers}
             rows: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
             for r in range(args.rounds):
                 for name in ("A", "B") if r % 2 == 0 else ("B", "A"):
                     rows[name].append(
-                        _round(f"round {r} {name}", servers[name], data[name], protoset)
+                        _round(
+                            f"round {r} {name}", servers[name], data[name], protoset, exported[name]
+                        )
                     )
             print(f"\nA = {args.revision}, B = working tree; means over {args.rounds} rounds")
             for key in rows["A"][0]:
