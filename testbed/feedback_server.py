@@ -24,7 +24,13 @@ from testbed.health import grpc_serving, http_get
 from testbed.ports import LOOPBACK, PortReservation
 from testbed.processes import LOG_TAIL_CHARS, Process, listens_on, log_tail
 
-__all__ = ["STARTUP_TIMEOUT_S", "FeedbackServerProcess", "feedback_server_executable"]
+__all__ = [
+    "STARTUP_TIMEOUT_S",
+    "FeedbackServerProcess",
+    "feedback_server_executable",
+    "small_disk_available",
+    "small_disk_wrapper",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = float(os.environ.get("FEEDBACK_TEST_SERVER_STARTUP_TIMEOUT", "90"))
@@ -40,6 +46,40 @@ def feedback_server_executable() -> Path:
     raise RuntimeError("no feedback-server executable in the venv; run `make install`")
 
 
+def small_disk_wrapper(data_dir: Path, size: str) -> list[str]:
+    """A wrapper (`FeedbackServerProcess(wrapper=...)`) that runs the server in a mount
+    namespace of its own (an unprivileged user namespace: no root needed, nothing left
+    mounted when it exits) with a tmpfs of `size` (e.g. "6m") on its data dir: a disk that
+    fills up. Files in it are reached from outside at /proc/<pid>/root/<data_dir>."""
+    script = 'mount -t tmpfs -o size="$1" tmpfs "$0" && shift && exec "$@"'
+    return [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--mount",
+        "sh",
+        "-c",
+        script,
+        str(data_dir),
+        size,
+    ]
+
+
+def small_disk_available() -> bool:
+    """Whether `small_disk_wrapper` works on this machine (user namespaces allowed)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if shutil.which("unshare") is None:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        probe = subprocess.run(
+            [*small_disk_wrapper(Path(folder), "1m"), "true"], capture_output=True, timeout=30
+        )
+    return probe.returncode == 0
+
+
 class FeedbackServerProcess:
     """`feedback-server` (the console script) with its own spool in `data_dir`.
 
@@ -50,6 +90,8 @@ class FeedbackServerProcess:
         metrics: serve Prometheus metrics (on a reserved port; `metrics()` reads them).
         port: a port another server process listens on already (a second replica on one
             port, SO_REUSEPORT); by default a reserved port of its own.
+        wrapper: a command the server is started through, its argv followed by the
+            server's (`small_disk_wrapper`: its data dir on a small file system of its own).
     """
 
     def __init__(
@@ -62,8 +104,10 @@ class FeedbackServerProcess:
         env: dict[str, str] | None = None,
         metrics: bool = True,
         port: int | None = None,
+        wrapper: list[str] | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
+        self.wrapper = list(wrapper or [])
         self.data_dir = Path(data_dir)
         self.experiment = experiment
         self.log_path = log_path or self.data_dir.parent / f"feedback-server-{experiment}.log"
@@ -126,7 +170,7 @@ class FeedbackServerProcess:
         self.starts += 1
         self._proc = Process(
             "feedback-server",
-            [str(feedback_server_executable())],
+            [*self.wrapper, str(feedback_server_executable())],
             self.log_path,
             env=self.environment(),
             cwd=self.data_dir,

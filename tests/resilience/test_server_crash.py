@@ -4,10 +4,9 @@ twice at once), and retry every request once more after the restart. Every ackno
 judgment ends up in MLflow exactly once, and a repeated request is always answered with
 the same assessment IDs.
 
-Also measured, not asserted: chat turns answered in the seconds before the crash whose trace
-export had not finished are lost with the process (`chat_traces_lost_by_crash`). Chat
-answers before its trace is stored in MLflow (by design, DESIGN.md section 2), so a SIGKILL
-loses the traces still in the export pool; judgments are not affected (spooled)."""
+Chat turns keep coming until the crash: every turn answered before it has its trace in
+MLflow in the end (`chat_traces_lost_by_crash` is 0), since a turn is answered only once its
+trace is recorded in the spool, and exported from there after the restart."""
 
 from __future__ import annotations
 
@@ -75,8 +74,7 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
             retry_unavailable=True,  # a client retries the same request until it is answered
         )
     )
-    # Chat turns keep coming too until the crash: a trace whose Chat was answered but whose
-    # export had not finished dies with the process (measured, see the module doc).
+    # Chat turns keep coming too until the crash: each answered turn's trace must survive it.
     answered: list[str] = []
     chatting = asyncio.create_task(_chat_until_crash(server.address, answered))
     try:
@@ -107,6 +105,9 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
     started = time.monotonic()
     drained = await sampler.wait_drained(within_s=240)
     assert drained is not None, f"spool not drained:\n{server.log_tail()}"
+    assert await poll_async(
+        lambda: server.metrics().get("feedback_traces_pending") == 0, within_s=120
+    ), f"chat traces not exported:\n{server.log_tail()}"
 
     stored_traces = await asyncio.to_thread(experiment_traces, mlflow_sqlite.url, experiment)
     check = audit(stored_traces, retry.acks.values(), "crash")
@@ -138,6 +139,7 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
     assert check.wrong_id == 0
     assert check.unexpected == 0
     assert metrics.get("feedback_spool_dead_letters") == 0
+    assert not chat_lost, f"answered turns without a trace in MLflow: {sorted(chat_lost)[:3]}"
 
 
 async def _chat_until_crash(address: str, answered: list[str]) -> None:

@@ -8,8 +8,9 @@ the operator would.
   judgments queued behind one of them and every other judgment are stored;
 - a wall-clock step back (an hour, during an outage) pauses nothing, and a step forward
   (30 days, while judgments wait for their traces) expires nothing;
-- a full spool (its disk budget): writes answer UNAVAILABLE with RetryInfo at once and
-  health says NOT_SERVING, until stored entries make room again;
+- a full spool (its disk budget), and a full disk (a small tmpfs of the server's own, where
+  user namespaces allow one): writes answer UNAVAILABLE with RetryInfo at once and health
+  says NOT_SERVING, until there is room again;
 - a dead writer thread: the same, until it is restarted;
 - MLflow answering 403 (as its basic-auth app does): judgments and traces are dead-lettered
   with the reason, once, not retried forever, and land after a replay.
@@ -38,7 +39,11 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
-from testbed.feedback_server import FeedbackServerProcess
+from testbed.feedback_server import (
+    FeedbackServerProcess,
+    small_disk_available,
+    small_disk_wrapper,
+)
 from testbed.http_proxy import HttpProxy
 from testbed.poll import poll_async
 from tests.resilience.harness import Stubs, chat_turns, experiment_traces, machine, ms
@@ -401,6 +406,84 @@ async def test_a_full_spool_refuses_at_once_reports_not_serving_and_recovers(
     assert ack.state == QUEUED or ack.state == common_pb2.INGESTION_STATE_STORED
     assert metrics.get("feedback_spool_dead_letters") == 0
     assert (metrics.get("feedback_spool_evicted_total") or 0) > 0
+
+
+@pytest.mark.skipif(not small_disk_available(), reason="no user namespaces for a small tmpfs")
+async def test_a_full_disk_refuses_at_once_reports_not_serving_and_recovers(
+    mlflow_sqlite: Any,
+    tmp_path: Path,
+    resilience_report: Callable[[str, dict[str, Any]], Any],
+) -> None:
+    """A real full disk: the data dir is a 6 MiB tmpfs (testbed.small_disk_wrapper), filled
+    with a ballast file behind the server's back, then freed."""
+    data_dir = tmp_path / "small-disk"
+    experiment = f"disk-{uuid.uuid4().hex[:6]}"
+    server = FeedbackServerProcess(
+        mlflow_sqlite.url,
+        data_dir,
+        experiment=experiment,
+        log_path=tmp_path / "feedback-server-disk.log",
+        wrapper=small_disk_wrapper(data_dir, "6m"),
+    )
+    try:
+        await asyncio.to_thread(server.start)
+        traces = [t.trace_id for t in await chat_turns(server.address, 4, prefix="disk")]
+        inside = Path(f"/proc/{server.pid}/root") / data_dir.relative_to("/")
+        free = os.statvfs(inside).f_bavail * os.statvfs(inside).f_frsize
+        ballast = inside / "ballast"
+        with ballast.open("wb") as fh:  # another tenant of the disk fills it up
+            fh.write(b"\0" * max(0, free - 400_000))
+        acked: list[str] = []
+        stubs = Stubs(server.address)
+        try:
+            refused: grpc.aio.AioRpcError | None = None
+            for i in range(100):
+                try:
+                    await stubs.feedback.LogFeedback(
+                        _request(traces[i % 4], f"disk_{i}", f"k-{i}", big=True)
+                    )
+                except grpc.aio.AioRpcError as err:
+                    refused = err
+                    break
+                acked.append(f"disk_{i}")
+            assert refused is not None, "the disk never filled"
+            err, took = await _refused_fast(stubs, _request(traces[0], "disk_x", "k-x", big=True))
+            not_serving = await asyncio.to_thread(_health, server.address)
+            ballast.unlink()  # the disk is freed
+            t0 = time.monotonic()
+            await _until(
+                lambda: _health(server.address) == health_pb2.HealthCheckResponse.SERVING,
+                60,
+                f"health never came back:\n{server.log_tail()}",
+            )
+            back_s = time.monotonic() - t0
+            await stubs.feedback.LogFeedback(_request(traces[0], "disk_after", "k-after"))
+        finally:
+            await stubs.close()
+
+        def stored() -> bool:
+            names = [n for ns in _names(mlflow_sqlite.url, experiment).values() for n in ns]
+            return set(acked) | {"disk_after"} <= set(names)
+
+        await _until(stored, 120, f"acknowledged judgments missing:\n{server.log_tail()}")
+        figures = {
+            "tmpfs": "6m",
+            "judgments_acknowledged_until_full": len(acked),
+            "refused_code": err.code().name,
+            "refused_after_ms": ms(took),
+            "retry_delay_s": _retry_delay_s(err),
+            "health_while_full": health_pb2.HealthCheckResponse.ServingStatus.Name(not_serving),
+            "serving_after_freeing_s": round(back_s, 1),
+            "machine": machine(),
+        }
+        resilience_report("full-disk", figures)
+        assert refused.code() == err.code() == grpc.StatusCode.UNAVAILABLE
+        assert _retry_delay_s(err) is not None and took < 5
+        assert not_serving == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert server.metrics().get("feedback_spool_dead_letters") == 0
+    finally:
+        server.kill()
+        server.close()
 
 
 async def test_a_dead_writer_thread_refuses_at_once_and_comes_back(

@@ -1,4 +1,4 @@
-"""Retry pacing shared by the drainer and the trace exporter.
+"""Retry pacing shared by the drainer and the trace exporter, and how both stop.
 
 `Backoff` gives the delay before attempt N+1 (exponential, capped, with jitter). `Outage`
 pauses all dispatching while MLflow is unreachable: consecutive `UNAVAILABLE` answers
@@ -9,7 +9,9 @@ a step of the wall clock changes no pause.
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Iterable
 
 from .clock import Clock
 
@@ -52,3 +54,16 @@ class Outage:
 
     def pause(self, seconds: float) -> None:
         self._until = max(self._until, self._clock.monotonic() + seconds)
+
+
+async def finish_or_cancel(tasks: Iterable[asyncio.Task[None]], grace_s: float) -> int:
+    """Gives `tasks` (writes or exports in flight) `grace_s` to finish, cancels the others;
+    returns how many were cancelled. What they were doing stays in the spool for next time."""
+    running = list(tasks)
+    if not running:
+        return 0
+    _, pending = await asyncio.wait(running, timeout=max(0.0, grace_s))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    return len(pending)

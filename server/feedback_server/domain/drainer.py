@@ -36,7 +36,7 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from feedback_server.domain.backoff import Backoff, Outage
+from feedback_server.domain.backoff import Backoff, Outage, finish_or_cancel
 from feedback_server.domain.model import IngestionState, Judgment, WriteOutcome, WriteResult
 
 if TYPE_CHECKING:  # spool.py re-exports this module's names: no import cycle at run time
@@ -129,16 +129,9 @@ class Drainer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        tasks = list(self._inflight.values())
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=max(0.0, grace_s))
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            if pending:
-                log.warning(
-                    "drainer stopped with %d writes cancelled (still pending)", len(pending)
-                )
+        cancelled = await finish_or_cancel(self._inflight.values(), grace_s)
+        if cancelled:
+            log.warning("drainer stopped with %d writes cancelled (still pending)", cancelled)
         for waiters in list(self._waiters.values()):
             for waiter in waiters:
                 if not waiter.future.done():

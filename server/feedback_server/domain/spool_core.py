@@ -272,7 +272,9 @@ class SpoolCore(SpoolWriter):
             if self.exclusive:
                 self._repair_heads(conn)
             self._recount(conn)
-            self._st0, self._mono0 = read_clock(conn), self.clock.monotonic()
+            # A restarted writer goes on from the time it had, if later than the saved one.
+            running = self.now_st() if self._started else 0
+            self._st0, self._mono0 = max(read_clock(conn), running), self.clock.monotonic()
             conn.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):

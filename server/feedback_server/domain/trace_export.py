@@ -26,7 +26,7 @@ import logging
 import random
 from typing import TYPE_CHECKING
 
-from .backoff import Backoff, Outage
+from .backoff import Backoff, Outage, finish_or_cancel
 from .ports import TraceExports
 from .traces import ExportOutcome, ExportResult, TraceRecord, TraceRegistry
 
@@ -89,16 +89,10 @@ class TraceExporter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        tasks = list(self._inflight.values())
-        if not tasks:
-            return 0
-        _, pending = await asyncio.wait(tasks, timeout=max(0.0, grace_s))
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if pending:
-            log.warning("%d trace exports cancelled at shutdown (still recorded)", len(pending))
-        return len(pending)
+        cancelled = await finish_or_cancel(self._inflight.values(), grace_s)
+        if cancelled:
+            log.warning("%d trace exports cancelled at shutdown (still recorded)", cancelled)
+        return cancelled
 
     # ------------------------------------------------------------------ the loop
 
