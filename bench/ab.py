@@ -6,21 +6,16 @@
 Both servers run at once against one MLflow server (SQLite), each with its own spool; the
 revision's `server/` is checked out into a scratch git worktree and put first on the
 server's PYTHONPATH. Rounds alternate A-B / B-A, so that machine noise hits both alike.
-Per round and server, each part starting once the server's earlier chat traces are all in
-MLflow (no export backlog):
+Per round and server:
 
-- Chat at C=16 for 5 s (ghz, closed loop): turns per second and latency, what a durable
-  record of each trace costs the serving path (the export to MLflow runs meanwhile, in the
-  background, in both);
-- StreamChat one at a time (80 streams of 64 deltas): time to the completion message, which
-  a durable trace must precede;
+- the chat figures of `bench.chat_cost` (what a durable trace costs a turn: Chat burst,
+  CPU per turn with its export, StreamChat time to completion, with and without a paced
+  backend; a second server per revision serves the paced streams);
 - LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio;
 - drain: 1,200 LogFeedback calls, then the time until the spool is empty and the server's
   CPU time per drained judgment (from /proc, every thread of the process).
 
-Both servers may keep 10,000 ended turns waiting for their export
-(FEEDBACK_EXPORT_MAX_PENDING), so that the chat figures measure the service, not
-admission waiting for MLflow.
+`--parts chat` or `--parts feedback` runs only one of the two.
 
 Prints each round and the means; writes nothing to bench/results/.
 """
@@ -39,30 +34,10 @@ from typing import Any
 from testbed.feedback_server import FeedbackServerProcess
 from testbed.mlflow_server import MlflowServer
 
+from . import chat_cost, ingestion
 from . import ghz as ghz_tool
-from . import ingestion
 from .common import ROOT, WORK_BASE, Stack, chat_traces, feedback_server, group_cpu_s, log
-from .drain import StoreCounter, wait_stable
-from .streaming import MESSAGE
-
-CHAT = "feedback.v1.ChatService/Chat"
-STREAM_CHAT = "feedback.v1.ChatService/StreamChat"
-CHAT_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "10000"}
-
-
-class Exported:
-    """How many chat traces a server produced, and waiting until MLflow has them all."""
-
-    def __init__(self, counter: StoreCounter, experiment: str, produced: int) -> None:
-        self.counter = counter
-        self.eid = counter.experiment_id(experiment)
-        self.produced = produced
-
-    def add(self, run: dict[str, Any]) -> None:
-        self.produced += run["ok"] + run["cut_at_end"]  # a cancelled turn is traced too
-
-    def wait(self) -> None:
-        wait_stable(self.counter, self.eid, 0, self.produced, 300)
+from .drain import StoreCounter
 
 
 def _spool_depth(server: FeedbackServerProcess) -> float:
@@ -72,21 +47,10 @@ def _spool_depth(server: FeedbackServerProcess) -> float:
     return depth
 
 
-def _round(
-    name: str, server: FeedbackServerProcess, data: Any, protoset: Path, exported: Exported
+def _feedback_round(
+    name: str, server: FeedbackServerProcess, data: Any, protoset: Path
 ) -> dict[str, float]:
     port, pid = server.port, server.pid
-    exported.wait()
-    chat = ghz_tool.run_ghz(
-        port, CHAT, data={"message": MESSAGE}, concurrency=16, duration_s=5, protoset=protoset
-    )
-    exported.add(chat)
-    exported.wait()
-    stream = ghz_tool.run_ghz(
-        port, STREAM_CHAT, data={"message": MESSAGE}, concurrency=1, total=80, protoset=protoset
-    )
-    exported.add(stream)
-    exported.wait()
     lf = ghz_tool.run_ghz(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
     )
@@ -104,11 +68,6 @@ def _round(
         time.sleep(0.2)
     cpu1, t1 = group_cpu_s([pid])[pid], time.monotonic()
     row = {
-        "chat_rps": chat["rps"],
-        "chat_p50_ms": chat["p50_ms"],
-        "chat_p99_ms": chat["p99_ms"],
-        "stream_to_completion_p50_ms": stream["p50_ms"],
-        "stream_to_completion_p99_ms": stream["p99_ms"],
         "log_feedback_rps": lf["rps"],
         "check_rps": hc["rps"],
         "ratio": lf["rps"] / hc["rps"],
@@ -117,9 +76,7 @@ def _round(
         "cpu_ms_per_drained": 1000 * (cpu1 - cpu0) / depth,
     }
     log(
-        f"{name}: Chat {row['chat_rps']:.0f}/s (p50 {row['chat_p50_ms']:.1f} ms), StreamChat to"
-        f" completion p50 {row['stream_to_completion_p50_ms']:.1f} ms; LogFeedback"
-        f" {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
+        f"{name}: LogFeedback {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
         f" ms), Check {row['check_rps']:.0f}/s, ratio {row['ratio']:.3f}; drained {depth:.0f} at"
         f" {row['drain_per_s']:.1f}/s, {row['cpu_ms_per_drained']:.2f} ms CPU per judgment"
     )
@@ -130,7 +87,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("revision", help="git revision of A (the working tree is B)")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--parts", default="chat,feedback", help="chat, feedback or both")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     ghz_tool.wait_install(ghz_tool.start_install())
     WORK_BASE.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="ab-", dir=WORK_BASE))
@@ -143,7 +102,9 @@ def main() -> None:
             mlflow = MlflowServer.sqlite(work / "mlflow")
             stack.add(mlflow.close)
             mlflow.start()
-            experiments = {name: f"ab-{name}-{uuid.uuid4().hex[:6]}" for name in ("A", "B")}
+            trees = {"A": {"PYTHONPATH": str(tree / "server")}, "B": {}}
+            names = [f"{n}{kind}" for n in "AB" for kind in ("", "-paced")]
+            experiments = {name: f"ab-{name}-{uuid.uuid4().hex[:6]}" for name in names}
             servers = {
                 name: feedback_server(
                     stack,
@@ -151,31 +112,47 @@ def main() -> None:
                     name,
                     tracking_uri=mlflow.url,
                     experiment=experiments[name],
-                    env={**CHAT_ENV, **env},
+                    env={
+                        **(chat_cost.PACED_ENV if name.endswith("paced") else chat_cost.ENV),
+                        **trees[name[0]],
+                    },
                     metrics=True,
-                ).wait_serving(180)
-                for name, env in (("A", {"PYTHONPATH": str(tree / "server")}), ("B", {}))
+                )
+                for name in names
             }
+            for server in servers.values():
+                server.wait_serving(180)
             protoset = ghz_tool.write_protoset(work / "services.binpb")
-            data = {
-                name: ingestion.feedback_requests(chat_traces(server.port, 64))
-                for name, server in servers.items()
-            }
+            # 64 traces for LogFeedback to target; one turn on each paced server (it streams
+            # for 1.3 s) so that its experiment exists.
+            made = {n: 1 if n.endswith("paced") else 64 for n in servers}
+            traces = {n: chat_traces(servers[n].port, k) for n, k in made.items()}
+            data = {n: ingestion.feedback_requests(traces[n]) for n in ("A", "B")}
             counter = StoreCounter(mlflow.backend_store_uri)
-            exported = {name: Exported(counter, experiments[name], 64) for name in servers}
+            exported = {n: chat_cost.Exported(counter, experiments[n], made[n]) for n in servers}
             rows: dict[str, list[dict[str, float]]] = {"A": [], "B": []}
             for r in range(args.rounds):
                 for name in ("A", "B") if r % 2 == 0 else ("B", "A"):
-                    rows[name].append(
-                        _round(
-                            f"round {r} {name}", servers[name], data[name], protoset, exported[name]
+                    row: dict[str, float] = {}
+                    if "chat" in parts:
+                        paced = f"{name}-paced"
+                        row |= chat_cost.measure(
+                            servers[name], exported[name], servers[paced], exported[paced], protoset
                         )
-                    )
+                        log(
+                            f"round {r} {name}: "
+                            + ", ".join(f"{k} {v:.2f}" for k, v in row.items())
+                        )
+                    if "feedback" in parts:
+                        row |= _feedback_round(
+                            f"round {r} {name}", servers[name], data[name], protoset
+                        )
+                    rows[name].append(row)
             print(f"\nA = {args.revision}, B = working tree; means over {args.rounds} rounds")
-            for key in rows["A"][0]:
+            for key in rows["A"][0]:  # a mean of each figure, and the ratio
                 a = statistics.mean(row[key] for row in rows["A"])
                 b = statistics.mean(row[key] for row in rows["B"])
-                print(f"  {key:24s} A {a:9.3f}   B {b:9.3f}   B/A {b / a:6.3f}")
+                print(f"  {key:32s} A {a:9.3f}   B {b:9.3f}   B/A {b / a:6.3f}")
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
 

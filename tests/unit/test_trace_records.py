@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from feedback_server.backends.base import ChatTurn
 from feedback_server.mlflow_gateway import MlflowGateway, install
-from feedback_server.mlflow_gateway.export import CAPTURE
+from feedback_server.mlflow_gateway.export import CAPTURE, export_recorded
 from google.protobuf.json_format import MessageToDict
 from mlflow.entities import Trace, TraceState
 
@@ -67,7 +67,8 @@ def test_a_finished_turn_becomes_a_record_that_reads_back_exactly(
     assert info.trace_metadata["mlflow.trace.user"] == "user-7"
     assert info.trace_metadata["mlflow.trace.session"] == "session-3"
     assert info.trace_metadata["app.version"] == "1.2.3"
-    assert "mlflow.trace.sizeBytes" in info.trace_metadata  # what MLflow's exporter adds
+    # MLflow's exporter adds the size statistics right before sending: so does the export.
+    assert "mlflow.trace.sizeBytes" not in info.trace_metadata
     assert info.request_preview == turn.message
     assert info.execution_duration is not None and info.request_time > 0
     root, child = sorted(restored.data.spans, key=lambda s: s.parent_id is not None)
@@ -106,3 +107,34 @@ def test_records_are_independent_of_each_other_and_leave_nothing_behind(
     assert CAPTURE.collect(a.info.trace_id) is None  # handed over once, then forgotten
     payload = json.loads(first[1].payload)
     assert set(payload) == {"info", "data"} and len(payload["data"]["spans"]) == 2
+
+
+class _Recorder:
+    """MLflow's tracing client, as far as the export of a record uses it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def log_spans(self, location: str, spans: list[Any]) -> list[Any]:
+        self.calls.append(("log_spans", (location, [s.span_id for s in spans])))
+        return spans
+
+    def start_trace(self, info: Any) -> Any:
+        self.calls.append(("start_trace", info))
+        info.tags["mlflow.trace.spansLocation"] = "TRACKING_STORE"
+        return info
+
+    def _upload_trace_data(self, info: Any, data: Any) -> None:
+        self.calls.append(("upload", info.trace_id))
+
+
+def test_a_record_is_exported_as_mlflows_exporter_sends_a_trace(gateway: MlflowGateway) -> None:
+    trace, record = _record(gateway, _turn(), response="exported")
+    client = _Recorder()
+    export_recorded(client, record.payload)  # type: ignore[arg-type]
+    (name1, (location, span_ids)), (name2, info) = client.calls
+    assert (name1, name2) == ("log_spans", "start_trace")  # spans kept by the tracking store
+    assert location == "7" and len(span_ids) == 2
+    assert info.trace_id == trace.trace_id and info.client_request_id == "req-roundtrip-1"
+    sizes = json.loads(info.trace_metadata["mlflow.trace.sizeStats"])
+    assert sizes["num_spans"] == 2 and int(info.trace_metadata["mlflow.trace.sizeBytes"]) > 0

@@ -5,11 +5,11 @@ to the tracking server at once (MLflow's own async queue, off here, drops traces
 is full or when MLflow is down). For the traces of chat turns, the exporter is bypassed:
 `install_capture` (called by `setup.install`) patches `MlflowV3SpanExporter.export` so that
 the spans of a trace registered with `CAPTURE` are not sent; when its root span ends, the
-whole trace (MLflow's `Trace` entity, finalized exactly as MLflow's exporter would send it:
-trace info with state, request/response previews, size stats) is handed to
-`CAPTURE.collect`. The domain records it in the spool, and `export_recorded` sends it later
-with the calls MLflow's exporter makes (`log_spans`, then `start_trace`, then the trace data
-as an artifact where the server does not keep spans itself).
+whole trace (MLflow's `Trace` entity as MLflow's exporter receives it: trace info with
+state and request/response previews, every span) is handed to `CAPTURE.collect`. The domain
+records it in the spool, and `export_recorded` sends it later with the calls MLflow's
+exporter makes (the size statistics added to its metadata, then `log_spans`, `start_trace`,
+and the trace data as an artifact where the server does not keep spans itself).
 
 The record is `Trace.to_json()` (TraceJSONEncoder), read back with `Trace.from_json`: it
 round-trips the trace info (IDs, client request ID, state, times, metadata, tags,
@@ -71,7 +71,6 @@ class TraceCapture:
                 continue  # part of the trace, popped with its root
             ended = manager.pop_trace(otel_id)
             if ended is not None:
-                add_size_stats_to_trace_metadata(ended.trace)
                 with self._lock:
                     self._ended[ended.trace.info.trace_id] = ended.trace
         return others
@@ -97,6 +96,7 @@ def export_recorded(client: TracingClient, payload: str) -> None:
     """Stores a recorded trace in MLflow as MLflow's exporter would; raises MLflow's errors.
     Storing a trace twice is harmless: the tracking server merges the second copy."""
     trace = Trace.from_json(payload)
+    add_size_stats_to_trace_metadata(trace)  # as MLflow's exporter does, right before sending
     spans_logged = True
     try:
         client.log_spans(trace.info.experiment_id or "", trace.data.spans)
