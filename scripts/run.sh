@@ -16,7 +16,8 @@
 #                            seven extra processes, ~2 GB of memory)    (default false)
 # Every other FEEDBACK_* variable reaches the feedback server unchanged (README: Configuration).
 #
-# Ctrl-C or SIGTERM stops both: the feedback server first (SIGTERM; it drains, killed after
+# Ctrl-C or SIGTERM stops both: the feedback server first (SIGTERM; no mesh to wait for
+# here, so FEEDBACK_SHUTDOWN_DELAY_S defaults to 0; it drains, killed after
 # FEEDBACK_RUN_STOP_TIMEOUT=30 s), then MLflow. A second Ctrl-C kills both at once.
 # The exit status is the feedback server's (0 after a clean shutdown).
 set -euo pipefail
@@ -219,6 +220,7 @@ MLFLOW_TRACKING_URI=$MLFLOW_URL \
   FEEDBACK_SERVER_HOST=$FEEDBACK_SERVER_HOST \
   FEEDBACK_SERVER_PORT=$FEEDBACK_SERVER_PORT \
   FEEDBACK_DATA_DIR=$FEEDBACK_DATA_DIR \
+  FEEDBACK_SHUTDOWN_DELAY_S=${FEEDBACK_SHUTDOWN_DELAY_S:-0} \
   setsid "$BIN/feedback-server" </dev/null &
 SERVER_PID=$!
 say "feedback server pid $SERVER_PID"
