@@ -87,10 +87,11 @@ class App:
 
     async def stop(self, grace_s: float | None = None, delay_s: float | None = None) -> None:
         """Graceful shutdown: health NOT_SERVING while the server keeps serving for the delay
-        (so that the mesh stops routing to it), then calls in flight get the grace, then
-        exports and drain writes in flight get the grace (both at once); what is not in
-        MLflow yet (judgments, chat traces) stays in the spool for the next start. At most
-        delay + 2 x grace, plus closing."""
+        (so that the mesh stops routing to it), then calls in flight get the grace, then the
+        traces of unanswered turns get the grace, then exports and drain writes in flight get
+        the grace (both at once); what is not in MLflow yet (judgments, chat traces) stays in
+        the spool for the next start. At most delay + 3 x grace, plus closing (the Helm
+        chart's terminationGracePeriodSeconds adds the same)."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         delay = self.settings.shutdown_delay_s if delay_s is None else delay_s
         log.info(

@@ -140,7 +140,6 @@ class SpoolCore(SpoolWriter):
         self._data_version = -1
         self._st0 = 0  # spool time at `_mono0`
         self._mono0 = 0.0
-        self._max_pages = 0
         self._budget_pages = 0
         self._page_size = 4096
         self._health = SpoolHealth.OK
@@ -261,7 +260,7 @@ class SpoolCore(SpoolWriter):
                 self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
                 self._budget_pages = max(64, self.max_bytes // self._page_size)
                 hard = self._budget_pages + max(64, self._budget_pages // 10)
-                self._max_pages = conn.execute(f"PRAGMA max_page_count = {hard}").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count = {hard}")
                 conn.execute(f"PRAGMA journal_size_limit = {max(1 << 20, self.max_bytes // 8)}")
             conn.execute("BEGIN IMMEDIATE")
             if existed and self.exclusive:

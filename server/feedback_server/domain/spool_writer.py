@@ -135,7 +135,6 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
     _data_version: int
     _st0: int
     _mono0: float
-    _max_pages: int  # SQLite's hard limit (budget + reserve); 0: none
     _budget_pages: int  # the limit for new data; 0: none
     _page_size: int
     _health: SpoolHealth
@@ -160,10 +159,6 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
     @property
     def healthy(self) -> bool:
         return self._health is SpoolHealth.OK
-
-    @property
-    def health(self) -> tuple[SpoolHealth, str]:
-        return self._health, self._health_reason
 
     def _unavailable(self) -> Unavailable:
         return Unavailable(

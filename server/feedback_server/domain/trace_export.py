@@ -75,10 +75,6 @@ class TraceExporter:
         if len(self._inflight) < self.concurrency:
             self._wake.set()
 
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
-
     async def stop(self, grace_s: float = 5.0) -> int:
         """Stops starting exports and gives those in flight `grace_s` to finish; returns how
         many were cancelled (their traces stay recorded for the next start)."""
