@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
-import sys
 from dataclasses import dataclass
 
 import grpc
@@ -32,6 +30,7 @@ from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
 from .edge.interceptor import ServiceInterceptor
+from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
 from .servicers.chat import ChatServicer
@@ -184,30 +183,6 @@ async def build(settings: Settings) -> App:
     for name in ("", *SERVICE_NAMES):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
     return App(settings, server, port, health, chat, spool, drainer, gateway)
-
-
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-
-        class JsonFormatter(logging.Formatter):
-            def format(self, record: logging.LogRecord) -> str:
-                entry = {
-                    "time": self.formatTime(record),
-                    "level": record.levelname,
-                    "logger": record.name,
-                    "message": record.getMessage(),
-                }
-                if record.exc_info:
-                    entry["exception"] = self.formatException(record.exc_info)
-                return json.dumps(entry)
-
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
-    # MLflow's own warnings about retried exports are reported by the gateway instead.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
 
 
 async def serve(settings: Settings) -> None:
