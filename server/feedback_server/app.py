@@ -29,6 +29,7 @@ from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
+from .edge import metrics as rpc_metrics
 from .edge.interceptor import ServiceInterceptor
 from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
@@ -40,11 +41,12 @@ from .settings import Settings
 
 log = logging.getLogger("feedback_server")
 
-SERVICE_NAMES = (
-    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
-    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
-    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
+SERVICES = (
+    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"],
+    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"],
+    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 
 
 @dataclass
@@ -168,6 +170,7 @@ async def build(settings: Settings) -> App:
     review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    rpc_metrics.initialize((*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"]))
     reflection.enable_server_reflection(
         (
             *SERVICE_NAMES,

@@ -1,0 +1,150 @@
+"""What standard tools expect of a gRPC service, checked on a real `feedback-server` process
+against the session's MLflow server: the RPC metrics under go-grpc-prometheus' names and the
+build info on /metrics."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from feedback.v1 import (
+    chat_service_pb2,
+    chat_service_pb2_grpc,
+    common_pb2,
+    feedback_service_pb2,
+    feedback_service_pb2_grpc,
+)
+from feedback_server.metrics import build_versions
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
+
+from testbed.feedback_server import FeedbackServerProcess
+from testbed.health import http_get
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture(scope="module")
+def server(
+    mlflow_sqlite: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FeedbackServerProcess]:
+    base: Path = tmp_path_factory.mktemp("conventions")
+    process = FeedbackServerProcess(
+        mlflow_sqlite.url,
+        base / "data",
+        experiment=f"conventions-{uuid.uuid4().hex[:8]}",
+        env={"FEEDBACK_LOG_FORMAT": "json", "FEEDBACK_TRACE_GRACE_S": "0.5"},
+    )
+    with process:
+        yield process
+
+
+@pytest.fixture
+def channel(server: FeedbackServerProcess) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(server.address) as ch:
+        yield ch
+
+
+def scrape(server: FeedbackServerProcess) -> tuple[Samples, dict[str, str]]:
+    """Every sample of /metrics by (name, labels), and each family's type."""
+    body = http_get(f"http://127.0.0.1:{server.metrics_port}/metrics")
+    assert body is not None, "no /metrics"
+    samples: Samples = {}
+    types: dict[str, str] = {}
+    for family in text_string_to_metric_families(body.decode()):
+        types[family.name] = family.type
+        for s in family.samples:
+            samples[(s.name, frozenset(s.labels.items()))] = s.value
+    return samples, types
+
+
+def value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def rpc(rpc_type: str, service: str, method: str) -> dict[str, str]:
+    return {"grpc_type": rpc_type, "grpc_service": service, "grpc_method": method}
+
+
+CHAT = rpc("unary", "feedback.v1.ChatService", "Chat")
+STREAM = rpc("server_stream", "feedback.v1.ChatService", "StreamChat")
+LOG = rpc("unary", "feedback.v1.FeedbackService", "LogFeedback")
+CHECK = rpc("unary", "grpc.health.v1.Health", "Check")
+
+
+def test_rpc_metrics_have_the_standard_grpc_names(
+    server: FeedbackServerProcess, channel: grpc.Channel
+) -> None:
+    before, _ = scrape(server)
+    chat = chat_service_pb2_grpc.ChatServiceStub(channel)
+    feedback = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
+    chat.Chat(chat_service_pb2.ChatRequest(message="What is MLflow?"), timeout=30)
+    streamed = list(
+        chat.StreamChat(chat_service_pb2.StreamChatRequest(message="one two three"), timeout=30)
+    )
+    assert len(streamed) >= 2 and streamed[-1].HasField("completion")
+    with pytest.raises(grpc.RpcError) as refused:
+        feedback.LogFeedback(
+            feedback_service_pb2.LogFeedbackRequest(
+                target=common_pb2.TraceRef(trace_id="nope"),
+                value=common_pb2.FeedbackValue(boolean=True),
+            ),
+            timeout=30,
+        )
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    health = health_pb2_grpc.HealthStub(channel)
+    for _ in range(3):
+        health.Check(health_pb2.HealthCheckRequest(), timeout=10)
+
+    after, types = scrape(server)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert types["grpc_server_started"] == "counter"
+    assert types["grpc_server_handled"] == "counter"
+    assert types["grpc_server_handling_seconds"] == "histogram"
+    assert types["grpc_server_msg_received"] == types["grpc_server_msg_sent"] == "counter"
+
+    # A unary call: started, handled OK, one message each way, one latency observation.
+    assert delta("grpc_server_started_total", **CHAT) == 1
+    assert delta("grpc_server_handled_total", **CHAT, grpc_code="OK") == 1
+    assert delta("grpc_server_msg_received_total", **CHAT) == 1
+    assert delta("grpc_server_msg_sent_total", **CHAT) == 1
+    assert delta("grpc_server_handling_seconds_count", **CHAT) == 1
+    assert delta("grpc_server_handling_seconds_sum", **CHAT) > 0
+    # A server stream: one request, every streamed message counted.
+    assert delta("grpc_server_started_total", **STREAM) == 1
+    assert delta("grpc_server_handled_total", **STREAM, grpc_code="OK") == 1
+    assert delta("grpc_server_msg_received_total", **STREAM) == 1
+    assert delta("grpc_server_msg_sent_total", **STREAM) == len(streamed)
+    # An error: its code as go-grpc-prometheus spells it, no response message.
+    assert delta("grpc_server_handled_total", **LOG, grpc_code="InvalidArgument") == 1
+    assert delta("grpc_server_handled_total", **LOG, grpc_code="OK") == 0
+    assert delta("grpc_server_msg_sent_total", **LOG) == 0
+    assert delta("grpc_server_handled_total", **CHECK, grpc_code="OK") == 3
+
+    # Every served method's series exist from the start, at zero until called.
+    idle = rpc("unary", "feedback.v1.FeedbackService", "SummarizeFeedback")
+    assert (
+        ("grpc_server_handled_total", frozenset({**idle, "grpc_code": "Unavailable"}.items()))
+    ) in after
+    assert not any(name.startswith("feedback_rpc") for name, _ in after)
+    assert not any(name.endswith("_created") for name, _ in after)
+
+
+def test_build_info_says_what_runs(server: FeedbackServerProcess) -> None:
+    samples, types = scrape(server)
+    assert types["feedback_build_info"] == "gauge"
+    infos = [(labels, v) for (name, labels), v in samples.items() if name == "feedback_build_info"]
+    assert len(infos) == 1
+    labels, one = infos[0]
+    assert one == 1
+    expected = build_versions()  # the same virtualenv as the server's
+    assert dict(labels) == expected
+    assert all(expected.values()), expected
+    assert set(expected) == {"version", "python", "grpc", "mlflow_tracing"}
