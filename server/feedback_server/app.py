@@ -189,7 +189,7 @@ async def build(settings: Settings) -> App:
 
 
 async def serve(settings: Settings) -> None:
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.metrics_port:
         metrics.start_metrics_server(settings.metrics_port, settings.host)
     app = await build(settings)

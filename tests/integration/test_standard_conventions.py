@@ -1,11 +1,15 @@
 """What standard tools expect of a gRPC service, checked on a real `feedback-server` process
 against the session's MLflow server: the RPC metrics under go-grpc-prometheus' names and the
-build info on /metrics."""
+build info on /metrics, and JSON log lines (`FEEDBACK_LOG_FORMAT=json`)."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +152,52 @@ def test_build_info_says_what_runs(server: FeedbackServerProcess) -> None:
     assert dict(labels) == expected
     assert all(expected.values()), expected
     assert set(expected) == {"version", "python", "grpc", "mlflow_tracing"}
+
+
+RFC3339_UTC_MILLIS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+
+
+def log_entries(server: FeedbackServerProcess) -> list[dict[str, Any]]:
+    """The server's log lines since its start, each parsed as JSON (all of them must be)."""
+    text = server.log_text()
+    run = text[text.rindex("\n$ ") :].split("\n")[2:]  # after the banner and the command
+    return [json.loads(line) for line in run if line]
+
+
+def test_json_log_lines_carry_the_request_and_trace_ids(
+    server: FeedbackServerProcess, channel: grpc.Channel
+) -> None:
+    feedback = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
+    trace_id = f"tr-{uuid.uuid4().hex}"
+    request_id = f"conventions-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(grpc.RpcError) as missing:
+        feedback.LogFeedback(
+            feedback_service_pb2.LogFeedbackRequest(
+                target=common_pb2.TraceRef(trace_id=trace_id),
+                value=common_pb2.FeedbackValue(boolean=True),
+            ),
+            metadata=(("x-request-id", request_id),),
+            timeout=30,
+        )
+    assert missing.value.code() is grpc.StatusCode.NOT_FOUND
+
+    deadline = time.monotonic() + 10
+    while not (lines := [e for e in log_entries(server) if e.get("request_id") == request_id]):
+        assert time.monotonic() < deadline, server.log_tail()
+        time.sleep(0.1)
+    [line] = lines
+    assert line["trace_id"] == trace_id
+    assert line["level"] == "INFO"
+    assert line["logger"] == "feedback_server.edge.interceptor"
+    assert "NOT_FOUND" in line["message"]
+
+    entries = log_entries(server)
+    now = datetime.now(UTC)
+    for entry in entries:
+        assert {"time", "level", "logger", "message"} <= set(entry), entry
+        assert RFC3339_UTC_MILLIS.match(entry["time"]), entry
+        logged = datetime.strptime(entry["time"], "%Y-%m-%dT%H:%M:%S.%f%z")
+        assert now - timedelta(minutes=10) < logged <= now + timedelta(seconds=1), entry
+    started = next(e for e in entries if e["message"].startswith("feedback server listening"))
+    assert started["logger"] == "feedback_server" and started["level"] == "INFO"
+    assert "request_id" not in started and "trace_id" not in started
