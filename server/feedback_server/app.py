@@ -18,7 +18,6 @@ from feedback.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from . import metrics
 from .backends import create_backend
@@ -34,6 +33,7 @@ from .edge.interceptor import ServiceInterceptor
 from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
+from .servicers import reflection
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -172,12 +172,7 @@ async def build(settings: Settings) -> App:
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     rpc_metrics.initialize((*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"]))
     reflection.enable_server_reflection(
-        (
-            *SERVICE_NAMES,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ),
-        server,
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()

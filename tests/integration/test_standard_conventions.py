@@ -1,11 +1,14 @@
 """What standard tools expect of a gRPC service, checked on a real `feedback-server` process
 against the session's MLflow server: the RPC metrics under go-grpc-prometheus' names and the
-build info on /metrics, and JSON log lines (`FEEDBACK_LOG_FORMAT=json`)."""
+build info on /metrics, JSON log lines (`FEEDBACK_LOG_FORMAT=json`), and server reflection
+v1 beside v1alpha, as `buf curl` uses it."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -201,3 +204,78 @@ def test_json_log_lines_carry_the_request_and_trace_ids(
     started = next(e for e in entries if e["message"].startswith("feedback server listening"))
     assert started["logger"] == "feedback_server" and started["level"] == "INFO"
     assert "request_id" not in started and "trace_id" not in started
+
+
+BUF = Path(sys.executable).parent / "buf"  # the buf-bin wheel
+
+
+def buf_curl(server: FeedbackServerProcess, protocol: str, *args: str) -> str:
+    """`buf curl` over gRPC with schemas from server reflection `protocol` only; its stdout."""
+    done = subprocess.run(
+        [
+            str(BUF),
+            "curl",
+            "--protocol=grpc",
+            "--http2-prior-knowledge",
+            f"--reflect-protocol={protocol}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+SERVICES = {
+    "feedback.v1.ChatService",
+    "feedback.v1.FeedbackService",
+    "feedback.v1.ReviewService",
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+}
+
+
+@pytest.mark.parametrize("protocol", ["grpc-v1", "grpc-v1alpha"])
+def test_buf_curl_lists_the_services_and_methods_over_reflection(
+    server: FeedbackServerProcess, protocol: str
+) -> None:
+    base = f"http://{server.address}"
+    assert set(buf_curl(server, protocol, "--list-services", base).split()) == SERVICES
+    methods = set(buf_curl(server, protocol, "--list-methods", base).split())
+    assert {
+        "feedback.v1.ChatService/Chat",
+        "feedback.v1.ChatService/StreamChat",
+        "feedback.v1.FeedbackService/LogFeedback",
+        "feedback.v1.ReviewService/GetNextItem",
+        "grpc.health.v1.Health/Check",
+        "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+    } <= methods
+
+
+@pytest.mark.parametrize("protocol", ["grpc-v1", "grpc-v1alpha"])
+def test_buf_curl_calls_the_services_through_reflection(
+    server: FeedbackServerProcess, protocol: str
+) -> None:
+    base = f"http://{server.address}"
+    health = json.loads(
+        buf_curl(server, protocol, "-d", '{"service": ""}', f"{base}/grpc.health.v1.Health/Check")
+    )
+    assert health == {"status": "SERVING"}
+    crid = f"buf-curl-{uuid.uuid4().hex[:8]}"
+    reply = json.loads(
+        buf_curl(
+            server,
+            protocol,
+            "-d",
+            json.dumps({"message": "What is MLflow?", "client_request_id": crid}),
+            f"{base}/feedback.v1.ChatService/Chat",
+        )
+    )
+    assert reply["clientRequestId"] == crid
+    assert re.fullmatch(r"tr-[0-9a-f]{32}", reply["traceId"])
+    assert "What is MLflow?" in reply["response"]
