@@ -58,31 +58,22 @@ CODE_LABELS = (
 
 _LABELS = ("grpc_type", "grpc_service", "grpc_method")
 
-STARTED = Counter(
-    "grpc_server_started_total", "Total number of RPCs started on the server.", _LABELS
-)
+STARTED = Counter("grpc_server_started_total", "RPCs started on the server.", _LABELS)
 HANDLED = Counter(
     "grpc_server_handled_total",
-    "Total number of RPCs completed on the server, regardless of success or failure.",
+    "RPCs completed on the server, by status code.",
     (*_LABELS, "grpc_code"),
 )
 HANDLING_SECONDS = Histogram(
     "grpc_server_handling_seconds",
-    "Histogram of response latency (seconds) of gRPC that had been application-level "
-    "handled by the server.",
+    "Time from an RPC's start to its status, in seconds.",
     _LABELS,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 MSG_RECEIVED = Counter(
-    "grpc_server_msg_received_total",
-    "Total number of RPC stream messages received on the server.",
-    _LABELS,
+    "grpc_server_msg_received_total", "Messages received on the server.", _LABELS
 )
-MSG_SENT = Counter(
-    "grpc_server_msg_sent_total",
-    "Total number of gRPC stream messages sent by the server.",
-    _LABELS,
-)
+MSG_SENT = Counter("grpc_server_msg_sent_total", "Messages sent by the server.", _LABELS)
 
 
 def code_label(code: int) -> str:
@@ -159,6 +150,7 @@ class RpcCall:
 
 
 def rpc_type_of(client_streaming: bool, server_streaming: bool) -> RpcType:
+    """The `grpc_type` of a method that streams requests and/or responses."""
     if client_streaming:
         return "bidi_stream" if server_streaming else "client_stream"
     return "server_stream" if server_streaming else "unary"
