@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
-import sys
 from dataclasses import dataclass
 
 import grpc
@@ -20,7 +18,6 @@ from feedback.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from . import metrics
 from .backends import create_backend
@@ -31,9 +28,12 @@ from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
+from .edge import metrics as rpc_metrics
 from .edge.interceptor import ServiceInterceptor
+from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
+from .servicers import reflection
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -41,11 +41,12 @@ from .settings import Settings
 
 log = logging.getLogger("feedback_server")
 
-SERVICE_NAMES = (
-    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
-    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
-    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
+SERVICES = (
+    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"],
+    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"],
+    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 
 
 @dataclass
@@ -169,13 +170,9 @@ async def build(settings: Settings) -> App:
     review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    rpc_metrics.initialize((*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"]))
     reflection.enable_server_reflection(
-        (
-            *SERVICE_NAMES,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ),
-        server,
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server
     )
     port = server.add_insecure_port(f"{settings.host}:{settings.port}")
     await server.start()
@@ -186,32 +183,8 @@ async def build(settings: Settings) -> App:
     return App(settings, server, port, health, chat, spool, drainer, gateway)
 
 
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
-
-        class JsonFormatter(logging.Formatter):
-            def format(self, record: logging.LogRecord) -> str:
-                entry = {
-                    "time": self.formatTime(record),
-                    "level": record.levelname,
-                    "logger": record.name,
-                    "message": record.getMessage(),
-                }
-                if record.exc_info:
-                    entry["exception"] = self.formatException(record.exc_info)
-                return json.dumps(entry)
-
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
-    # MLflow's own warnings about retried exports are reported by the gateway instead.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-
-
 async def serve(settings: Settings) -> None:
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.metrics_port:
         metrics.start_metrics_server(settings.metrics_port, settings.host)
     app = await build(settings)

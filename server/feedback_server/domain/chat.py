@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ..backends.base import ChatBackend, ChatTurn
 from ..errors import ResourceExhausted
+from .current_trace import working_on
 from .ports import ChatTracing, TurnTrace
 from .traces import TraceRegistry
 from .validation import (
@@ -136,6 +137,7 @@ class ChatService:
         except BaseException:
             self._open_turns.release()
             raise
+        working_on(trace.trace_id)
         return ActiveTurn(self, turn, trace)
 
     async def _admit(self) -> None:

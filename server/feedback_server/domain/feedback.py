@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
 
 from ..errors import FieldViolation, InvalidArgument, NotFound, Unavailable
+from .current_trace import working_on
 from .model import (
     IngestionState,
     JsonValue,
@@ -137,6 +138,7 @@ class MlflowWriter:
                     return WriteOutcome(WriteResult.UNAVAILABLE, None, str(exc))
             if trace_id is None:
                 return WriteOutcome(WriteResult.TRACE_NOT_FOUND, None, "client request ID unknown")
+        working_on(trace_id)  # each drained judgment runs in a task of its own
         # Feedback on a trace this process produced waits for its export, not for a poll.
         await self._registry.wait_exported(trace_id)
         return await self._gateway.write_assessment(judgment, trace_id)
@@ -264,6 +266,7 @@ class FeedbackService:
         """The trace ID of a target. Unknown IDs get NOT_FOUND after the grace period
         when MLflow answers; while MLflow is unreachable a write is still accepted
         (queued, resolved later) and a read fails with UNAVAILABLE."""
+        working_on(target.trace_id)
         deadline = time.monotonic() + self._grace_s
         delay = 0.05
         while True:
@@ -277,6 +280,7 @@ class FeedbackService:
                     return target.trace_id
                 raise
             if found is not None:
+                working_on(found)
                 return found
             if time.monotonic() + delay > deadline:
                 if target.trace_id:

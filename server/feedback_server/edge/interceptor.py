@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.rpc import code_pb2
 
 from ..errors import DeadlineExceeded, ServiceError
 from .auth import Authenticator
-from .metrics import record_rpc
+from .metrics import RpcCall, RpcType
 from .request_id import REQUEST_ID, REQUEST_ID_HEADER, begin_request
 from .status import to_status, trailing_metadata
 
@@ -40,14 +40,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             inner_uu = handler.unary_unary
 
             async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                start, metadata = self._begin(details)
+                call, metadata = self._begin(details, "unary")
                 try:
                     self._check_call(method, metadata, context)
                     response = await inner_uu(request, context)
                 except BaseException as exc:
-                    await self._fail(method, start, exc, context)
+                    await self._fail(method, call, exc, context)
                     raise
-                record_rpc(method, "OK", time.perf_counter() - start)
+                call.handled(code_pb2.OK)
                 return response
 
             return grpc.unary_unary_rpc_method_handler(
@@ -57,15 +57,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             inner_us = handler.unary_stream
 
             async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                start, metadata = self._begin(details)
+                call, metadata = self._begin(details, "server_stream")
                 try:
                     self._check_call(method, metadata, context)
                     async for item in inner_us(request, context):
+                        call.sent()
                         yield item
                 except BaseException as exc:
-                    await self._fail(method, start, exc, context)
+                    await self._fail(method, call, exc, context)
                     raise
-                record_rpc(method, "OK", time.perf_counter() - start)
+                call.handled(code_pb2.OK)
 
             return grpc.unary_stream_rpc_method_handler(
                 stream, handler.request_deserializer, handler.response_serializer
@@ -74,10 +75,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
     # --- parts -------------------------------------------------------------------------
 
-    def _begin(self, details: grpc.HandlerCallDetails) -> tuple[float, dict[str, str]]:
+    def _begin(
+        self, details: grpc.HandlerCallDetails, rpc_type: RpcType
+    ) -> tuple[RpcCall, dict[str, str]]:
         metadata = dict(details.invocation_metadata or ())
         begin_request(metadata)
-        return time.perf_counter(), metadata
+        return RpcCall(details.method, rpc_type), metadata
 
     def _check_call(
         self, method: str, metadata: dict[str, str], context: grpc.aio.ServicerContext
@@ -88,12 +91,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self._auth.check(method, metadata)
 
     async def _fail(
-        self, method: str, start: float, exc: BaseException, context: grpc.aio.ServicerContext
+        self, method: str, call: RpcCall, exc: BaseException, context: grpc.aio.ServicerContext
     ) -> None:
         """Ends the call with the status of `exc` (raises AbortError); cancellation and
         aborts already in progress return, and the caller re-raises them."""
         if isinstance(exc, asyncio.CancelledError | grpc.aio.AbortError):
-            record_rpc(method, "CANCELLED", time.perf_counter() - start)
+            call.handled(code_pb2.CANCELLED)
             return
         request_id = REQUEST_ID.get()
         status = to_status(exc, request_id)
@@ -102,7 +105,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             log.info("%s -> %s: %s [request_id=%s]", method, code.name, exc.message, request_id)
         else:
             log.error("%s failed [request_id=%s]", method, request_id, exc_info=exc)
-        record_rpc(method, code.name, time.perf_counter() - start)
+        call.handled(status.code)
         trailing = (
             *trailing_metadata(exc),
             (REQUEST_ID_HEADER, request_id),
