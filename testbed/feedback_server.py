@@ -50,6 +50,8 @@ class FeedbackServerProcess:
         metrics: serve Prometheus metrics (on a reserved port; `metrics()` reads them).
         port: a port another server process listens on already (a second replica on one
             port, SO_REUSEPORT); by default a reserved port of its own.
+        http: serve the HTTP port (Connect, gRPC-Web, the page) on a reserved port
+            (`http_port`, `http_url`); off by default.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class FeedbackServerProcess:
         env: dict[str, str] | None = None,
         metrics: bool = True,
         port: int | None = None,
+        http: bool = False,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.data_dir = Path(data_dir)
@@ -71,6 +74,7 @@ class FeedbackServerProcess:
         self.shares_port = port is not None
         self.port = port if port is not None else self._reserve()
         self.metrics_port = self._reserve() if metrics else 0
+        self.http_port = self._reserve() if http else 0
         self.extra_env = dict(env or {})
         self.starts = 0
         #: Seconds from spawn to SERVING, for each start (a measurement).
@@ -85,6 +89,12 @@ class FeedbackServerProcess:
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP port's base URL (https when the server has TLS settings)."""
+        scheme = "https" if self.extra_env.get("FEEDBACK_TLS_CERT_FILE") else "http"
+        return f"{scheme}://{LOOPBACK}:{self.http_port}"
 
     @property
     def pid(self) -> int:
@@ -105,6 +115,7 @@ class FeedbackServerProcess:
                 "FEEDBACK_SERVER_HOST": LOOPBACK,
                 "FEEDBACK_SERVER_PORT": str(self.port),
                 "FEEDBACK_METRICS_PORT": str(self.metrics_port),
+                "FEEDBACK_HTTP_PORT": str(self.http_port),
                 "FEEDBACK_DATA_DIR": str(self.data_dir),
                 "MLFLOW_TRACKING_URI": self.tracking_uri,
                 "MLFLOW_EXPERIMENT_NAME": self.experiment,

@@ -119,3 +119,6 @@ def _precheck_one(value: Any, descriptor: Any, where: str, depth: int) -> None:
             )
     elif isinstance(value, dict):
         _precheck(value, descriptor, where, depth + 1)
+    elif value is not None and not descriptor.full_name.startswith("google.protobuf."):
+        # protobuf's JSON parser, told to ignore unknown fields, would read it as empty
+        raise InvalidArgument.of(where, f"must be a JSON object ({descriptor.full_name})")
