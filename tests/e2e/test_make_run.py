@@ -67,9 +67,12 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     # run.sh binds both ports itself; they stay reserved until the test is over.
-    with PortReservation() as mlflow_port, PortReservation() as grpc_port:
-        with PortReservation() as http_port:
-            yield from _run_sh(tmp_path, mlflow_port.port, grpc_port.port, http_port.port)
+    with (
+        PortReservation() as mlflow_port,
+        PortReservation() as grpc_port,
+        PortReservation() as http_port,
+    ):
+        yield from _run_sh(tmp_path, mlflow_port.port, grpc_port.port, http_port.port)
 
 
 def _run_sh(tmp_path: Path, mlflow_port: int, grpc_port: int, http_port: int) -> Iterator[Stack]:
