@@ -23,6 +23,7 @@ from pathlib import Path
 from testbed.health import grpc_serving, http_get
 from testbed.ports import LOOPBACK, PortReservation
 from testbed.processes import LOG_TAIL_CHARS, Process, listens_on, log_tail
+from testbed.tls import Pki
 
 __all__ = ["STARTUP_TIMEOUT_S", "FeedbackServerProcess", "feedback_server_executable"]
 
@@ -52,6 +53,8 @@ class FeedbackServerProcess:
             port, SO_REUSEPORT); by default a reserved port of its own.
         http: serve the HTTP port (Connect, gRPC-Web, the page) on a reserved port
             (`http_port`, `http_url`); off by default.
+        pki: serve both ports over mTLS with these certificates (testbed/tls.py); its
+            health checks then present the client certificate.
     """
 
     def __init__(
@@ -65,6 +68,7 @@ class FeedbackServerProcess:
         metrics: bool = True,
         port: int | None = None,
         http: bool = False,
+        pki: Pki | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.data_dir = Path(data_dir)
@@ -75,7 +79,14 @@ class FeedbackServerProcess:
         self.port = port if port is not None else self._reserve()
         self.metrics_port = self._reserve() if metrics else 0
         self.http_port = self._reserve() if http else 0
+        self.pki = pki
         self.extra_env = dict(env or {})
+        if pki is not None:
+            self.extra_env |= {
+                "FEEDBACK_TLS_CERT_FILE": str(pki.server_cert),
+                "FEEDBACK_TLS_KEY_FILE": str(pki.server_key),
+                "FEEDBACK_TLS_CLIENT_CA_FILE": str(pki.ca),
+            }
         self.starts = 0
         #: Seconds from spawn to SERVING, for each start (a measurement).
         self.startup_seconds: list[float] = []
@@ -93,7 +104,7 @@ class FeedbackServerProcess:
     @property
     def http_url(self) -> str:
         """The HTTP port's base URL (https when the server has TLS settings)."""
-        scheme = "https" if self.extra_env.get("FEEDBACK_TLS_CERT_FILE") else "http"
+        scheme = "https" if "FEEDBACK_TLS_CERT_FILE" in self.extra_env else "http"
         return f"{scheme}://{LOOPBACK}:{self.http_port}"
 
     @property
@@ -164,7 +175,12 @@ class FeedbackServerProcess:
             raise
 
     def serving(self) -> bool:
-        return grpc_serving(self.address)
+        pki = self.pki
+        if pki is None:
+            return grpc_serving(self.address)
+        files = (pki.ca, pki.client_cert, pki.client_key)
+        ca, cert, key = (f.read_bytes() for f in files)
+        return grpc_serving(self.address, tls=(ca, cert, key))
 
     def kill(self) -> None:
         """A crash: SIGKILL to the process group, no graceful shutdown."""
