@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     token_secret: SecretStr = SecretStr("")
     token_secret_file: Path | None = None
     token_ttl_s: float = Field(86_400.0, ge=1, le=7 * 86_400)
-    token_rate_per_min: int = Field(60, ge=1, le=100_000)
+    token_rate_per_min: int = Field(60, ge=1, le=10_000_000)
 
     # MLflow
     tracking_uri: str = Field(
