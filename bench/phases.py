@@ -413,6 +413,7 @@ def edge_secured_phase(run: Run) -> None:
         secure.port,
         run.pki,
         run.protoset,
+        credential=SECURED_ENV["FEEDBACK_AUTH_TOKEN"],
         seconds=run.dur.run_s,
         stall_mlflow=lambda: _stalled(run.ml_sqlite),
         meter=CpuMeter(run.groups("edge_plain", "edge_secured")),

@@ -239,3 +239,16 @@ def test_the_call_limiter_refuses_past_its_maximum_with_a_retry_delay() -> None:
     assert info.value.retry_after_s > 0
     limiter.release()
     limiter.acquire()
+
+
+def test_a_verified_token_is_remembered_but_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    issuer = tokens()
+    token, expires = issuer.mint(TRACE, "alice", ttl_s=30)
+    assert issuer.verify(token).user_id == "alice"
+    # Remembered: verifying again does not decode it again...
+    monkeypatch.setattr(jwt, "decode", lambda *a, **k: pytest.fail("decoded twice"))
+    assert issuer.verify(token).user_id == "alice"
+    # ...but its expiry still counts.
+    monkeypatch.setattr(time, "time", lambda: expires + 1)
+    with pytest.raises(Unauthenticated, match="expired"):
+        issuer.verify(token)

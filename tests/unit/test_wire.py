@@ -171,3 +171,19 @@ def test_structured_values_within_the_cheap_bound_get_the_exact_checks() -> None
     v = Violations()
     assert feedback_value_in(v, common_pb2.FeedbackValue(structured=nested_value(3)), True)
     assert v.items == []
+
+
+def test_a_request_larger_than_any_valid_one_of_its_rpc_is_refused_undecoded(
+    no_conversion: None,
+) -> None:
+    method = "/feedback.v1.FeedbackService/LogFeedback"
+    bound = wire.MAX_REQUEST_BYTES[method]
+    wire.check_size(method, b"\0" * bound)
+    wire.check_size(method, b"{" + b" " * (2 * bound - 1), json_body=True)
+    for data, json_body in ((b"\0" * (bound + 1), False), (b"{" * (2 * bound + 1), True)):
+        with pytest.raises(InvalidArgument) as info:
+            wire.check_size(method, data, json_body=json_body)
+        assert_clean(info.value)
+        assert "larger than any valid one" in info.value.message
+    # RPCs without a bound of their own: the message limit alone.
+    wire.check_size("/feedback.v1.ReviewService/SubmitLabels", b"\0" * (4 * bound))

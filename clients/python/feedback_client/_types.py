@@ -169,6 +169,9 @@ class ChatResult:
     response: str
     trace_id: str
     client_request_id: str
+    #: An end-user feedback token for this turn's trace and user (a browser sends it as
+    #: ``authorization: Bearer <token>`` with its vote); empty when the service mints none.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,8 @@ class ChatCompletion:
     trace_id: str
     client_request_id: str
     response: str
+    #: As `ChatResult.feedback_token`.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)

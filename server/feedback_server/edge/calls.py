@@ -6,7 +6,8 @@ the servicer runs:
 1. `admit`: the deadline has not passed, a slot among the calls in flight (limits.py),
    the credentials (auth.py) -- all from the method and the metadata, before any byte of
    the request is decoded;
-2. `decode`: the request bytes -> the message (wire.py), hostile input refused;
+2. `decode`: the request bytes -> the message (wire.py), hostile input refused (a request
+   larger than any valid one of its RPC before it is decoded);
 3. the feedback token's rights on the decoded request (auth.py).
 
 `Call.failure` turns any exception into the `google.rpc.Status` of the one table
@@ -31,6 +32,7 @@ from .limits import CallLimiter
 from .metrics import record_rpc
 from .request_id import REQUEST_ID_HEADER, begin_request
 from .status import Metadata, to_status, trailing_metadata
+from .wire import check_size
 
 log = logging.getLogger("feedback_server.edge")
 
@@ -70,7 +72,8 @@ class Call:
             self._slot = True
         self.grant = self._edge.auth.check(self.method, self.metadata)
 
-    def decode(self, decoder: Callable[[bytes], T], data: bytes) -> T:
+    def decode(self, decoder: Callable[[bytes], T], data: bytes, *, json_body: bool = False) -> T:
+        check_size(self.method, data, json_body=json_body)
         request = decoder(data)
         if self.grant.claims is not None:
             self.grant.authorize(request)

@@ -147,7 +147,7 @@ class _Method:
         ctx.response_headers[REQUEST_ID_HEADER] = call.request_id
         call.admit(_seconds_left(ctx))
         decode = decode_json if raw.json else decode_binary
-        return call.decode(partial(decode, self._request_type), raw.data)
+        return call.decode(partial(decode, self._request_type), raw.data, json_body=raw.json)
 
     async def unary(self, raw: RawRequest, ctx: RequestContext[Any, Any]) -> Any:
         call = self._edge.begin(self._path, _metadata(ctx))

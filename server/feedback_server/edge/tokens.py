@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +33,9 @@ SCOPE = "feedback:write"
 ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as the hash
 MAX_TOKEN_CHARS = 2_048
+#: Tokens verified lately, by their exact text (a token's signature makes its text unique):
+#: a browser voting again is not verified again. Their expiry is still checked on each use.
+VERIFIED_CACHE_SIZE = 10_000
 # The RPCs a feedback token allows (on its trace, as its user).
 FEEDBACK_RPCS = frozenset(
     f"/feedback.v1.FeedbackService/{name}"
@@ -66,6 +70,7 @@ class FeedbackTokens:
         self._secret = secret
         self.ttl_s = ttl_s
         self._clock = clock
+        self._verified: OrderedDict[str, FeedbackClaims] = OrderedDict()
 
     def mint(self, trace_id: str, user_id: str, ttl_s: float | None = None) -> tuple[str, float]:
         """A token for `trace_id` and `user_id` (empty: a pseudonymous user of its own);
@@ -87,6 +92,20 @@ class FeedbackTokens:
     def verify(self, token: str) -> FeedbackClaims:
         """The claims of a valid token; `Unauthenticated` for a forged, expired or malformed
         one (the reason says which, never the library's text)."""
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires_at <= time.time():
+                del self._verified[token]
+                raise Unauthenticated("the feedback token has expired")
+            self._verified.move_to_end(token)
+            return known
+        claims = self._decode(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _decode(self, token: str) -> FeedbackClaims:
         if len(token) > MAX_TOKEN_CHARS:
             raise Unauthenticated("the feedback token is malformed")
         try:

@@ -31,6 +31,34 @@ JSON_MAX_DEPTH = 64  # protobuf JSON nesting; a valid request nests far less
 _STRUCTURED = frozenset(
     {"google.protobuf.Value", "google.protobuf.Struct", "google.protobuf.ListValue"}
 )
+KIB = 1024
+#: The largest valid request of an RPC, from its documented bounds with every string at 4
+#: bytes a character (README "Bounds"), rounded up: a larger one is refused from its size
+#: alone, before it is decoded. Chat: message 128 KiB + metadata 132 KiB; feedback writes:
+#: value or text 48 KiB + rationale 32 KiB + metadata 132 KiB. Other RPCs: the message limit.
+MAX_REQUEST_BYTES = {
+    "/feedback.v1.ChatService/Chat": 320 * KIB,
+    "/feedback.v1.ChatService/StreamChat": 320 * KIB,
+    "/feedback.v1.FeedbackService/LogFeedback": 256 * KIB,
+    "/feedback.v1.FeedbackService/LogExpectation": 256 * KIB,
+    "/feedback.v1.FeedbackService/LogRatings": 64 * KIB,
+    "/feedback.v1.FeedbackService/SummarizeFeedback": 128 * KIB,
+    "/feedback.v1.FeedbackService/ListFeedback": 8 * KIB,
+    "/feedback.v1.FeedbackService/RetractFeedback": 8 * KIB,
+    "/feedback.v1.FeedbackService/CreateFeedbackToken": 8 * KIB,
+}
+
+
+def check_size(method: str, data: bytes, *, json_body: bool = False) -> None:
+    """Refuses a request larger than the largest valid one of its RPC (`MAX_REQUEST_BYTES`),
+    before anything decodes it. JSON is allowed twice the size (names, escapes)."""
+    bound = MAX_REQUEST_BYTES.get(method)
+    if bound is not None and len(data) > bound * (2 if json_body else 1):
+        error = InvalidArgument.of(
+            "", f"the request is larger than any valid one of this RPC ({len(data)} bytes)"
+        )
+        error.message = f"invalid request: larger than any valid one ({len(data)} bytes)"
+        raise error
 
 
 def undecodable(type_name: str) -> InvalidArgument:
