@@ -31,7 +31,7 @@ CHECK_RPS = 200.0
 HOSTILE_CLIENTS = 4
 #: ABBA rounds (secured) and idle/loaded rounds (oversized); each side's figure is the
 #: median of its runs, so that one noisy run on a shared machine does not decide it.
-ROUNDS = 2
+ROUNDS = 3
 SIZES = (("900kb", 82_000), ("3800kb", 345_000))  # numbers in the list, ~11 bytes each
 
 
