@@ -241,3 +241,36 @@ def call(
     return http_call(
         base_url, method, data, protocol=port, streaming=streaming, headers=dict(metadata)
     )
+
+
+class Ports:
+    """Both ports of a server started by `start_service` (its HTTP port on `http_port`)."""
+
+    def __init__(self, service: Any, http_port: int, token: str = "") -> None:
+        self.service = service
+        self.base_url = f"http://127.0.0.1:{http_port}"
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{service.app.port}")
+        self.token = token
+
+    async def call(
+        self,
+        port: str,
+        method: str,
+        request: Message | bytes,
+        *,
+        token: str | None = None,
+        streaming: bool = False,
+    ) -> Reply:
+        """`call`, off the event loop, with this server's default credential."""
+        import asyncio
+
+        return await asyncio.to_thread(
+            call,
+            port,
+            channel=self.channel,
+            base_url=self.base_url,
+            method=method,
+            request=request,
+            streaming=streaming,
+            token=self.token if token is None else token,
+        )

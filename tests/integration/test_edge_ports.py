@@ -29,7 +29,7 @@ from feedback_server.edge.tokens import FeedbackTokens
 from google.rpc import error_details_pb2
 
 from testbed.ports import PortReservation
-from tests.integration.edge_calls import PORTS, Reply, call, http_call
+from tests.integration.edge_calls import PORTS, Ports, Reply, call, http_call
 from tests.integration.service import Service, start_service, stop_service
 
 SERVICE_TOKEN = "service-" + secrets.token_hex(8)
@@ -39,39 +39,15 @@ LOG = "/feedback.v1.FeedbackService/LogFeedback"
 CHAT = "/feedback.v1.ChatService/Chat"
 
 
-class Edge:
+class Edge(Ports):
     """A server with both ports, a service credential and feedback tokens on."""
 
     def __init__(self, service: Service, http_port: int) -> None:
-        self.service = service
-        self.base_url = f"http://127.0.0.1:{http_port}"
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{service.app.port}")
+        super().__init__(service, http_port, token=SERVICE_TOKEN)
         self.tokens = FeedbackTokens(SECRET.encode(), ttl_s=600)
 
-    def call(
-        self,
-        port: str,
-        method: str,
-        request: Any,
-        *,
-        token: str = SERVICE_TOKEN,
-        streaming: bool = False,
-    ) -> Reply:
-        return call(
-            port,
-            channel=self.channel,
-            base_url=self.base_url,
-            method=method,
-            request=request,
-            streaming=streaming,
-            token=token,
-        )
-
-    async def acall(self, *args: Any, **kwargs: Any) -> Reply:
-        return await asyncio.to_thread(self.call, *args, **kwargs)
-
     async def chat(self, user_id: str = "") -> chat_service_pb2.ChatResponse:
-        reply = await self.acall(
+        reply = await self.call(
             "grpc", CHAT, chat_service_pb2.ChatRequest(message="What is MLflow?", user_id=user_id)
         )
         assert reply.code == "OK", reply
@@ -122,7 +98,7 @@ async def test_every_answer_carries_a_token_for_its_trace_and_user(edge: Edge) -
     answer = await edge.chat("alice")
     claims = edge.tokens.verify(answer.feedback_token)
     assert (claims.trace_id, claims.user_id) == (answer.trace_id, "alice")
-    reply = await edge.acall(
+    reply = await edge.call(
         "connect-proto",
         "/feedback.v1.ChatService/StreamChat",
         chat_service_pb2.StreamChatRequest(message="hi"),
@@ -138,9 +114,9 @@ async def test_every_answer_carries_a_token_for_its_trace_and_user(edge: Edge) -
 @pytest.mark.parametrize("port", ["grpc", "connect-json"])
 async def test_a_token_writes_on_its_trace_as_its_user(edge: Edge, port: str) -> None:
     answer = await edge.chat("bob")
-    reply = await edge.acall(port, LOG, log_request(answer.trace_id), token=answer.feedback_token)
+    reply = await edge.call(port, LOG, log_request(answer.trace_id), token=answer.feedback_token)
     assert reply.code == "OK", reply
-    listed = await edge.acall(
+    listed = await edge.call(
         "grpc",
         "/feedback.v1.FeedbackService/ListFeedback",
         feedback_service_pb2.ListFeedbackRequest(
@@ -235,7 +211,7 @@ async def test_token_misuse_is_refused_on_both_ports(edge: Edge, port: str, case
     method, request, token = make(edge, answer)
     if not isinstance(token, str):
         token = answer.feedback_token
-    reply = await edge.acall(port, method, request, token=token)
+    reply = await edge.call(port, method, request, token=token)
     assert_error(reply, code)
 
 
@@ -243,12 +219,12 @@ async def test_writes_per_token_are_rate_limited_across_both_ports(edge: Edge) -
     answer = await edge.chat("carol")
     ports = ["grpc", "connect-json", "grpc-web", "grpc"]
     for i, port in enumerate(ports[:RATE_PER_MIN]):
-        reply = await edge.acall(
+        reply = await edge.call(
             port, LOG, log_request(answer.trace_id, boolean=i % 2 == 0), token=answer.feedback_token
         )
         assert reply.code == "OK", (port, reply)
     for port in ("grpc", "connect-json"):
-        reply = await edge.acall(
+        reply = await edge.call(
             port, LOG, log_request(answer.trace_id), token=answer.feedback_token
         )
         assert_error(reply, "RESOURCE_EXHAUSTED")
@@ -257,10 +233,10 @@ async def test_writes_per_token_are_rate_limited_across_both_ports(edge: Edge) -
     # Another token of the same user has its own budget; the service credential has none.
     other = await edge.chat("carol")
     assert (
-        await edge.acall("grpc", LOG, log_request(other.trace_id), token=other.feedback_token)
+        await edge.call("grpc", LOG, log_request(other.trace_id), token=other.feedback_token)
     ).code == "OK"
     for _ in range(RATE_PER_MIN + 1):
-        reply = await edge.acall("grpc", LOG, log_request(answer.trace_id, source_id="svc"))
+        reply = await edge.call("grpc", LOG, log_request(answer.trace_id, source_id="svc"))
         assert reply.code == "OK", reply
 
 
@@ -271,7 +247,7 @@ async def test_create_feedback_token_needs_the_service_credential(edge: Edge) ->
         target=common_pb2.TraceRef(client_request_id=answer.client_request_id), user_id="dana"
     )
     request.ttl.FromSeconds(120)
-    reply = await edge.acall("connect-json", mint, request)
+    reply = await edge.call("connect-json", mint, request)
     assert reply.code == "OK", reply
     made = json.loads(reply.messages[0])
     assert made["traceId"] == answer.trace_id
@@ -280,17 +256,17 @@ async def test_create_feedback_token_needs_the_service_credential(edge: Edge) ->
     ratings = feedback_service_pb2.LogRatingsRequest(
         target=common_pb2.TraceRef(trace_id=answer.trace_id), ratings={"accuracy": 4}
     )
-    ok = await edge.acall(
+    ok = await edge.call(
         "grpc", "/feedback.v1.FeedbackService/LogRatings", ratings, token=made["token"]
     )
     assert ok.code == "OK", ok
-    assert_error(await edge.acall("grpc", mint, request, token=""), "UNAUTHENTICATED")
+    assert_error(await edge.call("grpc", mint, request, token=""), "UNAUTHENTICATED")
     request.ttl.FromSeconds(8 * 86_400)
-    assert_error(await edge.acall("grpc", mint, request), "INVALID_ARGUMENT", "ttl")
+    assert_error(await edge.call("grpc", mint, request), "INVALID_ARGUMENT", "ttl")
     unknown = feedback_service_pb2.CreateFeedbackTokenRequest(
         target=common_pb2.TraceRef(trace_id="tr-" + uuid.uuid4().hex), user_id="dana"
     )
-    assert_error(await edge.acall("grpc", mint, unknown), "NOT_FOUND")
+    assert_error(await edge.call("grpc", mint, unknown), "NOT_FOUND")
 
 
 async def test_a_token_write_is_queued_without_looking_its_trace_up(edge: Edge) -> None:
@@ -298,21 +274,21 @@ async def test_a_token_write_is_queued_without_looking_its_trace_up(edge: Edge) 
     yet: the write is accepted at once (queued), not refused after the trace grace."""
     trace_id = "tr-" + uuid.uuid4().hex
     token, _ = edge.tokens.mint(trace_id, "erin")
-    reply = await edge.acall("connect-json", LOG, log_request(trace_id), token=token)
+    reply = await edge.call("connect-json", LOG, log_request(trace_id), token=token)
     assert reply.code == "OK", reply
     assert json.loads(reply.messages[0])["state"] == "INGESTION_STATE_QUEUED"
     # Without a token, such a write looks the trace up and is refused after the grace.
-    reply = await edge.acall("grpc", LOG, log_request("tr-" + uuid.uuid4().hex, source_id="x"))
+    reply = await edge.call("grpc", LOG, log_request("tr-" + uuid.uuid4().hex, source_id="x"))
     assert_error(reply, "NOT_FOUND")
 
 
 @pytest.mark.parametrize("port", PORTS)
 async def test_credentials_are_checked_before_the_request_is_decoded(edge: Edge, port: str) -> None:
     garbage = b"\xff\xff\xff"
-    assert_error(await edge.acall(port, LOG, garbage, token=""), "UNAUTHENTICATED")
+    assert_error(await edge.call(port, LOG, garbage, token=""), "UNAUTHENTICATED")
     if port == "connect-json":
         garbage = b"{not json"
-    assert_error(await edge.acall(port, LOG, garbage), "INVALID_ARGUMENT", "")
+    assert_error(await edge.call(port, LOG, garbage), "INVALID_ARGUMENT", "")
 
 
 # --- traces of other experiments ---
@@ -333,7 +309,7 @@ async def test_traces_of_other_experiments_are_not_found(edge: Edge, mlflow_sqli
         ),
     ):
         for port in ("grpc", "connect-json"):
-            reply = await edge.acall(port, method, request)
+            reply = await edge.call(port, method, request)
             assert_error(reply, "NOT_FOUND")
 
 

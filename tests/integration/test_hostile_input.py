@@ -5,12 +5,10 @@ and no exception text, and the server keeps serving."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
 from feedback.v1 import (
     chat_service_pb2,
@@ -23,8 +21,8 @@ from google.protobuf import struct_pb2
 from grpc_health.v1 import health_pb2
 
 from testbed.ports import PortReservation
-from tests.integration.edge_calls import PORTS, Reply, call
-from tests.integration.service import Service, start_service, stop_service
+from tests.integration.edge_calls import PORTS, Ports
+from tests.integration.service import start_service, stop_service
 from tests.unit.test_wire import deep_request_bytes
 
 SERVICES = (
@@ -43,28 +41,10 @@ MAX_MESSAGE_BYTES = 256 * 1024
 TRACE = "tr-" + "c" * 32
 
 
-class Target:
-    def __init__(self, service: Service, http_port: int) -> None:
-        self.service = service
-        self.base_url = f"http://127.0.0.1:{http_port}"
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{service.app.port}")
-
-    async def call(self, port: str, method: str, request: Any, streaming: bool = False) -> Reply:
-        return await asyncio.to_thread(
-            call,
-            port,
-            channel=self.channel,
-            base_url=self.base_url,
-            method=method,
-            request=request,
-            streaming=streaming,
-        )
-
-
 @pytest.fixture(scope="module")
 async def target(
     mlflow_sqlite: Any, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Target]:
+) -> AsyncIterator[Ports]:
     with PortReservation() as http:
         service = await start_service(
             mlflow_sqlite.url,
@@ -72,7 +52,7 @@ async def target(
             http_port=http.port,
             max_message_bytes=MAX_MESSAGE_BYTES,
         )
-        yield Target(service, http.port)
+        yield Ports(service, http.port)
         await stop_service(service)
 
 
@@ -92,7 +72,7 @@ def too_deep(port: str) -> bytes:
     return b"\x7b" * 500 + b"\x7c" * 500  # unknown groups nested 500 deep
 
 
-async def assert_still_serving(t: Target) -> None:
+async def assert_still_serving(t: Ports) -> None:
     reply = await t.call("grpc", "/grpc.health.v1.Health/Check", health_pb2.HealthCheckRequest())
     assert reply.code == "OK"
 
@@ -100,7 +80,7 @@ async def assert_still_serving(t: Target) -> None:
 @pytest.mark.parametrize("port", PORTS)
 @pytest.mark.parametrize(("method", "streaming"), METHODS, ids=[m for m, _ in METHODS])
 async def test_undecodable_and_over_deep_bytes_are_invalid_argument_on_every_rpc(
-    target: Target, port: str, method: str, streaming: bool
+    target: Ports, port: str, method: str, streaming: bool
 ) -> None:
     for data in (garbage(port), too_deep(port)):
         reply = await target.call(port, method, data, streaming=streaming)
@@ -113,7 +93,7 @@ async def test_undecodable_and_over_deep_bytes_are_invalid_argument_on_every_rpc
 @pytest.mark.parametrize("port", PORTS)
 @pytest.mark.parametrize(("method", "streaming"), METHODS, ids=[m for m, _ in METHODS])
 async def test_messages_over_the_size_limit_are_refused_on_every_rpc(
-    target: Target, port: str, method: str, streaming: bool
+    target: Ports, port: str, method: str, streaming: bool
 ) -> None:
     big = b"\x00" * (MAX_MESSAGE_BYTES + 1024)
     reply = await target.call(port, method, big, streaming=streaming)
@@ -170,7 +150,7 @@ def structured_requests(value: struct_pb2.Value) -> list[tuple[str, Any, str]]:
     ids=["nested-12", "long-string", "wide-list"],
 )
 async def test_structured_values_past_their_bounds_are_invalid_argument(
-    target: Target, port: str, value: struct_pb2.Value, words: str
+    target: Ports, port: str, value: struct_pb2.Value, words: str
 ) -> None:
     for method, request, field in structured_requests(value):
         reply = await target.call(port, method, request)
@@ -182,7 +162,7 @@ async def test_structured_values_past_their_bounds_are_invalid_argument(
 
 @pytest.mark.parametrize("port", PORTS)
 async def test_values_nested_past_the_parsers_limit_are_invalid_argument(
-    target: Target, port: str
+    target: Ports, port: str
 ) -> None:
     if port == "connect-json":
         value: Any = "leaf"

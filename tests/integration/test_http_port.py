@@ -18,7 +18,7 @@ import pytest
 from feedback.v1 import chat_service_pb2, common_pb2, feedback_service_pb2
 
 from testbed.ports import PortReservation
-from tests.integration.edge_calls import call
+from tests.integration.edge_calls import call, http_call
 from tests.integration.service import Service, start_service, stop_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,3 +313,22 @@ async def test_list_feedback_pages_stay_within_the_response_limit(
 
 def _chat(message: str) -> chat_service_pb2.ChatRequest:
     return chat_service_pb2.ChatRequest(message=message)
+
+
+async def test_the_callers_deadline_holds_on_the_http_port(http: Http) -> None:
+    """connect-timeout-ms is enforced (connectrpc only reads it): a stream still running
+    at its deadline ends with DEADLINE_EXCEEDED, the trace ID in its trailers."""
+    request = chat_service_pb2.StreamChatRequest(message=" ".join(["word"] * 60))
+    reply = await asyncio.to_thread(
+        http_call,
+        http.url,
+        "/feedback.v1.ChatService/StreamChat",
+        request.SerializeToString(),
+        protocol="connect-proto",
+        streaming=True,
+        headers={"connect-timeout-ms": "150"},
+    )
+    assert reply.code == "DEADLINE_EXCEEDED", reply
+    reply.assert_clean()
+    assert 0 < len(reply.messages) < 60  # some deltas came before the deadline
+    assert reply.headers["x-mlflow-trace-id"].startswith("tr-")

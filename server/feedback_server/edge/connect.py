@@ -68,19 +68,16 @@ class HttpCallContext:
     port): the time left, and the initial metadata (response headers here)."""
 
     def __init__(self, ctx: RequestContext[Any, Any]) -> None:
-        self._ctx = ctx
+        self.ctx = ctx
         ms = ctx.timeout_ms
         self.deadline = None if ms is None else time.monotonic() + ms / 1000
 
     def time_remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()
 
-    def time_remaining_or_zero(self) -> float:
-        return max(0.0, self.time_remaining() or 0.0)
-
     async def send_initial_metadata(self, metadata: Iterable[tuple[str, str]]) -> None:
         for key, value in metadata:
-            self._ctx.response_headers[key] = value
+            self.ctx.response_headers[key] = value
 
 
 class ConnectApp(ConnectASGIApplication[Mapping[str, Any]]):
@@ -142,10 +139,10 @@ class _Method:
         self._request_type = request_type
         self._behavior = behavior
 
-    def _admit(self, call: Call, raw: RawRequest, ctx: RequestContext[Any, Any]) -> Any:
+    def _admit(self, call: Call, raw: RawRequest, context: HttpCallContext) -> Any:
         """Credentials and limits, then the request, decoded (calls.py)."""
-        ctx.response_headers[REQUEST_ID_HEADER] = call.request_id
-        call.admit(_seconds_left(ctx))
+        context.ctx.response_headers[REQUEST_ID_HEADER] = call.request_id
+        call.admit(context.time_remaining())
         decode = decode_json if raw.json else decode_binary
         return call.decode(partial(decode, self._request_type), raw.data, json_body=raw.json)
 
@@ -153,7 +150,7 @@ class _Method:
         call = self._edge.begin(self._path, _metadata(ctx))
         context = HttpCallContext(ctx)
         try:
-            request = self._admit(call, raw, ctx)
+            request = self._admit(call, raw, context)
             async with _deadline(context):
                 response = await self._behavior(request, context)
         except asyncio.CancelledError:
@@ -168,7 +165,7 @@ class _Method:
         call = self._edge.begin(self._path, _metadata(ctx))
         context = HttpCallContext(ctx)
         try:
-            request = self._admit(call, raw, ctx)
+            request = self._admit(call, raw, context)
             items = self._behavior(request, context)
             try:
                 while True:
@@ -195,19 +192,14 @@ async def _deadline(context: HttpCallContext) -> AsyncIterator[None]:
     if context.deadline is None:
         yield
         return
-    loop = asyncio.get_running_loop()
+    left = max(0.0, context.deadline - time.monotonic())
     try:
-        async with asyncio.timeout_at(loop.time() + context.time_remaining_or_zero()) as scope:
+        async with asyncio.timeout_at(asyncio.get_running_loop().time() + left) as scope:
             yield
     except TimeoutError:
         if scope.expired():
             raise DeadlineExceeded("the deadline passed") from None
         raise
-
-
-def _seconds_left(ctx: RequestContext[Any, Any]) -> float | None:
-    ms = ctx.timeout_ms
-    return None if ms is None else ms / 1000
 
 
 def _metadata(ctx: RequestContext[Any, Any]) -> dict[str, str]:
