@@ -68,6 +68,7 @@ def _run_stack(var_dir: str, grpc_port: int, mlflow_port: int) -> Iterator[tuple
         "FEEDBACK_DATA_DIR": f"{var_dir}/data",
         "FEEDBACK_SERVER_PORT": str(grpc_port),
         "FEEDBACK_METRICS_PORT": "0",
+        "FEEDBACK_HTTP_PORT": "0",
         "MLFLOW_PORT": str(mlflow_port),
         "MLFLOW_EXPERIMENT_NAME": "feedback-demo",
     }

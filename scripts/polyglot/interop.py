@@ -5,13 +5,16 @@
    port reserved for it (testbed/ports.py), start.
 2. Runs each example with FEEDBACK_ADDR pointing at the feedback server (in parallel). Each
    prints KEY=VALUE lines (TRACE_ID, CLIENT_REQUEST_ID, STREAM_TRACE_ID, ...) and exits 0.
+   The server requires mTLS (certificates made for the run, testbed/tls.py), and each
+   example connects with its client's TLS options from FEEDBACK_CA_FILE,
+   FEEDBACK_CLIENT_CERT_FILE and FEEDBACK_CLIENT_KEY_FILE (`--plaintext`: no TLS).
 3. Checks through MLflow itself (``mlflow.get_trace`` with the tracking URI of step 1,
    polling, since judgments may be queued before they are stored) that each judgment landed
    on the right trace with the right name, type, value, rationale, source type and source
    ID, and that the streamed turn's trace carries the example's client request ID.
 
     python scripts/polyglot/interop.py [--langs go,ts,java] [--keep] [--build-only]
-                                       [--tracking-uri http://127.0.0.1:PORT]
+                                       [--tracking-uri http://127.0.0.1:PORT] [--plaintext]
 
 Exit status 0 when every language passed. Logs and stores live in var/interop/<run>/
 (removed after a passing run unless --keep).
@@ -40,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from testbed.feedback_server import FeedbackServerProcess  # noqa: E402
 from testbed.mlflow_server import MlflowServer  # noqa: E402
 from testbed.processes import log_tail  # noqa: E402
+from testbed.tls import Pki  # noqa: E402
 
 USER_ID = "enduser_123"
 RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"
@@ -143,7 +147,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
+def run_example(lang: Lang, addr: str, log_dir: Path, pki: Pki | None) -> Outcome:
     cmd = java_run_command() if lang.name == "java" else lang.run
     out = Outcome(lang.name)
     began = time.monotonic()
@@ -151,7 +155,7 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
         proc = subprocess.run(
             cmd,
             cwd=lang.cwd,
-            env={**tools_env(), "FEEDBACK_ADDR": addr},
+            env={**tools_env(), "FEEDBACK_ADDR": addr, **client_tls_env(pki)},
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
@@ -180,8 +184,19 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
     return out
 
 
+def client_tls_env(pki: Pki | None) -> dict[str, str]:
+    """What the examples read for their client's TLS options (mTLS)."""
+    if pki is None:
+        return {}
+    return {
+        "FEEDBACK_CA_FILE": str(pki.ca),
+        "FEEDBACK_CLIENT_CERT_FILE": str(pki.client_cert),
+        "FEEDBACK_CLIENT_KEY_FILE": str(pki.client_key),
+    }
+
+
 @contextlib.contextmanager
-def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
+def feedback_server(tracking_uri: str, work: Path, pki: Pki | None) -> Iterator[str]:
     """The Python feedback server (console script) on a reserved port; yields its address."""
     server = FeedbackServerProcess(
         tracking_uri,
@@ -189,6 +204,7 @@ def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
         experiment="interop",
         log_path=work / "feedback-server.log",
         metrics=False,
+        pki=pki,
     )
     try:
         server.start(within_s=120)
@@ -316,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tracking-uri", help="use this running MLflow server instead of starting one"
     )
+    parser.add_argument("--plaintext", action="store_true", help="no TLS (default: mTLS)")
     args = parser.parse_args(argv)
     began = time.monotonic()
     base = ROOT / "var" / "interop"
@@ -358,15 +375,17 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
             mlflow_started = pool.submit(mlflow_server.start)
             tracking_uri = mlflow_server.url
         try:
-            with feedback_server(tracking_uri, work) as addr:
-                log(f"feedback server at {addr} ({time.monotonic() - t:.1f} s)")
+            pki = None if args.plaintext else Pki.create(work / "pki")
+            with feedback_server(tracking_uri, work, pki) as addr:
+                mode = "plaintext" if pki is None else "mTLS"
+                log(f"feedback server at {addr}, {mode} ({time.monotonic() - t:.1f} s)")
                 if mlflow_started is not None:
                     mlflow_started.result()
                 log(f"MLflow at {tracking_uri} ({time.monotonic() - t:.1f} s)")
                 if not wait_builds(builds):
                     return False
                 t = time.monotonic()
-                outcomes = list(pool.map(lambda lang: run_example(lang, addr, work), langs))
+                outcomes = list(pool.map(lambda lang: run_example(lang, addr, work, pki), langs))
                 for o in outcomes:
                     log(f"{o.lang}: example exited {o.code} in {o.seconds:.1f} s")
                 log(f"examples ran in {time.monotonic() - t:.1f} s")

@@ -191,7 +191,7 @@ def test_json_log_lines_carry_the_request_and_trace_ids(
     [line] = lines
     assert line["trace_id"] == trace_id
     assert line["level"] == "INFO"
-    assert line["logger"] == "feedback_server.edge.interceptor"
+    assert line["logger"] == "feedback_server.edge"
     assert "NOT_FOUND" in line["message"]
 
     entries = log_entries(server)

@@ -49,8 +49,8 @@ type Client struct {
 
 // New creates a client for target (such as "127.0.0.1:50051" or
 // "dns:///feedback.internal:443"). The connection is established lazily on
-// the first call. Without options it uses plaintext; pass
-// grpc.WithTransportCredentials(credentials.NewTLS(...)) for TLS.
+// the first call. Without options it uses plaintext; use NewTLS (or pass
+// TLSOptions.DialOption()) for TLS and mTLS.
 func New(target string, opts ...grpc.DialOption) (*Client, error) {
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}

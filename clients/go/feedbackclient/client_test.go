@@ -121,3 +121,26 @@ func TestValueHelpers(t *testing.T) {
 		t.Error("TraceRef helpers")
 	}
 }
+
+func TestTLSOptionsNeedReadableFilesAndAPair(t *testing.T) {
+	if _, err := (fc.TLSOptions{CAFile: "/nonexistent/ca.pem"}).DialOption(); err == nil {
+		t.Fatal("a missing CA file must be an error")
+	}
+	if _, err := (fc.TLSOptions{CertFile: "client.pem"}).DialOption(); err == nil {
+		t.Fatal("a certificate without its key must be an error")
+	}
+	if _, err := (fc.TLSOptions{}).DialOption(); err != nil {
+		t.Fatalf("the system roots need no file: %v", err)
+	}
+	t.Setenv("FEEDBACK_CA_FILE", "")
+	t.Setenv("FEEDBACK_CLIENT_CERT_FILE", "")
+	t.Setenv("FEEDBACK_CLIENT_KEY_FILE", "")
+	t.Setenv("FEEDBACK_SERVER_NAME", "")
+	if fc.TLSFromEnv() != nil {
+		t.Fatal("no variable set: plaintext")
+	}
+	t.Setenv("FEEDBACK_CA_FILE", "ca.pem")
+	if got := fc.TLSFromEnv(); got == nil || got.CAFile != "ca.pem" {
+		t.Fatalf("TLSFromEnv() = %+v", got)
+	}
+}

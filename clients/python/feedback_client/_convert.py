@@ -281,6 +281,7 @@ def chat_result(response: chat_service_pb2.ChatResponse) -> ChatResult:
         response=response.response,
         trace_id=response.trace_id,
         client_request_id=response.client_request_id,
+        feedback_token=response.feedback_token,
     )
 
 
@@ -289,6 +290,7 @@ def chat_completion(completion: chat_service_pb2.ChatCompletion) -> ChatCompleti
         trace_id=completion.trace_id,
         client_request_id=completion.client_request_id,
         response=completion.response,
+        feedback_token=completion.feedback_token,
     )
 
 

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TypeAlias
 
 #: A JSON value, as accepted by `expect()` and structured feedback and as returned for them.
@@ -23,6 +24,39 @@ USER_FEEDBACK = "user_feedback"
 TRACE_ID_METADATA_KEY = "x-mlflow-trace-id"
 
 _TRACE_ID_PREFIX = "tr-"
+
+#: A PEM file's path, or its content.
+Pem: TypeAlias = str | Path | bytes
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """TLS to the service, and a client certificate when the server asks for one (mTLS).
+
+    Args:
+        ca: The certificates that may sign the server's (PEM path or bytes); None: the
+            system's roots.
+        cert: This client's certificate chain, for mTLS (with `key`).
+        key: This client's private key, for mTLS.
+        server_name: The name to check in the server's certificate when it differs from
+            the target's host (e.g. a target given as an IP address).
+    """
+
+    ca: Pem | None = None
+    cert: Pem | None = None
+    key: Pem | None = None
+    server_name: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("TlsOptions: cert and key go together (a client certificate)")
+
+    @staticmethod
+    def read(value: Pem | None) -> bytes | None:
+        """The PEM bytes of a path or of bytes; None stays None."""
+        if value is None or isinstance(value, bytes):
+            return value
+        return Path(value).read_bytes()
 
 
 @dataclass(frozen=True)
@@ -135,6 +169,9 @@ class ChatResult:
     response: str
     trace_id: str
     client_request_id: str
+    #: An end-user feedback token for this turn's trace and user (a browser sends it as
+    #: ``authorization: Bearer <token>`` with its vote); empty when the service mints none.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +181,8 @@ class ChatCompletion:
     trace_id: str
     client_request_id: str
     response: str
+    #: As `ChatResult.feedback_token`.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)

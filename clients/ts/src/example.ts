@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import {
   addrFromEnv,
+  tlsFromEnv,
   bool,
   byClientRequestId,
   byTraceId,
@@ -148,7 +149,7 @@ function same(got: FeedbackValue | undefined, want: FeedbackValue): boolean {
 }
 
 async function main(): Promise<number> {
-  const client = new FeedbackClient();
+  const client = new FeedbackClient(addrFromEnv(), { tls: tlsFromEnv() });
   try {
     await run(client);
     console.log("RESULT=OK");

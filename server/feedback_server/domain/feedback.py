@@ -138,10 +138,27 @@ class MlflowWriter:
                     return WriteOutcome(WriteResult.UNAVAILABLE, None, str(exc))
             if trace_id is None:
                 return WriteOutcome(WriteResult.TRACE_NOT_FOUND, None, "client request ID unknown")
+            self._registry.mark_verified(trace_id)  # found in the experiment
         working_on(trace_id)  # each drained judgment runs in a task of its own
         # Feedback on a trace this process produced waits for its export, not for a poll.
         await self._registry.wait_exported(trace_id)
+        try:
+            if not await self._in_experiment(trace_id):
+                return WriteOutcome(WriteResult.TRACE_NOT_FOUND, trace_id, "not in the experiment")
+        except Unavailable as exc:
+            return WriteOutcome(WriteResult.UNAVAILABLE, trace_id, str(exc))
         return await self._gateway.write_assessment(judgment, trace_id)
+
+    async def _in_experiment(self, trace_id: str) -> bool:
+        """A trace named by ID and queued unverified (MLflow did not answer at the time) is
+        checked once before the first write to it: a trace of another experiment on the
+        same tracking server is never written."""
+        if self._registry.knows(trace_id):
+            return True
+        found = await self._gateway.trace_exists(trace_id)
+        if found:
+            self._registry.mark_verified(trace_id)
+        return found
 
 
 class FeedbackService:

@@ -38,6 +38,9 @@ class WriteMethods(GatewayCore):
                 span_id=judgment.target.span_id,
             )
         assessment.assessment_id = judgment.assessment_id
+        # The time it was given (acknowledged), not the time it reached MLflow: ListFeedback
+        # lists it at the same place whether queued or stored (servicers/feedback_pages.py).
+        assessment.create_time_ms = judgment.created_ms or assessment.create_time_ms
         try:
             if self._poster is not None:
                 self._poster.create(trace_id, assessment)

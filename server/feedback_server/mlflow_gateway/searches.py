@@ -17,12 +17,14 @@ class SearchMethods(GatewayCore):
         """Whether MLflow has the trace. Raises `Unavailable` when MLflow cannot answer."""
         if not TRACE_ID_RE.fullmatch(trace_id):
             return False
-
+        await self.experiment_id()
         try:
-            await self._call(lambda: self._client.get_trace_info(trace_id), ("trace", trace_id))
+            info = await self._call(
+                lambda: self._client.get_trace_info(trace_id), ("trace", trace_id)
+            )
         except NotFound:
             return False
-        return True
+        return self.owns_trace(info)
 
     async def find_trace_by_client_request_id(self, client_request_id: str) -> str | None:
         """The newest trace of the experiment with this client request ID, if any.
@@ -46,10 +48,13 @@ class SearchMethods(GatewayCore):
         return str(traces[0].info.trace_id) if traces else None
 
     async def list_assessments(self, trace_id: str) -> list[StoredAssessment] | None:
-        """The trace's assessments, or None when MLflow has no such trace."""
+        """The trace's assessments, or None when MLflow has no such trace (in the experiment)."""
+        await self.experiment_id()
 
         def call() -> list[StoredAssessment]:
             info = mlflow_call(lambda: self._client.get_trace_info(trace_id), ("trace", trace_id))
+            if not self.owns_trace(info):
+                raise NotFound("trace", trace_id)
             return [to_stored(a) for a in info.assessments or []]
 
         try:

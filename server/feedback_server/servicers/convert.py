@@ -24,7 +24,12 @@ from ..domain.model import (
     StoredAssessment,
     TraceTarget,
 )
-from ..domain.validation import MAX_CATEGORY_CHARS, MAX_TEXT_CHARS, Violations
+from ..domain.validation import (
+    MAX_CATEGORY_CHARS,
+    MAX_STRUCTURED_BYTES,
+    MAX_TEXT_CHARS,
+    Violations,
+)
 
 _SOURCE_TYPES = {
     common_pb2.SOURCE_TYPE_UNSPECIFIED: SourceType.HUMAN,
@@ -91,9 +96,19 @@ def feedback_value_in(
     return structured_in(v, f"{path}.structured", msg.structured)
 
 
+#: A structured value whose protobuf encoding is past this is refused before it is
+#: converted to JSON; the exact bound (16 KiB as JSON) is checked after. A value's protobuf
+#: encoding takes at most ~3x its JSON (numbers: 11 bytes for `1.0,`).
+MAX_STRUCTURED_WIRE_BYTES = 4 * MAX_STRUCTURED_BYTES
+
+
 def structured_in(v: Violations, field: str, msg: struct_pb2.Value) -> JsonValue:
     if msg.WhichOneof("kind") is None:
         v.add(field, "is required")
+        return None
+    size = msg.ByteSize()  # C: no conversion yet
+    if size > MAX_STRUCTURED_WIRE_BYTES:
+        v.add(field, f"must be at most {MAX_STRUCTURED_BYTES} bytes as JSON (got {size} bytes)")
         return None
     try:
         value = value_to_json(msg)

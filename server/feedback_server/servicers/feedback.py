@@ -9,13 +9,26 @@ from feedback.v1 import feedback_service_pb2_grpc
 from ..domain.feedback import DEFAULT_FEEDBACK_NAME, FeedbackService, check_ratings, check_rationale
 from ..domain.model import JudgmentKind
 from ..domain.validation import Violations
+from ..edge.tokens import FeedbackTokens
 from . import convert
 from . import feedback_convert as out
+from .feedback_pages import list_page_out, page_in
+from .feedback_tokens import FeedbackTokenMethods
+
+DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 
 
-class FeedbackServicer(feedback_service_pb2_grpc.FeedbackServiceServicer):
-    def __init__(self, service: FeedbackService) -> None:
+class FeedbackServicer(FeedbackTokenMethods, feedback_service_pb2_grpc.FeedbackServiceServicer):
+    def __init__(
+        self,
+        service: FeedbackService,
+        *,
+        tokens: FeedbackTokens | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
         self._service = service
+        self._tokens = tokens
+        self._max_response_bytes = max_response_bytes
 
     async def LogFeedback(
         self, request: pb.LogFeedbackRequest, context: grpc.aio.ServicerContext
@@ -92,9 +105,10 @@ class FeedbackServicer(feedback_service_pb2_grpc.FeedbackServiceServicer):
     ) -> pb.ListFeedbackResponse:
         v = Violations()
         target = convert.target_in(v, request.target, request.HasField("target"))
+        page = page_in(v, request)
         v.raise_if_any()
         trace_id, items = await self._service.list_feedback(target)
-        return out.list_feedback_out(trace_id, items)
+        return list_page_out(trace_id, target, items, page, self._max_response_bytes)
 
     async def SummarizeFeedback(
         self, request: pb.SummarizeFeedbackRequest, context: grpc.aio.ServicerContext

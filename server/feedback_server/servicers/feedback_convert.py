@@ -7,8 +7,7 @@ from typing import TypeVar
 from feedback.v1 import feedback_service_pb2 as pb
 
 from ..domain.feedback import Accepted, Summary
-from ..domain.model import StoredAssessment
-from .convert import STATES_OUT, assessment_out, finite
+from .convert import STATES_OUT, finite
 
 R = TypeVar("R", pb.LogFeedbackResponse, pb.LogExpectationResponse)
 
@@ -36,11 +35,6 @@ def log_ratings_out(
         state=STATES_OUT[accepted.state],
         request_id=accepted.request_id,
     )
-
-
-def list_feedback_out(trace_id: str, items: list[StoredAssessment]) -> pb.ListFeedbackResponse:
-    assessments = [assessment_out(a) for a in items]
-    return pb.ListFeedbackResponse(trace_id=trace_id, assessments=assessments)
 
 
 def summary_out(s: Summary) -> pb.SummarizeFeedbackResponse:

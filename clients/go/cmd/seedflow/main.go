@@ -43,7 +43,13 @@ func main() {
 
 func run() error {
 	addr := fc.AddrFromEnv()
-	client, err := fc.New(addr)
+	var client *fc.Client
+	var err error
+	if tlsOpts := fc.TLSFromEnv(); tlsOpts != nil {
+		client, err = fc.NewTLS(addr, *tlsOpts)
+	} else {
+		client, err = fc.New(addr)
+	}
 	if err != nil {
 		return err
 	}

@@ -36,12 +36,14 @@ class AsyncFeedbackClient(AsyncReviewMethods):
     awaited: it returns an `AsyncChatStream` to ``async for`` over).
 
     Args:
-        target: The service address, used when no `channel` is given (insecure channel;
-            pass a `grpc.secure_channel(...)` as `channel` for TLS).
+        target: The service address, used when no `channel` is given (plaintext unless
+            `tls` is given).
         channel: A channel to use instead; the client does not close a channel it was given.
         timeout: The deadline of every call, in seconds (None: no deadline). This includes
             whole streams: use `with_options(timeout=...)` for long answers.
         metadata: gRPC metadata sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+        tls: `TlsOptions` for a TLS channel to `target` (with a client certificate for
+            mTLS); ignored when a `channel` is given.
 
     A `target` of the feedback methods is an MLflow trace ID string (``"tr-..."``) or a
     `TraceRef` from `by_trace_id()` / `by_request_id()`; any other string raises ValueError.

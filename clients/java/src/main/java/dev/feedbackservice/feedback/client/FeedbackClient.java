@@ -20,10 +20,15 @@ import dev.feedbackservice.feedback.v1.TraceRef;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.protobuf.StatusProto;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -66,7 +71,7 @@ public final class FeedbackClient implements AutoCloseable {
   }
 
   /**
-   * A client over an existing channel (for TLS, interceptors, load balancing),
+   * A client over an existing channel (for other credentials, interceptors, load balancing),
    * with {@code timeout} as every call's deadline. Closing the client shuts
    * the channel down.
    */
@@ -77,9 +82,56 @@ public final class FeedbackClient implements AutoCloseable {
     this.feedbackStub = FeedbackServiceGrpc.newBlockingStub(channel);
   }
 
-  /** A plaintext client of {@code $FEEDBACK_ADDR}, or {@link #DEFAULT_ADDR}. */
+  /**
+   * A TLS client of {@code target}, 30 s per call: the server verified against the PEM
+   * certificates of {@code caFile} (null: the system's roots), this client's certificate
+   * {@code certFile} and key {@code keyFile} presented when given (mTLS; both or neither),
+   * and {@code serverName} checked in the server's certificate instead of the target's
+   * host when it is not null.
+   */
+  public static FeedbackClient withTls(
+      String target, Path caFile, Path certFile, Path keyFile, String serverName)
+      throws IOException {
+    if ((certFile == null) != (keyFile == null)) {
+      throw new IllegalArgumentException("certFile and keyFile go together");
+    }
+    TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    if (caFile != null) {
+      tls.trustManager(caFile.toFile());
+    }
+    if (certFile != null) {
+      tls.keyManager(certFile.toFile(), keyFile.toFile());
+    }
+    ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, tls.build());
+    if (serverName != null && !serverName.isEmpty()) {
+      builder.overrideAuthority(serverName);
+    }
+    return new FeedbackClient(builder.build(), Duration.ofSeconds(30));
+  }
+
+  /**
+   * A client of {@code $FEEDBACK_ADDR} (or {@link #DEFAULT_ADDR}): over TLS when
+   * {@code $FEEDBACK_CA_FILE}, {@code $FEEDBACK_CLIENT_CERT_FILE} /
+   * {@code $FEEDBACK_CLIENT_KEY_FILE} or {@code $FEEDBACK_SERVER_NAME} is set, else plaintext.
+   */
   public static FeedbackClient fromEnv() {
-    return new FeedbackClient(addrFromEnv());
+    Path ca = envPath("FEEDBACK_CA_FILE");
+    Path cert = envPath("FEEDBACK_CLIENT_CERT_FILE");
+    Path key = envPath("FEEDBACK_CLIENT_KEY_FILE");
+    String name = System.getenv("FEEDBACK_SERVER_NAME");
+    if (ca == null && cert == null && key == null && (name == null || name.isEmpty())) {
+      return new FeedbackClient(addrFromEnv());
+    }
+    try {
+      return withTls(addrFromEnv(), ca, cert, key, name);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the TLS files", e);
+    }
+  }
+
+  private static Path envPath(String name) {
+    String value = System.getenv(name);
+    return value == null || value.isEmpty() ? null : Path.of(value);
   }
 
   /** {@code $FEEDBACK_ADDR}, or {@link #DEFAULT_ADDR} when unset or empty. */
