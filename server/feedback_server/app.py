@@ -26,11 +26,12 @@ from . import metrics
 from .backends import create_backend
 from .domain.chat import ChatService
 from .domain.drainer import Drainer
-from .domain.feedback import FeedbackService, MlflowWriter
+from .domain.feedback import FeedbackService
 from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
+from .domain.writer import MlflowWriter
 from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
