@@ -297,6 +297,25 @@ async def test_reads_pending_for_trace_and_dead_letters(spool: Spool) -> None:
     assert stats.pending_keys == 2
 
 
+async def test_entries_for_a_trace_in_every_state(spool: Spool) -> None:
+    await spool.enqueue([judgment("e1"), judgment("e2", trace_id(2)), judgment("e3")])
+    await spool.enqueue([judgment("c1", None, crid="req-7")])
+    await spool.mark_stored("e1", TRACE)
+    await spool.mark_dead("e3", "gone")
+    entries = await spool.entries_for(TRACE, [TRACE])
+    assert [(e.assessment_id, e.state) for e in entries] == [
+        ("e1", IngestionState.STORED),
+        ("e3", IngestionState.DEAD_LETTERED),
+    ]
+    # By order key (a client request ID not resolved yet), then by its resolved trace.
+    assert [e.assessment_id for e in await spool.entries_for(None, ["crid:req-7"])] == ["c1"]
+    await spool.mark_stored("c1", trace_id(9))
+    assert [e.assessment_id for e in await spool.entries_for(trace_id(9), [])] == ["c1"]
+    # The newest `limit`, still in acknowledgment order; nothing asked, nothing answered.
+    assert [e.assessment_id for e in await spool.entries_for(TRACE, [], limit=1)] == ["e3"]
+    assert await spool.entries_for(None, []) == []
+
+
 async def test_replay_moves_dead_letters_back_to_pending(spool: Spool) -> None:
     await spool.enqueue([judgment("d1"), judgment("d2"), judgment("d3")])
     for aid in ("d1", "d2", "d3"):

@@ -43,6 +43,7 @@ from typing import IO, Any, Final, TypeVar
 from feedback_server.domain.drainer import AssessmentWriter, Drainer
 from feedback_server.domain.model import Judgment, now_ms
 from feedback_server.domain.spool_store import (
+    CHUNK,
     COLUMNS,
     DEAD,
     PRUNE_CHUNK,
@@ -292,6 +293,25 @@ class Spool(SpoolTransactions):
         return await self._read(
             lambda conn: [row_to_entry(r) for r in conn.execute(sql, (trace_id, QUEUED))]
         )
+
+    async def entries_for(
+        self, trace_id: str | None, order_keys: Iterable[str], limit: int = 10_000
+    ) -> list[SpoolEntry]:
+        """Every entry, in any state, that targets `trace_id` (directly or once resolved) or
+        has one of `order_keys`: the newest `limit`, in acknowledgment order. Read-only."""
+        keys = list(dict.fromkeys(order_keys))[: CHUNK - 2]
+        clauses = ["trace_id = ?"] if trace_id else []
+        if keys:
+            clauses.append(f"order_key IN ({','.join('?' * len(keys))})")
+        if not clauses:
+            return []
+        params: list[Any] = [*([trace_id] if trace_id else []), *keys, max(0, limit)]
+        sql = (
+            f"SELECT {COLUMNS} FROM spool_entries WHERE {' OR '.join(clauses)} "
+            "ORDER BY seq DESC LIMIT ?"
+        )
+        rows = await self._read(lambda conn: conn.execute(sql, params).fetchall())
+        return [row_to_entry(r) for r in reversed(rows)]
 
     async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
         """Dead letters in acknowledgment order; `last_error` holds the reason."""
