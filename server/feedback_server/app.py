@@ -35,6 +35,7 @@ from .domain.writer import MlflowWriter
 from .edge.interceptor import ServiceInterceptor
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
+from .quality_metrics import default_judgment_metrics
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -120,6 +121,7 @@ async def build(settings: Settings) -> App:
         concurrency=settings.drain_concurrency,
         trace_wait_ttl_s=settings.trace_wait_ttl_s,
     )
+    judgment_metrics = default_judgment_metrics(settings.metrics_names_list)
     feedback = FeedbackService(
         gateway,
         registry,
@@ -127,11 +129,12 @@ async def build(settings: Settings) -> App:
         drainer,
         trace_grace_s=settings.trace_grace_s,
         ack_wait_ms=settings.ack_wait_ms,
-        summary_max_traces=settings.summary_max_traces,
+        metrics=judgment_metrics,
     )
     # Expert review (domain/review); its label schemas are enforced on feedback writes.
     catalog = SchemaCatalog(gateway)
     feedback.label_checker = catalog
+    judgment_metrics.more_names = catalog.cached_names
     review = ReviewService(
         gateway,
         feedback,
@@ -144,7 +147,7 @@ async def build(settings: Settings) -> App:
             api_key=settings.openai_api_key.get_secret_value(),
             timeout_s=settings.openai_timeout_s,
         ),
-        query_max_scan=settings.summary_max_traces,
+        query_max_matches=settings.review_query_max_matches,
     )
 
     server = grpc.aio.server(
@@ -162,8 +165,8 @@ async def build(settings: Settings) -> App:
     )
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat), server)
     feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
-        # RetractFeedback, BatchLogFeedback and CreateFeedbackToken are in the contract but not
-        # served yet: gRPC answers UNIMPLEMENTED for them until their servicer methods land.
+        # CreateFeedbackToken (end-user feedback tokens, the edge's) is in the contract but not
+        # served yet: gRPC answers UNIMPLEMENTED for it until its servicer method lands.
         FeedbackServicer(feedback),  # type: ignore[abstract]
         server,
     )

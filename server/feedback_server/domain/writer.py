@@ -1,11 +1,31 @@
-"""The drainer's `AssessmentWriter`: one spooled judgment into MLflow."""
+"""The drainer's `AssessmentWriter`: one spooled judgment into MLflow.
+
+Judgments of one trace are drained one at a time, in acknowledgment order, so the
+writer can read the trace right before it writes and apply the rules of
+supersession.py to what MLflow holds then, whichever replica or application wrote it:
+
+- a write from a known source overrides that source's current judgment of the same
+  (span, name); an anonymous write is just added;
+- a retraction writes the marker that makes the source's current judgment invalid;
+- the trace tag `feedback.judged.<name>` is set while the trace has a valid feedback
+  of that name and removed when its last one is taken back (summaries count by it).
+
+Every step is idempotent (deterministic assessment IDs, a read before each write), so a
+write interrupted anywhere is completed by the next attempt.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from ..errors import Unavailable
-from .model import Judgment, WriteOutcome, WriteResult
+from .model import Judgment, JudgmentKind, TraceJudgments, WriteOutcome, WriteResult
 from .ports import JudgmentStore
+from .supersession import plan_retraction, plan_write, still_judged
 from .traces import TraceRegistry
+
+#: (trace, name) pairs this process tagged as judged, so a tag is set once, not per write.
+_TAGGED_MAX = 100_000
 
 
 class MlflowWriter:
@@ -14,6 +34,7 @@ class MlflowWriter:
     def __init__(self, gateway: JudgmentStore, registry: TraceRegistry) -> None:
         self._gateway = gateway
         self._registry = registry
+        self._tagged: OrderedDict[tuple[str, str], None] = OrderedDict()
 
     async def write(self, judgment: Judgment, trace_id_hint: str | None) -> WriteOutcome:
         trace_id = trace_id_hint or judgment.target.trace_id
@@ -29,4 +50,75 @@ class MlflowWriter:
                 return WriteOutcome(WriteResult.TRACE_NOT_FOUND, None, "client request ID unknown")
         # Feedback on a trace this process produced waits for its export, not for a poll.
         await self._registry.wait_exported(trace_id)
-        return await self._gateway.write_assessment(judgment, trace_id)
+        try:
+            if judgment.retracts:
+                return await self._retract(judgment, trace_id)
+            return await self._store(judgment, trace_id)
+        except Unavailable as exc:
+            return WriteOutcome(WriteResult.UNAVAILABLE, trace_id, exc.message)
+
+    async def _read(self, trace_id: str) -> TraceJudgments | WriteOutcome:
+        state = await self._gateway.read_trace(trace_id)
+        if state is None:
+            return WriteOutcome(WriteResult.TRACE_NOT_FOUND, trace_id, "trace not found")
+        return state
+
+    async def _store(self, j: Judgment, trace_id: str) -> WriteOutcome:
+        state: TraceJudgments | None = None
+        if j.merge:  # anonymous judgments supersede nothing: no read needed
+            read = await self._read(trace_id)
+            if isinstance(read, WriteOutcome):
+                return read
+            state = read
+        plan = plan_write(j, state)
+        if not plan.done:
+            for extra in plan.extras:
+                outcome = await self._gateway.write_invalidation(extra, trace_id)
+                if outcome.result is not WriteResult.STORED:
+                    return outcome
+            outcome = await self._gateway.write_assessment(j, trace_id, plan.overrides)
+            if outcome.result is not WriteResult.STORED:
+                return outcome
+        if j.kind is JudgmentKind.FEEDBACK:
+            await self._tag_judged(trace_id, j.name, state)
+        return WriteOutcome(WriteResult.STORED, trace_id)
+
+    async def _retract(self, j: Judgment, trace_id: str) -> WriteOutcome:
+        read = await self._read(trace_id)
+        if isinstance(read, WriteOutcome):
+            return read
+        markers = plan_retraction(j, read)
+        for marker in markers:
+            outcome = await self._gateway.write_invalidation(marker, trace_id)
+            if outcome.result is not WriteResult.STORED:
+                return outcome
+        await self._untag_unless_judged(trace_id, j.name, read, [m.target_id for m in markers])
+        detail = "" if markers else "nothing current to retract"
+        return WriteOutcome(WriteResult.STORED, trace_id, detail)
+
+    # --- the trace tag summaries count judged traces by ------------------------------
+
+    async def _tag_judged(self, trace_id: str, name: str, state: TraceJudgments | None) -> None:
+        key = (trace_id, name)
+        if key not in self._tagged and (state is None or name not in state.judged_names):
+            await self._gateway.set_judged(trace_id, name, True)
+        self._tagged[key] = None
+        self._tagged.move_to_end(key)
+        while len(self._tagged) > _TAGGED_MAX:
+            self._tagged.popitem(last=False)
+
+    async def _untag_unless_judged(
+        self, trace_id: str, name: str, state: TraceJudgments, invalidated: list[str]
+    ) -> None:
+        """Removes the tag when no valid feedback of `name` is left. Another writer (a
+        replica, an application) may add one meanwhile: the trace is read again after
+        the removal, and tagged again if so."""
+        if still_judged(state, name, invalidated):
+            return
+        self._tagged.pop((trace_id, name), None)
+        if name not in state.judged_names:
+            return
+        await self._gateway.set_judged(trace_id, name, False)
+        after = await self._gateway.read_trace(trace_id)
+        if after is not None and still_judged(after, name, ()):
+            await self._gateway.set_judged(trace_id, name, True)
