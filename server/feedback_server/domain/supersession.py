@@ -8,7 +8,10 @@ the current judgment back with a marker: an assessment named `<name>:retracted` 
 value, whose `overrides` is the judgment (MLflow offers no other way to set `valid=false`:
 its UpdateAssessment ignores `valid`). When a source has several current judgments (made
 before this rule, or by two replicas at the same instant), the newest is superseded by the
-new one and the others get `<name>:superseded` markers, so one stays current.
+new one and the others get `<name>:superseded` markers, so one stays current. MLflow 3.17
+drops `overrides` (and `valid`) from an expectation it receives or returns, so a new
+expectation supersedes with `<name>:superseded` markers (feedback, whose override MLflow
+keeps), and an assessment counts as invalid here when another one overrides it.
 
 Markers carry `feedback.marker` in their metadata; `link` hides them from ListFeedback and
 shows their effect instead (`retracted`, `superseded_by`). Everything here is pure: the
@@ -75,9 +78,17 @@ def marker_name(name: str, reason: str) -> str:
     return f"{name}:{reason}"
 
 
+def valid_judgments(assessments: Iterable[StoredAssessment]) -> list[StoredAssessment]:
+    """The valid assessments that are not markers: MLflow's `valid`, and not overridden by
+    another assessment (MLflow does not return `valid` for expectations)."""
+    items = list(assessments)
+    overridden = {a.overrides for a in items if a.overrides}
+    return [a for a in items if a.valid and not is_marker(a) and a.assessment_id not in overridden]
+
+
 def current(assessments: Iterable[StoredAssessment], key: JudgmentKey) -> list[StoredAssessment]:
     """The source's valid judgments of `key`, newest first (normally one, or none)."""
-    found = [a for a in assessments if a.valid and not is_marker(a) and stored_key(a) == key]
+    found = [a for a in valid_judgments(assessments) if stored_key(a) == key]
     return sorted(found, key=lambda a: (a.create_time_ms, a.assessment_id), reverse=True)
 
 
@@ -122,6 +133,9 @@ def plan_write(j: Judgment, state: TraceJudgments | None) -> WritePlan:
     found = current(state.assessments, key_of(j))
     if not found:
         return WritePlan(done=False)
+    if j.kind is JudgmentKind.EXPECTATION:  # MLflow drops an expectation's `overrides`
+        extras = tuple(invalidation(j, a, SUPERSEDED, by=j.assessment_id) for a in found)
+        return WritePlan(done=False, extras=extras)
     newest, *others = found
     extras = tuple(invalidation(j, a, SUPERSEDED, by=j.assessment_id) for a in others)
     return WritePlan(done=False, overrides=newest.assessment_id, extras=extras)
@@ -143,12 +157,8 @@ def still_judged(state: TraceJudgments, name: str, invalidated: Iterable[str]) -
     """Whether the trace keeps a valid feedback named `name` once `invalidated` are not."""
     gone = set(invalidated)
     return any(
-        a.valid
-        and not is_marker(a)
-        and a.kind is JudgmentKind.FEEDBACK
-        and a.name == name
-        and a.assessment_id not in gone
-        for a in state.assessments
+        a.kind is JudgmentKind.FEEDBACK and a.name == name and a.assessment_id not in gone
+        for a in valid_judgments(state.assessments)
     )
 
 
@@ -185,10 +195,11 @@ def link(items: Sequence[StoredAssessment], pending: Sequence[Judgment]) -> list
 
     for a in items:
         if is_marker(a):
-            reason = a.metadata.get(MARKER_KEY)
-            mark(
-                a.overrides, by=a.metadata.get(SUPERSEDED_BY_KEY, ""), retracted=reason == RETRACTED
-            )
+            by = a.metadata.get(SUPERSEDED_BY_KEY, "")
+            mark(a.overrides, by=by, retracted=a.metadata.get(MARKER_KEY) == RETRACTED)
+            newer = by_id.get(by)
+            if newer is not None and not newer.overrides:  # an expectation's supersession
+                by_id[by] = replace(newer, overrides=a.overrides)
         elif a.overrides:
             mark(a.overrides, by=a.assessment_id)
     for j in pending:
