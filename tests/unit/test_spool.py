@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import feedback_server
@@ -297,23 +298,26 @@ async def test_reads_pending_for_trace_and_dead_letters(spool: Spool) -> None:
     assert stats.pending_keys == 2
 
 
-async def test_entries_for_a_trace_in_every_state(spool: Spool) -> None:
-    await spool.enqueue([judgment("e1"), judgment("e2", trace_id(2)), judgment("e3")])
-    await spool.enqueue([judgment("c1", None, crid="req-7")])
+async def test_recent_entries_of_a_source_in_a_trace(spool: Spool) -> None:
+    def of(aid: str, trace: str | None = TRACE, source: str = "alice", **kw: object) -> Judgment:
+        return replace(judgment(aid, trace, **kw), source_id=source)  # type: ignore[arg-type]
+
+    await spool.enqueue([of("e1"), of("e2", trace_id(2)), of("e3"), of("b1", source="bob")])
+    await spool.enqueue([of("n1", name="comment"), of("c1", None, crid="req-7")])
     await spool.mark_stored("e1", TRACE)
     await spool.mark_dead("e3", "gone")
-    entries = await spool.entries_for(TRACE, [TRACE])
-    assert [(e.assessment_id, e.state) for e in entries] == [
-        ("e1", IngestionState.STORED),
-        ("e3", IngestionState.DEAD_LETTERED),
-    ]
-    # By order key (a client request ID not resolved yet), then by its resolved trace.
-    assert [e.assessment_id for e in await spool.entries_for(None, ["crid:req-7"])] == ["c1"]
-    await spool.mark_stored("c1", trace_id(9))
-    assert [e.assessment_id for e in await spool.entries_for(trace_id(9), [])] == ["c1"]
-    # The newest `limit`, still in acknowledgment order; nothing asked, nothing answered.
-    assert [e.assessment_id for e in await spool.entries_for(TRACE, [], limit=1)] == ["e3"]
-    assert await spool.entries_for(None, []) == []
+    found = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "alice")
+    assert [(e.assessment_id, e.state) for e in found] == [("e1", IngestionState.STORED)]
+    # By order key when the trace is not resolved yet.
+    crid = await spool.recent_of_source(None, "crid:req-7", "user_feedback", "alice")
+    assert [e.assessment_id for e in crid] == ["c1"]
+    # Bounded: only the newest `depth` entries of each state are looked at.
+    await spool.enqueue([of(f"x{i}", source="xavier") for i in range(5)])
+    await spool.enqueue([of("late")])
+    shallow = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "alice", depth=1)
+    assert [e.assessment_id for e in shallow] == ["e1", "late"]  # newest stored, newest queued
+    deep = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "xavier", depth=3)
+    assert [e.assessment_id for e in deep] == ["x3", "x4"]  # "late" is one of the 3 newest
 
 
 async def test_replay_moves_dead_letters_back_to_pending(spool: Spool) -> None:

@@ -43,7 +43,6 @@ from typing import IO, Any, Final, TypeVar
 from feedback_server.domain.drainer import AssessmentWriter, Drainer
 from feedback_server.domain.model import Judgment, now_ms
 from feedback_server.domain.spool_store import (
-    CHUNK,
     COLUMNS,
     DEAD,
     PRUNE_CHUNK,
@@ -294,24 +293,30 @@ class Spool(SpoolTransactions):
             lambda conn: [row_to_entry(r) for r in conn.execute(sql, (trace_id, QUEUED))]
         )
 
-    async def entries_for(
-        self, trace_id: str | None, order_keys: Iterable[str], limit: int = 10_000
+    async def recent_of_source(
+        self, trace_id: str | None, order_key: str, name: str, source_id: str, depth: int = 256
     ) -> list[SpoolEntry]:
-        """Every entry, in any state, that targets `trace_id` (directly or once resolved) or
-        has one of `order_keys`: the newest `limit`, in acknowledgment order. Read-only."""
-        keys = list(dict.fromkeys(order_keys))[: CHUNK - 2]
-        clauses = ["trace_id = ?"] if trace_id else []
-        if keys:
-            clauses.append(f"order_key IN ({','.join('?' * len(keys))})")
-        if not clauses:
-            return []
-        params: list[Any] = [*([trace_id] if trace_id else []), *keys, max(0, limit)]
+        """The entries, pending or stored, that target `trace_id` (without one: that have
+        `order_key`) and whose judgment has this name and source ID, among the newest
+        `depth` of each state; in acknowledgment order. Read-only, bounded whatever the
+        trace's history (it reads at most 2 x `depth` rows of the trace's index)."""
+        column, value = ("trace_id", trace_id) if trace_id else ("order_key", order_key)
         sql = (
-            f"SELECT {COLUMNS} FROM spool_entries WHERE {' OR '.join(clauses)} "
-            "ORDER BY seq DESC LIMIT ?"
+            f"SELECT {COLUMNS} FROM (SELECT * FROM spool_entries WHERE {column} = ? "
+            "AND state = ? ORDER BY seq DESC LIMIT ?) "
+            "WHERE json_extract(judgment, '$.name') = ? "
+            "AND json_extract(judgment, '$.source_id') = ?"
         )
-        rows = await self._read(lambda conn: conn.execute(sql, params).fetchall())
-        return [row_to_entry(r) for r in reversed(rows)]
+
+        def run(conn: sqlite3.Connection) -> list[SpoolEntry]:
+            rows = [
+                row
+                for state in (QUEUED, STORED)
+                for row in conn.execute(sql, (value, state, max(0, depth), name, source_id))
+            ]
+            return [row_to_entry(r) for r in sorted(rows, key=lambda r: r[0])]
+
+        return await self._read(run)
 
     async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
         """Dead letters in acknowledgment order; `last_error` holds the reason."""
