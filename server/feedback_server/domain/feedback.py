@@ -36,7 +36,15 @@ from .model import (
 )
 from .ports import FeedbackStore
 from .summaries import RATING_PREFIX, Summarizer, Summary, SummaryQuery
-from .supersession import current, is_known_source, key_of, link, local_current, queued_view
+from .supersession import (
+    JudgmentKey,
+    current,
+    is_known_source,
+    key_of,
+    link,
+    local_current,
+    queued_view,
+)
 from .traces import TraceRegistry
 from .validation import (
     DEFAULT_SCALE,
@@ -417,27 +425,28 @@ class FeedbackService:
 
     # --- supersession: what a judgment supersedes, as known when it is acknowledged -----
 
-    async def _history(self, target: TraceTarget) -> list[SpoolEntry]:
-        keys = [target.order_key]
-        if target.trace_id and target.client_request_id:
-            keys.append(f"crid:{target.client_request_id}")
-        entries = await self._spool.entries_for(target.trace_id, keys)
-        return [e for e in entries if e.state is not IngestionState.DEAD_LETTERED]
+    async def _history(self, j: Judgment) -> list[SpoolEntry]:
+        """The spool's recent entries of `j`'s trace, source and name (pending and stored,
+        acknowledgment order): what this replica knows of the source's current judgment."""
+        entries = await self._spool.recent_of_source(
+            j.target.trace_id, j.target.order_key, j.name, j.source_id
+        )
+        return [e for e in entries if key_of(e.judgment) == key_of(j)]
 
     async def _with_replaces(self, judgments: list[Judgment]) -> list[Judgment]:
         """Sets `replaces` on the merged writes: the source's current judgment of the same
-        (span, name) per the spool's history of the trace and the writes before it in
-        `judgments` (a batch may change a vote twice)."""
-        histories: dict[str, list[Judgment]] = {}
+        (span, name) per the spool's history and the writes before it in `judgments` (a
+        batch may change a vote twice)."""
+        histories: dict[tuple[str, JudgmentKey], list[Judgment]] = {}
         out = []
         for j in judgments:
             if not j.merge or j.retracts:
                 out.append(j)
                 continue
-            key = j.target.order_key
+            key = (j.target.order_key, key_of(j))
             if key not in histories:
-                histories[key] = [e.judgment for e in await self._history(j.target)]
-            known, current_id = local_current(histories[key], key_of(j))
+                histories[key] = [e.judgment for e in await self._history(j)]
+            known, current_id = local_current(histories[key], key[1])
             j = replace(j, replaces=current_id if known and current_id != j.assessment_id else "")
             histories[key].append(j)
             out.append(j)
@@ -446,7 +455,7 @@ class FeedbackService:
     async def _current_for_retraction(self, judgment: Judgment) -> str:
         """The judgment a retraction takes back (see `retract`)."""
         key = key_of(judgment)
-        history = await self._history(judgment.target)
+        history = await self._history(judgment)
         queued = [e.judgment for e in history if e.state is IngestionState.QUEUED]
         known, current_id = local_current(queued, key)
         if not known and judgment.target.trace_id:
