@@ -574,6 +574,9 @@ def test_list_feedback_parses_typed_assessments(client: FeedbackClient, server: 
                     source=common_pb2.Source(type=common_pb2.SOURCE_TYPE_CODE, id="ci"),
                     state=common_pb2.INGESTION_STATE_STORED,
                     valid=False,
+                    supersedes_assessment_id="a-0",
+                    superseded_by_assessment_id="a-3",
+                    retracted=True,
                 ),
             ],
         ),
@@ -613,6 +616,9 @@ def test_list_feedback_parses_typed_assessments(client: FeedbackClient, server: 
             create_time=None,
             state=IngestionState.STORED,
             valid=False,
+            supersedes_assessment_id="a-0",
+            superseded_by_assessment_id="a-3",
+            retracted=True,
         ),
     )
 
