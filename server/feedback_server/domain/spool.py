@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import queue
@@ -294,27 +295,32 @@ class Spool(SpoolTransactions):
         )
 
     async def recent_of_source(
-        self, trace_id: str | None, order_key: str, name: str, source_id: str, depth: int = 256
+        self, trace_id: str | None, order_key: str, name: str, source_id: str, depth: int = 64
     ) -> list[SpoolEntry]:
         """The entries, pending or stored, that target `trace_id` (without one: that have
         `order_key`) and whose judgment has this name and source ID, among the newest
         `depth` of each state; in acknowledgment order. Read-only, bounded whatever the
         trace's history (it reads at most 2 x `depth` rows of the trace's index)."""
         column, value = ("trace_id", trace_id) if trace_id else ("order_key", order_key)
+        # A cheap text filter on the JSON as `Judgment.to_json` writes it (sorted keys,
+        # no spaces); the parsed judgments are checked exactly below.
+        wanted = (f'"name":{json.dumps(name)}', f'"source_id":{json.dumps(source_id)}')
         sql = (
             f"SELECT {COLUMNS} FROM (SELECT * FROM spool_entries WHERE {column} = ? "
             "AND state = ? ORDER BY seq DESC LIMIT ?) "
-            "WHERE json_extract(judgment, '$.name') = ? "
-            "AND json_extract(judgment, '$.source_id') = ?"
+            "WHERE instr(judgment, ?) > 0 AND instr(judgment, ?) > 0"
         )
 
         def run(conn: sqlite3.Connection) -> list[SpoolEntry]:
             rows = [
                 row
                 for state in (QUEUED, STORED)
-                for row in conn.execute(sql, (value, state, max(0, depth), name, source_id))
+                for row in conn.execute(sql, (value, state, max(0, depth), *wanted))
             ]
-            return [row_to_entry(r) for r in sorted(rows, key=lambda r: r[0])]
+            entries = [row_to_entry(r) for r in sorted(rows, key=lambda r: r[0])]
+            return [
+                e for e in entries if e.judgment.name == name and e.judgment.source_id == source_id
+            ]
 
         return await self._read(run)
 
