@@ -55,6 +55,7 @@ class FakeMlflow:
         self.down = False
         self.clock = 0
         self.after_untag: Any = None  # called once the tag is removed (a racing writer)
+        self.trace_reads = self.single_reads = 0
 
     def _up(self) -> None:
         if self.down:
@@ -77,8 +78,15 @@ class FakeMlflow:
         self._up()
         return None
 
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> StoredAssessment | None:
+        self._up()
+        self.single_reads += 1
+        found = [a for a in self.assessments.get(trace_id, []) if a.assessment_id == assessment_id]
+        return found[0] if found else None
+
     async def read_trace(self, trace_id: str) -> TraceJudgments | None:
         self._up()
+        self.trace_reads += 1
         if trace_id not in self.assessments:
             return None
         judged = frozenset(self.tags[trace_id])
@@ -341,3 +349,33 @@ async def test_the_tag_is_set_again_when_a_vote_lands_while_it_is_removed(stack:
     await stack.drained()
     assert stack.mlflow.valid() == [("zoe", "user_feedback", True)]
     assert stack.mlflow.tags[TRACE] == {"user_feedback"}
+
+
+async def test_a_known_predecessor_is_confirmed_without_reading_the_trace(stack: Stack) -> None:
+    await stack.vote(True)
+    await stack.drained()
+    reads = stack.mlflow.trace_reads
+    second = await stack.vote(False)  # supersedes the vote this service knows
+    await stack.drained()
+    assert stack.mlflow.trace_reads == reads and stack.mlflow.single_reads == 1
+    # Superseded meanwhile by another replica: the hint is stale, the trace is read.
+    stack.mlflow._add(
+        TRACE,
+        StoredAssessment(
+            "other-replica",
+            "user_feedback",
+            JudgmentKind.FEEDBACK,
+            True,
+            SourceType.HUMAN,
+            "alice",
+            overrides=second.assessment_ids[0],
+        ),
+    )
+    third = await stack.vote(True)
+    assert third.superseded == second.assessment_ids  # what this replica knew
+    await stack.drained()
+    assert stack.mlflow.trace_reads == reads + 1
+    current = [a for a in link(stack.mlflow.assessments[TRACE], []) if a.valid]
+    assert [(a.assessment_id, a.overrides) for a in current] == [
+        (third.assessment_ids[0], "other-replica")
+    ]

@@ -88,9 +88,14 @@ class ChatTracing(ExperimentResolver, Protocol):
 
 
 class JudgmentStore(TraceLookups, AssessmentWrites, Protocol):
-    """What the drainer's writer needs: resolve a client request ID, read a trace, write."""
+    """What the drainer's writer needs: resolve a client request ID, read a trace or one of
+    its assessments, write."""
 
     async def read_trace(self, trace_id: str) -> TraceJudgments | None: ...
+
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> StoredAssessment | None:
+        """One assessment, or None when MLflow has no such trace or assessment."""
+        ...
 
 
 class FeedbackStore(TraceLookups, AssessmentReads, SummaryCounter, Protocol):

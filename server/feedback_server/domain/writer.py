@@ -5,7 +5,9 @@ writer can read the trace right before it writes and apply the rules of
 supersession.py to what MLflow holds then, whichever replica or application wrote it:
 
 - a write from a known source overrides that source's current judgment of the same
-  (span, name); an anonymous write is just added;
+  (span, name); an anonymous write is just added. When the judgment it supersedes was
+  known at acknowledgment and MLflow still holds it valid (one read of that assessment),
+  that one is overridden without reading the whole trace;
 - a retraction writes the marker that makes the source's current judgment invalid;
 - the trace tag `feedback.judged.<name>` is set while the trace has a valid feedback
   of that name and removed when its last one is taken back (summaries count by it).
@@ -21,7 +23,14 @@ from collections import OrderedDict
 from ..errors import Unavailable
 from .model import Judgment, JudgmentKind, TraceJudgments, WriteOutcome, WriteResult
 from .ports import JudgmentStore
-from .supersession import plan_retraction, plan_write, still_judged
+from .supersession import (
+    WritePlan,
+    key_of,
+    plan_retraction,
+    plan_write,
+    still_judged,
+    stored_key,
+)
 from .traces import TraceRegistry
 
 #: (trace, name) pairs this process tagged as judged, so a tag is set once, not per write.
@@ -65,12 +74,13 @@ class MlflowWriter:
 
     async def _store(self, j: Judgment, trace_id: str) -> WriteOutcome:
         state: TraceJudgments | None = None
-        if j.merge:  # anonymous judgments supersede nothing: no read needed
+        plan = await self._confirmed_plan(j, trace_id)
+        if plan is None and j.merge:  # anonymous judgments supersede nothing: no read
             read = await self._read(trace_id)
             if isinstance(read, WriteOutcome):
                 return read
             state = read
-        plan = plan_write(j, state)
+        plan = plan or plan_write(j, state)
         if not plan.done:
             for extra in plan.extras:
                 outcome = await self._gateway.write_invalidation(extra, trace_id)
@@ -82,6 +92,20 @@ class MlflowWriter:
         if j.kind is JudgmentKind.FEEDBACK:
             await self._tag_judged(trace_id, j.name, state)
         return WriteOutcome(WriteResult.STORED, trace_id)
+
+    async def _confirmed_plan(self, j: Judgment, trace_id: str) -> WritePlan | None:
+        """The fast path of a merged feedback write: the judgment it supersedes as known at
+        acknowledgment (`replaces`), still the source's valid one in MLflow, is overridden
+        after one read of that assessment instead of the whole trace (whose assessments
+        grow with its votes). None when that is not known or not so: read the trace."""
+        if not (j.merge and j.replaces and j.kind is JudgmentKind.FEEDBACK):
+            return None
+        old = await self._gateway.get_assessment(trace_id, j.replaces)
+        if old is None or not old.valid or old.kind is not JudgmentKind.FEEDBACK:
+            return None  # superseded meanwhile (or by this very write, before a crash)
+        if stored_key(old) != key_of(j):
+            return None
+        return WritePlan(done=False, overrides=old.assessment_id)
 
     async def _retract(self, j: Judgment, trace_id: str) -> WriteOutcome:
         read = await self._read(trace_id)

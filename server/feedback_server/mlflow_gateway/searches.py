@@ -67,6 +67,18 @@ class SearchMethods(GatewayCore):
         except NotFound:
             return None
 
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> StoredAssessment | None:
+        """One assessment of the trace, or None when MLflow has no such trace or assessment.
+        Raises `Unavailable` when MLflow cannot answer."""
+        try:
+            found = await self._call(
+                lambda: self._client.get_assessment(trace_id, assessment_id),
+                ("assessment", assessment_id),
+            )
+        except NotFound:
+            return None
+        return to_stored(found)
+
     async def list_assessments(self, trace_id: str) -> list[StoredAssessment] | None:
         """The trace's assessments, or None when MLflow has no such trace."""
         state = await self.read_trace(trace_id)
