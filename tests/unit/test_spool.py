@@ -306,18 +306,28 @@ async def test_recent_entries_of_a_source_in_a_trace(spool: Spool) -> None:
     await spool.enqueue([of("n1", name="comment"), of("c1", None, crid="req-7")])
     await spool.mark_stored("e1", TRACE)
     await spool.mark_dead("e3", "gone")
-    found = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "alice")
+
+    async def recent(*query: str | None, depth: int = 64) -> list[SpoolEntry]:
+        [found] = await spool.recent_of_sources([query], depth)  # type: ignore[list-item]
+        return found
+
+    found = await recent(TRACE, TRACE, "user_feedback", "alice")
     assert [(e.assessment_id, e.state) for e in found] == [("e1", IngestionState.STORED)]
     # By order key when the trace is not resolved yet.
-    crid = await spool.recent_of_source(None, "crid:req-7", "user_feedback", "alice")
+    crid = await recent(None, "crid:req-7", "user_feedback", "alice")
     assert [e.assessment_id for e in crid] == ["c1"]
     # Bounded: only the newest `depth` entries of each state are looked at.
     await spool.enqueue([of(f"x{i}", source="xavier") for i in range(5)])
     await spool.enqueue([of("late")])
-    shallow = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "alice", depth=1)
+    shallow = await recent(TRACE, TRACE, "user_feedback", "alice", depth=1)
     assert [e.assessment_id for e in shallow] == ["e1", "late"]  # newest stored, newest queued
-    deep = await spool.recent_of_source(TRACE, TRACE, "user_feedback", "xavier", depth=3)
+    deep = await recent(TRACE, TRACE, "user_feedback", "xavier", depth=3)
     assert [e.assessment_id for e in deep] == ["x3", "x4"]  # "late" is one of the 3 newest
+    # Several queries in one read, answered in order.
+    both = await spool.recent_of_sources(
+        [(TRACE, TRACE, "user_feedback", "bob"), (TRACE, TRACE, "comment", "alice")]
+    )
+    assert [[e.assessment_id for e in found] for found in both] == [["b1"], ["n1"]]
 
 
 async def test_replay_moves_dead_letters_back_to_pending(spool: Spool) -> None:
