@@ -84,7 +84,7 @@ def seed_analysis(tracking_uri: str, experiment_id: str, start_ms: int) -> dict[
     token = None
     while True:
         page = client.search_traces(
-            experiment_ids=[experiment_id],
+            locations=[experiment_id],
             filter_string=f"trace.timestamp_ms > {start_ms}",
             max_results=500,
             page_token=token,

@@ -26,8 +26,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-#: The service's retraction marker (domain/judgments.py, RETRACTION_SUFFIX).
+#: The service's retraction marker and judged-by tag (domain/supersession.py).
 RETRACTED_SUFFIX = ":retracted"
+JUDGED_TAG_PREFIX = "feedback.judged."
 USERS = 200
 SESSIONS = 2_000
 CHUNK = 5_000
@@ -120,7 +121,22 @@ def _assessment(
 
 
 def _judge(rows: _Rows, trace: dict[str, Any], rng: random.Random) -> None:
-    """Appends the judgments of one trace (see the module docstring for the mix)."""
+    """Appends the judgments of one trace (see the module docstring for the mix), and the
+    trace's `feedback.judged.<name>` tags as the service's writer keeps them."""
+    first_row = len(rows.assessments)
+    _judgments(rows, trace, rng)
+    judged = {
+        a["name"]
+        for a in rows.assessments[first_row:]
+        if a["valid"] and RETRACTED_SUFFIX not in a["name"]
+    }
+    for name in sorted(judged):
+        rows.tags.append(
+            {"request_id": trace["request_id"], "key": JUDGED_TAG_PREFIX + name, "value": "true"}
+        )
+
+
+def _judgments(rows: _Rows, trace: dict[str, Any], rng: random.Random) -> None:
     t = trace["timestamp_ms"] + 1_000
     roll = rng.random()
     if roll < 0.3:

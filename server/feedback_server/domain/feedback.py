@@ -208,14 +208,16 @@ class FeedbackService:
         judgment = self._judgment(item)
         return await self._accept([judgment], {judgment.assessment_id: item.value_kind})
 
-    def _judgment(self, item: FeedbackIn) -> Judgment:
+    def _judgment(self, item: FeedbackIn, target: TraceTarget | None = None) -> Judgment:
+        """The judgment of `item`; on `target` (resolved) when given. Its fingerprint is of
+        the request as sent."""
         request_id = item.request_id or uuid.uuid4().hex
         rpc = "LogFeedback" if item.kind is JudgmentKind.FEEDBACK else "LogExpectation"
         return Judgment(
             assessment_id=assessment_id_for(rpc, request_id),
             request_id=request_id,
             kind=item.kind,
-            target=item.target,
+            target=target or item.target,
             name=item.name,
             value=item.value,
             source_type=item.source_type,
@@ -288,32 +290,33 @@ class FeedbackService:
     async def log_batch(
         self, items: Sequence[FeedbackIn | ServiceError]
     ) -> list[Accepted | ServiceError]:
-        """BatchLogFeedback: every valid item is checked and resolved on its own, the
-        accepted ones are recorded in one spool transaction, and each item is answered in
-        request order (an item given as an error, because it is invalid, with that error)."""
+        """BatchLogFeedback: every valid item is checked on its own, each distinct target is
+        resolved once (16 at a time), the accepted items are recorded in one spool
+        transaction, and each item is answered in request order (an item given as an
+        error, because it is invalid, with that error)."""
         results: list[Accepted | ServiceError | None] = [None] * len(items)
-        limit = asyncio.Semaphore(_BATCH_CONCURRENCY)
-
-        async def prepare(i: int, item: FeedbackIn | ServiceError) -> tuple[int, Judgment] | None:
+        valid: list[tuple[int, FeedbackIn]] = []
+        for i, item in enumerate(items):
             if isinstance(item, ServiceError):
                 results[i] = item
-                return None
-            async with limit:
-                try:
-                    await self._check_labels([("value", item.name, item.value)])
-                    return i, await self._resolved(self._judgment(item))
-                except ServiceError as exc:
-                    results[i] = exc
-                    return None
-
-        done = await asyncio.gather(*(prepare(i, item) for i, item in enumerate(items)))
-        prepared = [p for p in done if p is not None]
+                continue
+            try:
+                await self._check_labels([("value", item.name, item.value)])
+                valid.append((i, item))
+            except ServiceError as exc:
+                results[i] = exc
+        resolved = await self._resolve_targets({item.target for _, item in valid})
+        prepared: list[tuple[int, Judgment]] = []
+        kinds: dict[str, str | None] = {}
+        for i, item in valid:
+            target = resolved[item.target]
+            if isinstance(target, ServiceError):
+                results[i] = target
+                continue
+            j = self._judgment(item, target)
+            prepared.append((i, j))
+            kinds[j.assessment_id] = item.value_kind
         if prepared:
-            kinds = {
-                j.assessment_id: item.value_kind
-                for (i, j) in prepared
-                if isinstance(item := items[i], FeedbackIn)
-            }
             judgments = await self._with_replaces([j for _, j in prepared])
             entries = await self._record(judgments, kinds)
             for (i, _), j, entry in zip(prepared, judgments, entries, strict=True):
@@ -323,6 +326,26 @@ class FeedbackService:
                 except ServiceError as exc:
                     results[i] = exc
         return [r for r in results if r is not None]
+
+    async def _resolve_targets(
+        self, targets: set[TraceTarget]
+    ) -> dict[TraceTarget, TraceTarget | ServiceError]:
+        """Each target with its trace resolved (as `_resolved_all`), or the error of that."""
+        limit = asyncio.Semaphore(_BATCH_CONCURRENCY)
+        out: dict[TraceTarget, TraceTarget | ServiceError] = {}
+
+        async def one(target: TraceTarget) -> None:
+            async with limit:
+                try:
+                    trace_id = await self.resolve(target, for_write=True)
+                except ServiceError as exc:
+                    out[target] = exc
+                    return
+                known = trace_id and not target.trace_id
+                out[target] = replace(target, trace_id=trace_id) if known else target
+
+        await asyncio.gather(*(one(t) for t in targets))
+        return out
 
     async def retract(
         self,
@@ -463,7 +486,8 @@ class FeedbackService:
             if j.merge and not j.retracts:
                 key = _recent_key(j)
                 previous = known.get(key) or ""
-                j = replace(j, replaces="" if previous == j.assessment_id else previous)
+                if previous and previous != j.assessment_id:
+                    j = replace(j, replaces=previous)
                 known[key] = j.assessment_id
             out.append(j)
         return out
