@@ -11,7 +11,6 @@ import json
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Protocol
@@ -24,6 +23,7 @@ from ..errors import (
     ServiceError,
     Unavailable,
 )
+from .history import RECENT_JUDGMENTS, HistoryReads, RecentJudgments, recent_key
 from .model import (
     IngestionState,
     JsonValue,
@@ -63,7 +63,6 @@ if TYPE_CHECKING:
     from .drainer import Drainer
     from .spool import Spool, SpoolEntry
 
-HistoryQuery = tuple[str | None, str, str, str]  # trace ID, order key, name, source ID
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +73,6 @@ WRITE_LOOKUP_MIN_WAIT_S = 2.0
 WRITE_LOOKUP_BACKOFF_S = 5.0
 # Batch items resolved (and checked against their label schemas) at once.
 _BATCH_CONCURRENCY = 16
-# Judgment keys whose latest acknowledgment is remembered (a few MB).
-RECENT_JUDGMENTS = 20_000
 
 
 # --- validation of the parts every write shares ------------------------------------------
@@ -190,10 +187,10 @@ class FeedbackService:
         self._ack_wait_s = ack_wait_ms / 1000
         self._metrics = metrics
         self._summarizer = Summarizer(gateway)
-        self._history_reads = _HistoryReads(spool)
+        self._history_reads = HistoryReads(spool)
         # The latest merged judgment (or "" once retracted) this process acknowledged per
         # (order key, span, name, source): no spool read for a source voting again.
-        self._recent = _Recent(RECENT_JUDGMENTS)
+        self._recent = RecentJudgments(RECENT_JUDGMENTS)
         # Until then, writes do not ask MLflow to confirm their target: it just failed to
         # answer (down, or hung). See `_lookup_for_write`.
         self._write_lookups_off_until = 0.0
@@ -413,7 +410,7 @@ class FeedbackService:
                 counted.add(j.assessment_id)
                 self._count(j, kinds.get(j.assessment_id))
                 if j.merge:
-                    self._recent.put(_recent_key(j), "" if j.retracts else j.assessment_id)
+                    self._recent.put(recent_key(j), "" if j.retracts else j.assessment_id)
         if self._ack_wait_s > 0 and any(e.state is IngestionState.QUEUED for e in entries):
             ids = _ids([e.judgment for e in entries])
             await self._drainer.wait_stored(ids, self._ack_wait_s)
@@ -473,18 +470,18 @@ class FeedbackService:
         writes before it in `judgments` (a batch may change a vote twice)."""
         known: dict[tuple[str, JudgmentKey], str | None] = {}
         for j in judgments:
-            if j.merge and not j.retracts and (key := _recent_key(j)) not in known:
+            if j.merge and not j.retracts and (key := recent_key(j)) not in known:
                 known[key] = self._recent.get(key)
-        missing = [j for j in judgments if j.merge and known.get(_recent_key(j), "") is None]
+        missing = [j for j in judgments if j.merge and known.get(recent_key(j), "") is None]
         for j in missing:  # concurrent lookups share one spool read (_HistoryReads)
             found, current_id = local_current(
                 [e.judgment for e in await self._history(j)], key_of(j)
             )
-            known[_recent_key(j)] = current_id if found else ""
+            known[recent_key(j)] = current_id if found else ""
         out = []
         for j in judgments:
             if j.merge and not j.retracts:
-                key = _recent_key(j)
+                key = recent_key(j)
                 previous = known.get(key) or ""
                 if previous and previous != j.assessment_id:
                     j = replace(j, replaces=previous)
@@ -633,68 +630,6 @@ class FeedbackService:
         """The durable write path for judgments built by other domain modules (expert
         labels, evaluation scores): same resolution, spool and acknowledgment as the RPCs."""
         return await self._accept(judgments)
-
-
-def _recent_key(j: Judgment) -> tuple[str, JudgmentKey]:
-    return j.target.order_key, key_of(j)
-
-
-class _Recent:
-    """A bounded LRU map: key -> the latest judgment ID acknowledged ("" when retracted)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, JudgmentKey], str] = OrderedDict()
-
-    def get(self, key: tuple[str, JudgmentKey]) -> str | None:
-        value = self._items.get(key)
-        if value is not None:
-            self._items.move_to_end(key)
-        return value
-
-    def put(self, key: tuple[str, JudgmentKey], value: str) -> None:
-        self._items[key] = value
-        self._items.move_to_end(key)
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-
-class _HistoryReads:
-    """Coalesces the history lookups made during one event-loop iteration (concurrent
-    writes, a batch's items) into one spool read, as the spool coalesces its writes."""
-
-    def __init__(self, spool: Spool) -> None:
-        self._spool = spool
-        self._waiting: list[tuple[HistoryQuery, asyncio.Future[list[SpoolEntry]]]] = []
-        self._reads: set[asyncio.Task[list[list[SpoolEntry]]]] = set()
-
-    async def read(self, query: HistoryQuery) -> list[SpoolEntry]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[SpoolEntry]] = loop.create_future()
-        self._waiting.append((query, future))
-        if len(self._waiting) == 1:
-            loop.call_soon(self._flush)
-        return await future
-
-    def _flush(self) -> None:
-        batch, self._waiting = self._waiting, []
-        reading = self._spool.recent_of_sources([q for q, _ in batch])
-        task = asyncio.get_running_loop().create_task(reading)
-        self._reads.add(task)
-
-        def done(t: asyncio.Task[list[list[SpoolEntry]]]) -> None:
-            self._reads.discard(t)
-            for i, (_, future) in enumerate(batch):
-                if future.done():
-                    continue
-                if t.cancelled():
-                    future.cancel()
-                elif (exc := t.exception()) is not None:
-                    future.set_exception(exc)
-                else:
-                    future.set_result(t.result()[i])
-
-        task.add_done_callback(done)
 
 
 # --- request checks used by the servicers --------------------------------------------------
