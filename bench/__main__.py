@@ -107,6 +107,16 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
         2.0,
         "health Check p99 with 4 clients sending 3.8 MB values <= 2 x idle",
     ),
+    ("batch", "judgments_ratio_c16", ">=", 5.0, "BatchLogFeedback of 100 >= 5 x LogFeedback, C=16"),
+    (
+        "summaries",
+        "ratio_vs_seed_10k",
+        ">=",
+        100.0,
+        "SummarizeFeedback >= 100 x the seed's code, 10k",
+    ),
+    ("summaries", "ratio_vs_seed_100k", ">=", 100.0, "(same, 100k traces; seed's time estimated)"),
+    ("summaries", "exact_100k", ">=", 1.0, "100k traces summarized exactly (1 = every figure)"),
 ]
 
 

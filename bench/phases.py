@@ -24,7 +24,7 @@ from testbed.postgres import PostgresServer
 from testbed.processes import kill_group
 from testbed.tls import Pki
 
-from . import drain, edge, ingestion, memory, streaming
+from . import batch, drain, edge, ingestion, memory, streaming, summary
 from . import ghz as ghz_tool
 from .common import (
     BIN,
@@ -48,11 +48,13 @@ PHASES = (
     "drain_postgresql",
     "ingestion",
     "scale",
+    "batch",
     "seed",
     "edge_secured",
     "edge_oversized",
+    "summaries",
 )
-NEEDS_GHZ = {"ingestion", "scale", "seed", "edge_secured", "edge_oversized"}
+NEEDS_GHZ = {"ingestion", "scale", "batch", "seed", "edge_secured", "edge_oversized"}
 NEEDS_POSTGRES = {"drain_postgresql"}
 
 #: The drain servers keep at most 32 finished turns waiting for export (default 256), so
@@ -73,6 +75,8 @@ SECURED_ENV = {
 
 class Durations:
     def __init__(self, quick: bool) -> None:
+        #: The largest summary the seed's code is run on in full (larger: estimated).
+        self.summary_seed_max = 1_000 if quick else 10_000
         self.run_s = 3.0 if quick else 5.0
         self.stream_rounds = 60 if quick else 120
         self.drain_warm_s = 2.0 if quick else 3.0
@@ -198,7 +202,7 @@ def _spawn_servers(run: Run) -> None:
             run.stack, run.work, name, experiment=run.experiment(experiment), **kwargs
         )
 
-    if run.wants("streaming", "ingestion", "scale"):
+    if run.wants("streaming", "ingestion", "scale", "batch"):
         spawn("main", "server-main", "main", tracking_uri=url)
     if run.wants("streaming"):
         run.bare = PythonServer(run.stack, run.work, "bare-echo", "bench.echo_server")
@@ -370,6 +374,26 @@ def scale_phase(run: Run) -> None:
     run.record("scale", res)
 
 
+# ---- 6. BatchLogFeedback against single calls ----------------------------------------------------
+
+
+def batch_phase(run: Run) -> None:
+    log("phase batch")
+    res = batch.measure(
+        run.servers["main"].port, run.trace_ids, run.protoset, seconds=run.dur.run_s
+    )
+    run.record("batch", res)
+
+
+# ---- 7. SummarizeFeedback at 1k, 10k, 100k traces --------------------------------------------
+
+
+def summary_phase(run: Run) -> None:
+    log("phase summaries")
+    res = summary.measure(run.stack, run.work, seed_max=run.dur.summary_seed_max)
+    run.record("summaries", res)
+
+
 # ---- 2. ingestion vs the seed's design ---------------------------------------------------------
 
 
@@ -453,6 +477,8 @@ def run_phases(run: Run) -> None:
         ingestion_phase(run)
     if run.wants("scale"):
         scale_phase(run)
+    if run.wants("batch"):
+        batch_phase(run)
     if "main" in run.servers:
         run.servers["main"].stop(3)  # its drain backlog is dropped with its scratch spool
     if run.wants("seed"):
@@ -461,3 +487,5 @@ def run_phases(run: Run) -> None:
         edge_secured_phase(run)
     if run.wants("edge_oversized"):
         edge_oversized_phase(run)
+    if run.wants("summaries"):
+        summary_phase(run)

@@ -11,7 +11,10 @@
 3. Checks through MLflow itself (``mlflow.get_trace`` with the tracking URI of step 1,
    polling, since judgments may be queued before they are stored) that each judgment landed
    on the right trace with the right name, type, value, rationale, source type and source
-   ID, and that the streamed turn's trace carries the example's client request ID.
+   ID; that the changed vote superseded the thumbs-down (MLflow's `overrides`, the old one
+   invalid) and was then retracted (invalid, overridden by the retraction marker); that the
+   batch's valid item landed; and that the streamed turn's trace carries the example's
+   client request ID.
 
     python scripts/polyglot/interop.py [--langs go,ts,java] [--keep] [--build-only]
                                        [--tracking-uri http://127.0.0.1:PORT] [--plaintext]
@@ -176,7 +179,15 @@ def run_example(lang: Lang, addr: str, log_dir: Path, pki: Pki | None) -> Outcom
             out.values[key] = value
     if out.code != 0:
         out.problems.append(f"example exited {out.code}: {out.stderr.strip()[-2000:]}")
-    for key in ("TRACE_ID", "CLIENT_REQUEST_ID", "STREAM_TRACE_ID", "FEEDBACK_ASSESSMENT_ID"):
+    for key in (
+        "TRACE_ID",
+        "CLIENT_REQUEST_ID",
+        "STREAM_TRACE_ID",
+        "FEEDBACK_ASSESSMENT_ID",
+        "CHANGED_ASSESSMENT_ID",
+        "BATCH_ASSESSMENT_ID",
+        "RETRACTED_ASSESSMENT_ID",
+    ):
         if not out.values.get(key):
             out.problems.append(f"example printed no {key}=")
     if out.values.get("RESULT") != "OK":
@@ -270,6 +281,29 @@ def check_trace(trace: Any, exp: Expect) -> str | None:
     return f"trace {exp.trace_id}: no {want}; found {found or 'nothing'}"
 
 
+def check_votes(trace: Any, values: dict[str, str]) -> str | None:
+    """None when the thumbs-down was superseded by the changed vote, the changed vote was
+    retracted, and the batch's valid item is stored; else what is missing."""
+    if trace is None:
+        return "chat trace not found in MLflow"
+    by_id = {a.assessment_id: a for a in trace.info.assessments or []}
+    down = by_id.get(values["FEEDBACK_ASSESSMENT_ID"])
+    changed = by_id.get(values["CHANGED_ASSESSMENT_ID"])
+    markers = [a for a in by_id.values() if a.overrides == values["CHANGED_ASSESSMENT_ID"]]
+    batch = by_id.get(values["BATCH_ASSESSMENT_ID"])
+    if down is None or down.valid is not False:
+        return "the thumbs-down is not stored superseded (valid=false)"
+    if changed is None or changed.value is not True or changed.overrides != down.assessment_id:
+        return "the changed vote is not stored with overrides = the thumbs-down"
+    if values["RETRACTED_ASSESSMENT_ID"] != changed.assessment_id or changed.valid is not False:
+        return "the changed vote is not retracted (valid=false)"
+    if [m.name for m in markers] != ["user_feedback:retracted"]:
+        return f"no retraction marker overrides the changed vote (found {markers})"
+    if batch is None or batch.name != "interop_batch" or batch.value != "clear":
+        return "the batch's valid item is not stored"
+    return None
+
+
 def verify_in_mlflow(outcomes: list[Outcome], tracking_uri: str) -> None:
     """Polls MLflow until every expectation holds; records problems on the outcomes."""
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -298,6 +332,10 @@ def verify_in_mlflow(outcomes: list[Outcome], tracking_uri: str) -> None:
                 problem = check_trace(traces[exp.trace_id], exp)
                 if problem:
                     missing.setdefault(lang, []).append(problem)
+            values = next(o.values for o in outcomes if o.lang == lang)
+            votes = check_votes(traces.get(values["TRACE_ID"]), values)
+            if votes:
+                missing.setdefault(lang, []).append(votes)
         pending = {lang: pending[lang] for lang in missing}
         if pending:
             time.sleep(1.0)

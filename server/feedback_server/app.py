@@ -27,11 +27,12 @@ from . import metrics
 from .backends import create_backend
 from .domain.chat import ChatService
 from .domain.drainer import Drainer
-from .domain.feedback import FeedbackService, MlflowWriter
+from .domain.feedback import FeedbackService
 from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.traces import TraceRegistry
+from .domain.writer import MlflowWriter
 from .edge import metrics as rpc_metrics
 from .edge.auth import Authenticator
 from .edge.calls import Edge
@@ -43,6 +44,7 @@ from .edge.tokens import FeedbackTokens
 from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
+from .quality_metrics import default_judgment_metrics
 from .servicers import reflection
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
@@ -133,6 +135,7 @@ async def build(settings: Settings) -> App:
         concurrency=settings.drain_concurrency,
         trace_wait_ttl_s=settings.trace_wait_ttl_s,
     )
+    judgment_metrics = default_judgment_metrics(settings.metrics_names_list)
     feedback = FeedbackService(
         gateway,
         registry,
@@ -140,11 +143,12 @@ async def build(settings: Settings) -> App:
         drainer,
         trace_grace_s=settings.trace_grace_s,
         ack_wait_ms=settings.ack_wait_ms,
-        summary_max_traces=settings.summary_max_traces,
+        metrics=judgment_metrics,
     )
     # Expert review (domain/review); its label schemas are enforced on feedback writes.
     catalog = SchemaCatalog(gateway)
     feedback.label_checker = catalog
+    judgment_metrics.more_names = catalog.cached_names
     review = ReviewService(
         gateway,
         feedback,
@@ -157,7 +161,7 @@ async def build(settings: Settings) -> App:
             api_key=settings.openai_api_key.get_secret_value(),
             timeout_s=settings.openai_timeout_s,
         ),
-        query_max_scan=settings.summary_max_traces,
+        query_max_matches=settings.review_query_max_matches,
     )
 
     secret = settings.feedback_token_secret()
@@ -187,11 +191,7 @@ async def build(settings: Settings) -> App:
     )
     servicers = (
         ChatServicer(chat, tokens),
-        # RetractFeedback and BatchLogFeedback are in the contract but not served yet: both
-        # ports answer UNIMPLEMENTED for them until their servicer methods land.
-        FeedbackServicer(  # type: ignore[abstract]
-            feedback, tokens=tokens, max_response_bytes=settings.max_response_bytes
-        ),
+        FeedbackServicer(feedback, tokens=tokens, max_response_bytes=settings.max_response_bytes),
         ReviewServicer(review),
     )
     chat_service_pb2_grpc.add_ChatServiceServicer_to_server(servicers[0], server)

@@ -93,8 +93,15 @@ class Settings(BaseSettings):
     max_open_turns: int = Field(1024, ge=1, le=100_000)
     export_retry_s: float = Field(300.0, ge=0)
 
-    # Summaries
-    summary_max_traces: int = Field(10_000, ge=1)
+    # Review queries and live quality metrics
+    review_query_max_matches: int = Field(10_000, ge=1)
+    # Judgment names kept as the `name` label of feedback_judgments_accepted_total (besides
+    # the label schemas' names); comma-separated.
+    metrics_names: str = "user_feedback"
+
+    @property
+    def metrics_names_list(self) -> list[str]:
+        return [n.strip() for n in self.metrics_names.split(",") if n.strip()]
 
     @property
     def spool_path(self) -> Path:

@@ -150,6 +150,9 @@ def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
         span_id=a.span_id or "",
         state=STATES_OUT[a.state],
         valid=a.valid,
+        supersedes_assessment_id=a.overrides or "",
+        superseded_by_assessment_id=a.superseded_by,
+        retracted=a.retracted,
     )
     if a.create_time_ms:
         out.create_time.FromMilliseconds(a.create_time_ms)
@@ -196,6 +199,22 @@ def time_window_in(v: Violations, msg: Any, path: str = "") -> tuple[int, int]:
     elif end_ms - start_ms > MAX_WINDOW_MS:
         v.add(f"{prefix}start_time", "the window spans at most 366 days")
     return start_ms, end_ms
+
+
+MAX_DURATION_S = 366 * 24 * 3600
+
+
+def duration_in(v: Violations, field: str, msg: Any) -> float | None:
+    """The seconds of the optional `google.protobuf.Duration` field `field` of `msg`
+    (None when unset); only 0 to 366 days is valid."""
+    if not msg.HasField(field):
+        return None
+    d = getattr(msg, field)
+    if d.seconds < 0 or not 0 <= d.nanos < 1_000_000_000 or d.seconds > MAX_DURATION_S:
+        v.add(field, "must be a valid duration from 0 to 366 days")
+        return None
+    seconds: float = d.seconds + d.nanos / 1e9
+    return seconds
 
 
 def finite(x: float) -> float:
