@@ -79,6 +79,44 @@ TARGETS: list[tuple[str, str, str, float, str]] = [
         "(same, gRPC transport excluded: service vs bare grpc.aio)",
     ),
     ("memory", "rss_peak_mb", "<=", 300.0, "1,000 open streams in <= 300 MB RSS"),
+    (
+        "edge_secured",
+        "rps_ratio",
+        ">=",
+        0.8,
+        "LogFeedback rps, mTLS + feedback token >= 0.8 x plaintext, no auth",
+    ),
+    (
+        "edge_secured",
+        "p99_ratio",
+        ">=",
+        0.8,
+        "LogFeedback p99, plaintext / (mTLS + token) >= 0.8",
+    ),
+    (
+        "edge_oversized",
+        "check_p99_ratio_900kb",
+        "<=",
+        2.0,
+        "health Check p99 with 4 clients sending 900 KB values <= 2 x idle",
+    ),
+    (
+        "edge_oversized",
+        "check_p99_ratio_3800kb",
+        "<=",
+        2.0,
+        "health Check p99 with 4 clients sending 3.8 MB values <= 2 x idle",
+    ),
+    ("batch", "judgments_ratio_c16", ">=", 5.0, "BatchLogFeedback of 100 >= 5 x LogFeedback, C=16"),
+    (
+        "summaries",
+        "ratio_vs_seed_10k",
+        ">=",
+        100.0,
+        "SummarizeFeedback >= 100 x the seed's code, 10k",
+    ),
+    ("summaries", "ratio_vs_seed_100k", ">=", 100.0, "(same, 100k traces; seed's time estimated)"),
+    ("summaries", "exact_100k", ">=", 1.0, "100k traces summarized exactly (1 = every figure)"),
 ]
 
 

@@ -125,6 +125,8 @@ def run_ghz(
     cpus: int = 1,
     timeout_s: float = 20.0,
     rps: float | None = None,
+    tls: tuple[Path, Path, Path] | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One ghz run: `concurrency` workers, each one call at a time, for `duration_s`
     seconds or `total` calls; closed loop (as fast as answers come), or open loop at
@@ -134,14 +136,19 @@ def run_ghz(
     which ghz sends round-robin. Returns rps (successful calls per second), latency
     percentiles in ms, status counts and the CPU ghz itself used (% of one core).
     Calls still in flight when a timed run ends are cancelled by ghz and reported
-    under `cut_at_end`, not as errors."""
+    under `cut_at_end`, not as errors. `tls`: (CA, client certificate, client key) files
+    for mTLS; `metadata`: sent with every call (e.g. an `authorization` header)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(data, fh)
         data_file = fh.name
     limit = ["--total", str(total)] if total else ["--duration", f"{duration_s}s"]
+    transport = ["--insecure"]
+    if tls is not None:
+        transport = ["--cacert", str(tls[0]), "--cert", str(tls[1]), "--key", str(tls[2])]
     argv = [
         str(GHZ),
-        "--insecure",
+        *transport,
+        *(["--metadata", json.dumps(metadata)] if metadata else []),
         "--protoset",
         str(protoset),
         "--call",

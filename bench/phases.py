@@ -22,8 +22,9 @@ from testbed.feedback_server import FeedbackServerProcess
 from testbed.mlflow_server import MlflowServer
 from testbed.postgres import PostgresServer
 from testbed.processes import kill_group
+from testbed.tls import Pki
 
-from . import drain, ingestion, memory, streaming
+from . import batch, drain, edge, ingestion, memory, streaming, summary
 from . import ghz as ghz_tool
 from .common import (
     BIN,
@@ -47,9 +48,13 @@ PHASES = (
     "drain_postgresql",
     "ingestion",
     "scale",
+    "batch",
     "seed",
+    "edge_secured",
+    "edge_oversized",
+    "summaries",
 )
-NEEDS_GHZ = {"ingestion", "scale", "seed"}
+NEEDS_GHZ = {"ingestion", "scale", "batch", "seed", "edge_secured", "edge_oversized"}
 NEEDS_POSTGRES = {"drain_postgresql"}
 
 #: The drain servers keep at most 32 finished turns waiting for export (default 256), so
@@ -59,10 +64,19 @@ DRAIN_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "32"}
 #: Each stream of the memory phase stays open (pieces - 1) x 3 s = 30 s. Otherwise the
 #: defaults (up to 1,024 open turns).
 MEMORY_ENV = {"FEEDBACK_ECHO_DELAY_S": "3"}
+#: The secured side of edge_secured: feedback tokens on, their rate limit out of the way
+#: (one token carries the whole load), and a service credential (unused by the load).
+SECURED_ENV = {
+    "FEEDBACK_TOKEN_SECRET": "bench-" + "0" * 58,
+    "FEEDBACK_TOKEN_RATE_PER_MIN": "10000000",
+    "FEEDBACK_AUTH_TOKEN": "bench-service-credential",
+}
 
 
 class Durations:
     def __init__(self, quick: bool) -> None:
+        #: The largest summary the seed's code is run on in full (larger: estimated).
+        self.summary_seed_max = 1_000 if quick else 10_000
         self.run_s = 3.0 if quick else 5.0
         self.stream_rounds = 60 if quick else 120
         self.drain_warm_s = 2.0 if quick else 3.0
@@ -120,6 +134,7 @@ class Run:
         self.servers: dict[str, FeedbackServerProcess] = {}
         self.bare: PythonServer | None = None
         self.trace_ids: list[str] = []
+        self.pki: Pki | None = None
 
     def wants(self, *phases: str) -> bool:
         """Whether any of `phases` runs."""
@@ -187,7 +202,7 @@ def _spawn_servers(run: Run) -> None:
             run.stack, run.work, name, experiment=run.experiment(experiment), **kwargs
         )
 
-    if run.wants("streaming", "ingestion", "scale"):
+    if run.wants("streaming", "ingestion", "scale", "batch"):
         spawn("main", "server-main", "main", tracking_uri=url)
     if run.wants("streaming"):
         run.bare = PythonServer(run.stack, run.work, "bare-echo", "bench.echo_server")
@@ -195,6 +210,19 @@ def _spawn_servers(run: Run) -> None:
         spawn("memory", "server-memory", "memory", tracking_uri=url, env=MEMORY_ENV)
     if run.wants("drain_sqlite"):
         spawn("drain_sqlite", "server-drain-sqlite", "drain", tracking_uri=url, env=DRAIN_ENV)
+    if run.wants("edge_secured"):
+        run.pki = Pki.create(run.work / "pki")
+        spawn("edge_plain", "server-edge-plain", "edge-plain", tracking_uri=url)
+        spawn(
+            "edge_secured",
+            "server-edge-secured",
+            "edge-secured",
+            tracking_uri=url,
+            env=SECURED_ENV,
+            pki=run.pki,
+        )
+    if run.wants("edge_oversized"):
+        spawn("edge_oversized", "server-edge-oversized", "edge-oversized", tracking_uri=url)
     if run.wants("drain_postgresql"):
         # It serves before its MLflow server is up (MLflow is resolved lazily).
         assert run.pg_mlflow is not None
@@ -346,6 +374,26 @@ def scale_phase(run: Run) -> None:
     run.record("scale", res)
 
 
+# ---- 6. BatchLogFeedback against single calls ----------------------------------------------------
+
+
+def batch_phase(run: Run) -> None:
+    log("phase batch")
+    res = batch.measure(
+        run.servers["main"].port, run.trace_ids, run.protoset, seconds=run.dur.run_s
+    )
+    run.record("batch", res)
+
+
+# ---- 7. SummarizeFeedback at 1k, 10k, 100k traces --------------------------------------------
+
+
+def summary_phase(run: Run) -> None:
+    log("phase summaries")
+    res = summary.measure(run.stack, run.work, seed_max=run.dur.summary_seed_max)
+    run.record("summaries", res)
+
+
 # ---- 2. ingestion vs the seed's design ---------------------------------------------------------
 
 
@@ -377,6 +425,41 @@ def seed_phase(run: Run) -> None:
     run.record("seed", res)
 
 
+# ---- 6. the trusted edge: mTLS + feedback tokens; oversized input ----------------------------
+
+
+def edge_secured_phase(run: Run) -> None:
+    log("phase edge_secured")
+    assert run.pki is not None
+    plain, secure = run.servers["edge_plain"], run.servers["edge_secured"]
+    res = edge.secured(
+        plain.port,
+        secure.port,
+        run.pki,
+        run.protoset,
+        credential=SECURED_ENV["FEEDBACK_AUTH_TOKEN"],
+        seconds=run.dur.run_s,
+        stall_mlflow=lambda: _stalled(run.ml_sqlite),
+        meter=CpuMeter(run.groups("edge_plain", "edge_secured")),
+    )
+    plain.stop(3)
+    secure.stop(3)
+    run.record("edge_secured", res)
+
+
+def edge_oversized_phase(run: Run) -> None:
+    log("phase edge_oversized")
+    server = run.servers["edge_oversized"]
+    res = edge.oversized(
+        server.port,
+        run.protoset,
+        seconds=run.dur.run_s,
+        meter=CpuMeter(run.groups("edge_oversized")),
+    )
+    server.stop(3)
+    run.record("edge_oversized", res)
+
+
 def run_phases(run: Run) -> None:
     """Every selected phase, in the order of `PHASES` (with the steps between them)."""
     set_up(run)
@@ -394,7 +477,15 @@ def run_phases(run: Run) -> None:
         ingestion_phase(run)
     if run.wants("scale"):
         scale_phase(run)
+    if run.wants("batch"):
+        batch_phase(run)
     if "main" in run.servers:
         run.servers["main"].stop(3)  # its drain backlog is dropped with its scratch spool
     if run.wants("seed"):
         seed_phase(run)
+    if run.wants("edge_secured"):
+        edge_secured_phase(run)
+    if run.wants("edge_oversized"):
+        edge_oversized_phase(run)
+    if run.wants("summaries"):
+        summary_phase(run)

@@ -1,10 +1,13 @@
 """`make demo`: the seed's "collect human feedback" flow, as a client would replay it.
 
-A chat turn, an end user's thumbs-down with a rationale (`enduser_123`), a developer's
-`accuracy_score` of 0.75, the expert's `expected_response`, then the summary, and what
-landed in MLflow. With `--addr`, it talks to a running service (`make run`); without,
-it starts a private stack (MLflow + feedback server, via scripts/run.sh) on ports it
-reserves for them (testbed/ports.py) and stops it afterwards.
+A chat turn, an end user's thumbs-up changed to a thumbs-down with a rationale
+(`enduser_123`: the new vote supersedes the old one, one current vote per person), another
+user's vote retracted, a developer's `accuracy_score` of 0.75, the expert's
+`expected_response`, then the summary (current votes only), and what landed in MLflow
+(superseded and retracted judgments kept, `valid=false`). With `--addr`, it talks to a
+running service (`make run`); without, it starts a private stack (MLflow + feedback
+server, via scripts/run.sh) on ports it reserves for them (testbed/ports.py) and stops it
+afterwards.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def _run_stack(var_dir: str, grpc_port: int, mlflow_port: int) -> Iterator[tuple
         "FEEDBACK_DATA_DIR": f"{var_dir}/data",
         "FEEDBACK_SERVER_PORT": str(grpc_port),
         "FEEDBACK_METRICS_PORT": "0",
+        "FEEDBACK_HTTP_PORT": "0",
         "MLFLOW_PORT": str(mlflow_port),
         "MLFLOW_EXPERIMENT_NAME": "feedback-demo",
     }
@@ -105,9 +109,18 @@ def run_demo(addr: str, tracking_uri: str) -> None:
         print(f"Response: {answer.response}")
         print(f"Trace ID: {answer.trace_id}   client request ID: {answer.client_request_id}")
 
-        show("Step 2: the end user clicks thumbs-down")
+        show("Step 2: the end user clicks thumbs-up, then changes their mind: thumbs-down")
+        up = client.thumbs_up(answer.trace_id, user_id="enduser_123")
         ack = client.thumbs_down(answer.trace_id, rationale=USER_RATIONALE, user_id="enduser_123")
-        print(f"acknowledged: assessment {ack.assessment_id} ({ack.state.name})")
+        print(
+            f"thumbs-up {up.assessment_id}, then thumbs-down {ack.assessment_id} ({ack.state.name})"
+        )
+        print(f"the thumbs-down supersedes {ack.superseded_assessment_id}: one current vote each")
+
+        show("Step 2b: another user votes thumbs-down, then takes it back")
+        other = client.thumbs_down(answer.trace_id, user_id="enduser_456")
+        taken = client.retract(answer.trace_id, user_id="enduser_456")
+        print(f"assessment {other.assessment_id} retracted ({taken.state.name})")
 
         show("Step 3: a developer adds accuracy_score = 0.75 (the seed does it in the UI)")
         ack = client.feedback(
@@ -130,7 +143,7 @@ def run_demo(addr: str, tracking_uri: str) -> None:
         while True:
             listing = client.list_feedback(answer.trace_id)
             stored = all(a.state is IngestionState.STORED for a in listing.assessments)
-            if (stored and len(listing.assessments) >= 3) or time.monotonic() > deadline:
+            if (stored and len(listing.assessments) >= 5) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
         for a in listing.assessments:
@@ -139,9 +152,16 @@ def run_demo(addr: str, tracking_uri: str) -> None:
                 if not isinstance(a.value, str) or len(a.value) < 60
                 else a.value[:57] + "..."
             )
+            status = (
+                "retracted"
+                if a.retracted
+                else f"superseded by {a.superseded_by_assessment_id}"
+                if a.superseded_by_assessment_id
+                else "current"
+            )
             print(
                 f"  {a.kind.name.lower():<11} {a.name:<18} = {value!r:<40} "
-                f"by {a.source.type.name}:{a.source.id:<12} [{a.state.name}]"
+                f"by {a.source.type.name}:{a.source.id:<12} [{a.state.name}, {status}]"
             )
 
         show("Summary of the last 24 hours (SummarizeFeedback)")
@@ -161,10 +181,12 @@ def run_demo(addr: str, tracking_uri: str) -> None:
     trace = mlflow.get_trace(answer.trace_id)
     if trace is None:
         raise SystemExit("the trace is not in MLflow")
+    overridden = {a.overrides for a in trace.info.assessments if a.overrides}
     for a in trace.info.assessments:
+        state = "invalid" if a.valid is False or a.assessment_id in overridden else "valid"
         print(
-            f"  {type(a).__name__:<11} {a.name:<18} source={a.source.source_type}:"
-            f"{a.source.source_id} rationale={'yes' if getattr(a, 'rationale', None) else 'no'}"
+            f"  {type(a).__name__:<11} {a.name:<24} source={a.source.source_type}:"
+            f"{a.source.source_id:<12} {state:<7} overrides={a.overrides or '-'}"
         )
     print(f"\nOpen the MLflow UI at {tracking_uri} -> experiment -> Traces -> {answer.trace_id}")
 

@@ -112,7 +112,7 @@ def run_review_demo(channel: grpc.Channel, tracking_uri: str) -> None:
         given = [
             f"{a.name}={a.value!r} by {a.source.id}"
             for a in item.assessments
-            if a.name == "user_feedback"
+            if a.name == "user_feedback" and a.valid  # current votes (not changed, not retracted)
         ]
         print(f"  item {item.trace_id}")
         print(f"    request : {_clip(item.request)}")
@@ -191,11 +191,18 @@ def _read_back(tracking_uri: str, queue_id: str, eval_traces: list[str]) -> None
     for item in items:
         print(f"  review queue item {item.item_id}: {item.status} by {item.completed_by or '-'}")
         trace = mlflow.get_trace(item.item_id)
-        for a in trace.info.assessments if trace else []:
-            if a.name in ("response_accuracy", "expected_response"):
+        found = trace.info.assessments if trace else []
+        # MLflow returns no `valid` for an expectation: a marker overriding it says it is not.
+        overridden = {a.overrides for a in found if a.overrides}
+        for a in found:
+            if a.name.startswith(("response_accuracy", "expected_response")):
+                state = "superseded" if a.assessment_id in overridden else "current"
+                if ":" in a.name:  # the service's marker (`<name>:superseded`)
+                    state = "marker"
                 print(
-                    f"    {type(a).__name__:<11} {a.name:<18} = {_clip(str(a.value), 40)!r} "
-                    f"source={a.source.source_type}:{a.source.source_id}"
+                    f"    {type(a).__name__:<11} {a.name:<28} = {_clip(str(a.value), 30)!r} "
+                    f"source={a.source.source_type}:{a.source.source_id} [{state}]"
+                    + (f" overrides={a.overrides}" if a.overrides else "")
                 )
     deadline = time.monotonic() + 60
     for trace_id in eval_traces:

@@ -4,7 +4,12 @@
 # Environment (all optional):
 #   MLFLOW_PORT              MLflow tracking server / UI port           (default 5000)
 #   FEEDBACK_SERVER_PORT     gRPC port of the feedback server           (default 50051)
-#   FEEDBACK_SERVER_HOST     gRPC listen address                        (default 127.0.0.1)
+#   FEEDBACK_SERVER_HOST     listen address of both ports               (default 127.0.0.1)
+#   FEEDBACK_HTTP_PORT       HTTP port: the web page at /, Connect and gRPC-Web (default 8080;
+#                            0 turns it off)
+#   FEEDBACK_TOKEN_SECRET_FILE  the feedback-token signing secret        (default: one made on
+#                            first use in $FEEDBACK_VAR_DIR/token-secret, so the page's votes
+#                            carry real end-user tokens)
 #   MLFLOW_EXPERIMENT_NAME   experiment the chat turns are traced into  (default feedback-service)
 #   FEEDBACK_VAR_DIR         state folder                               (default ./var)
 #                              MLflow store, artifacts and log: $FEEDBACK_VAR_DIR/mlflow/
@@ -28,6 +33,7 @@ PY=$BIN/python
 MLFLOW_PORT=${MLFLOW_PORT:-5000}
 FEEDBACK_SERVER_PORT=${FEEDBACK_SERVER_PORT:-50051}
 FEEDBACK_SERVER_HOST=${FEEDBACK_SERVER_HOST:-127.0.0.1}
+FEEDBACK_HTTP_PORT=${FEEDBACK_HTTP_PORT:-8080}
 MLFLOW_EXPERIMENT_NAME=${MLFLOW_EXPERIMENT_NAME:-feedback-service}
 VAR_DIR=${FEEDBACK_VAR_DIR:-./var}
 FEEDBACK_DATA_DIR=${FEEDBACK_DATA_DIR:-$VAR_DIR/data}
@@ -45,6 +51,8 @@ for name in MLFLOW_PORT FEEDBACK_SERVER_PORT; do
   [[ ${!name} =~ ^[0-9]+$ ]] && ((${!name} > 0 && ${!name} < 65536)) \
     || die "$name=${!name} is not a port number"
 done
+[[ $FEEDBACK_HTTP_PORT =~ ^[0-9]+$ ]] && ((FEEDBACK_HTTP_PORT < 65536)) \
+  || die "FEEDBACK_HTTP_PORT=$FEEDBACK_HTTP_PORT is not a port number (0 turns it off)"
 
 # A clear message instead of a stack trace when a port is taken.
 port_busy() { # host port -> 0 when something already listens there
@@ -66,6 +74,9 @@ check_port() { # host port variable
 }
 check_port 127.0.0.1 "$MLFLOW_PORT" MLFLOW_PORT
 check_port "$FEEDBACK_SERVER_HOST" "$FEEDBACK_SERVER_PORT" FEEDBACK_SERVER_PORT
+if ((FEEDBACK_HTTP_PORT != 0)); then
+  check_port "$FEEDBACK_SERVER_HOST" "$FEEDBACK_HTTP_PORT" FEEDBACK_HTTP_PORT
+fi
 if [[ -n ${FEEDBACK_METRICS_PORT:-} && ${FEEDBACK_METRICS_PORT} != 0 ]]; then
   check_port "$FEEDBACK_SERVER_HOST" "$FEEDBACK_METRICS_PORT" FEEDBACK_METRICS_PORT
 elif [[ -z ${FEEDBACK_METRICS_PORT:-} ]] && port_busy "$FEEDBACK_SERVER_HOST" 9464; then
@@ -77,6 +88,16 @@ mkdir -p "$MLFLOW_DIR/artifacts" "$FEEDBACK_DATA_DIR"
 MLFLOW_DIR=$(cd "$MLFLOW_DIR" && pwd)
 FEEDBACK_DATA_DIR=$(cd "$FEEDBACK_DATA_DIR" && pwd)
 MLFLOW_LOG=$MLFLOW_DIR/mlflow.log
+
+# The feedback-token signing secret: made once, kept with the rest of the state (so tokens
+# of earlier answers stay valid across restarts), readable by this user only.
+if [[ -z ${FEEDBACK_TOKEN_SECRET:-} && -z ${FEEDBACK_TOKEN_SECRET_FILE:-} ]]; then
+  FEEDBACK_TOKEN_SECRET_FILE=$(cd "$VAR_DIR" && pwd)/token-secret
+  if [[ ! -s $FEEDBACK_TOKEN_SECRET_FILE ]]; then
+    (umask 077 && "$PY" -c 'import secrets; print(secrets.token_hex(32))' >"$FEEDBACK_TOKEN_SECRET_FILE")
+  fi
+  export FEEDBACK_TOKEN_SECRET_FILE
+fi
 MLFLOW_URL=http://127.0.0.1:$MLFLOW_PORT
 
 MLFLOW_PID=
@@ -194,9 +215,15 @@ say "MLflow is up after $((SECONDS - started))s"
 
 # ---- the feedback server ----------------------------------------------------------------
 GRPC_ADDR=$FEEDBACK_SERVER_HOST:$FEEDBACK_SERVER_PORT
+if ((FEEDBACK_HTTP_PORT != 0)); then
+  WEB_LINE="  Web page (ask, then rate with 👍/👎):     http://$FEEDBACK_SERVER_HOST:$FEEDBACK_HTTP_PORT/   (Connect and gRPC-Web on the same port)"
+else
+  WEB_LINE="  Web page: off (FEEDBACK_HTTP_PORT=0)"
+fi
 cat >&2 <<EOF
 
   Feedback service (gRPC, reflection on):  $GRPC_ADDR
+$WEB_LINE
   MLflow UI:                               $MLFLOW_URL   (experiment "$MLFLOW_EXPERIMENT_NAME")
 
   Try it with grpcurl:
@@ -219,6 +246,7 @@ MLFLOW_TRACKING_URI=$MLFLOW_URL \
   MLFLOW_EXPERIMENT_NAME=$MLFLOW_EXPERIMENT_NAME \
   FEEDBACK_SERVER_HOST=$FEEDBACK_SERVER_HOST \
   FEEDBACK_SERVER_PORT=$FEEDBACK_SERVER_PORT \
+  FEEDBACK_HTTP_PORT=$FEEDBACK_HTTP_PORT \
   FEEDBACK_DATA_DIR=$FEEDBACK_DATA_DIR \
   FEEDBACK_SHUTDOWN_DELAY_S=${FEEDBACK_SHUTDOWN_DELAY_S:-0} \
   setsid "$BIN/feedback-server" </dev/null &

@@ -23,6 +23,7 @@ from pathlib import Path
 from testbed.health import grpc_serving, http_get
 from testbed.ports import LOOPBACK, PortReservation
 from testbed.processes import LOG_TAIL_CHARS, Process, listens_on, log_tail
+from testbed.tls import Pki
 
 __all__ = [
     "STARTUP_TIMEOUT_S",
@@ -92,6 +93,10 @@ class FeedbackServerProcess:
             port, SO_REUSEPORT); by default a reserved port of its own.
         wrapper: a command the server is started through, its argv followed by the
             server's (`small_disk_wrapper`: its data dir on a small file system of its own).
+        http: serve the HTTP port (Connect, gRPC-Web, the page) on a reserved port
+            (`http_port`, `http_url`); off by default.
+        pki: serve both ports over mTLS with these certificates (testbed/tls.py); its
+            health checks then present the client certificate.
     """
 
     def __init__(
@@ -105,6 +110,8 @@ class FeedbackServerProcess:
         metrics: bool = True,
         port: int | None = None,
         wrapper: list[str] | None = None,
+        http: bool = False,
+        pki: Pki | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
         self.wrapper = list(wrapper or [])
@@ -115,7 +122,15 @@ class FeedbackServerProcess:
         self.shares_port = port is not None
         self.port = port if port is not None else self._reserve()
         self.metrics_port = self._reserve() if metrics else 0
+        self.http_port = self._reserve() if http else 0
+        self.pki = pki
         self.extra_env = dict(env or {})
+        if pki is not None:
+            self.extra_env |= {
+                "FEEDBACK_TLS_CERT_FILE": str(pki.server_cert),
+                "FEEDBACK_TLS_KEY_FILE": str(pki.server_key),
+                "FEEDBACK_TLS_CLIENT_CA_FILE": str(pki.ca),
+            }
         self.starts = 0
         #: Seconds from spawn to SERVING, for each start (a measurement).
         self.startup_seconds: list[float] = []
@@ -129,6 +144,12 @@ class FeedbackServerProcess:
     @property
     def address(self) -> str:
         return f"{LOOPBACK}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """The HTTP port's base URL (https when the server has TLS settings)."""
+        scheme = "https" if "FEEDBACK_TLS_CERT_FILE" in self.extra_env else "http"
+        return f"{scheme}://{LOOPBACK}:{self.http_port}"
 
     @property
     def pid(self) -> int:
@@ -149,6 +170,7 @@ class FeedbackServerProcess:
                 "FEEDBACK_SERVER_HOST": LOOPBACK,
                 "FEEDBACK_SERVER_PORT": str(self.port),
                 "FEEDBACK_METRICS_PORT": str(self.metrics_port),
+                "FEEDBACK_HTTP_PORT": str(self.http_port),
                 "FEEDBACK_DATA_DIR": str(self.data_dir),
                 "MLFLOW_TRACKING_URI": self.tracking_uri,
                 "MLFLOW_EXPERIMENT_NAME": self.experiment,
@@ -199,7 +221,12 @@ class FeedbackServerProcess:
             raise
 
     def serving(self) -> bool:
-        return grpc_serving(self.address)
+        pki = self.pki
+        if pki is None:
+            return grpc_serving(self.address)
+        files = (pki.ca, pki.client_cert, pki.client_key)
+        ca, cert, key = (f.read_bytes() for f in files)
+        return grpc_serving(self.address, tls=(ca, cert, key))
 
     def kill(self) -> None:
         """A crash: SIGKILL to the process group, no graceful shutdown."""

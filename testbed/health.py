@@ -11,13 +11,21 @@ __all__ = ["grpc_serving", "http_get"]
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def grpc_serving(address: str, timeout_s: float = 1.0) -> bool:
-    """True when the standard gRPC health service at `address` answers SERVING now."""
+def grpc_serving(
+    address: str, timeout_s: float = 1.0, tls: tuple[bytes, bytes, bytes] | None = None
+) -> bool:
+    """True when the standard gRPC health service at `address` answers SERVING now;
+    over TLS with `tls` = (CA, client certificate, client key) PEM bytes."""
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    if tls is None:
+        channel = grpc.insecure_channel(address)
+    else:
+        ca, cert, key = tls
+        channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(ca, key, cert))
     try:
-        with grpc.insecure_channel(address) as channel:
+        with channel:
             reply = health_pb2_grpc.HealthStub(channel).Check(
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout_s
             )

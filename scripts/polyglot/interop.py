@@ -5,13 +5,19 @@
    port reserved for it (testbed/ports.py), start.
 2. Runs each example with FEEDBACK_ADDR pointing at the feedback server (in parallel). Each
    prints KEY=VALUE lines (TRACE_ID, CLIENT_REQUEST_ID, STREAM_TRACE_ID, ...) and exits 0.
+   The server requires mTLS (certificates made for the run, testbed/tls.py), and each
+   example connects with its client's TLS options from FEEDBACK_CA_FILE,
+   FEEDBACK_CLIENT_CERT_FILE and FEEDBACK_CLIENT_KEY_FILE (`--plaintext`: no TLS).
 3. Checks through MLflow itself (``mlflow.get_trace`` with the tracking URI of step 1,
    polling, since judgments may be queued before they are stored) that each judgment landed
    on the right trace with the right name, type, value, rationale, source type and source
-   ID, and that the streamed turn's trace carries the example's client request ID.
+   ID; that the changed vote superseded the thumbs-down (MLflow's `overrides`, the old one
+   invalid) and was then retracted (invalid, overridden by the retraction marker); that the
+   batch's valid item landed; and that the streamed turn's trace carries the example's
+   client request ID.
 
     python scripts/polyglot/interop.py [--langs go,ts,java] [--keep] [--build-only]
-                                       [--tracking-uri http://127.0.0.1:PORT]
+                                       [--tracking-uri http://127.0.0.1:PORT] [--plaintext]
 
 Exit status 0 when every language passed. Logs and stores live in var/interop/<run>/
 (removed after a passing run unless --keep).
@@ -40,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from testbed.feedback_server import FeedbackServerProcess  # noqa: E402
 from testbed.mlflow_server import MlflowServer  # noqa: E402
 from testbed.processes import log_tail  # noqa: E402
+from testbed.tls import Pki  # noqa: E402
 
 USER_ID = "enduser_123"
 RATIONALE = "Missing details about MLflow's key features like Projects and Model Registry"
@@ -143,7 +150,7 @@ class Outcome:
     problems: list[str] = field(default_factory=list)
 
 
-def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
+def run_example(lang: Lang, addr: str, log_dir: Path, pki: Pki | None) -> Outcome:
     cmd = java_run_command() if lang.name == "java" else lang.run
     out = Outcome(lang.name)
     began = time.monotonic()
@@ -151,7 +158,7 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
         proc = subprocess.run(
             cmd,
             cwd=lang.cwd,
-            env={**tools_env(), "FEEDBACK_ADDR": addr},
+            env={**tools_env(), "FEEDBACK_ADDR": addr, **client_tls_env(pki)},
             capture_output=True,
             text=True,
             timeout=RUN_TIMEOUT_S,
@@ -172,7 +179,15 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
             out.values[key] = value
     if out.code != 0:
         out.problems.append(f"example exited {out.code}: {out.stderr.strip()[-2000:]}")
-    for key in ("TRACE_ID", "CLIENT_REQUEST_ID", "STREAM_TRACE_ID", "FEEDBACK_ASSESSMENT_ID"):
+    for key in (
+        "TRACE_ID",
+        "CLIENT_REQUEST_ID",
+        "STREAM_TRACE_ID",
+        "FEEDBACK_ASSESSMENT_ID",
+        "CHANGED_ASSESSMENT_ID",
+        "BATCH_ASSESSMENT_ID",
+        "RETRACTED_ASSESSMENT_ID",
+    ):
         if not out.values.get(key):
             out.problems.append(f"example printed no {key}=")
     if out.values.get("RESULT") != "OK":
@@ -180,8 +195,19 @@ def run_example(lang: Lang, addr: str, log_dir: Path) -> Outcome:
     return out
 
 
+def client_tls_env(pki: Pki | None) -> dict[str, str]:
+    """What the examples read for their client's TLS options (mTLS)."""
+    if pki is None:
+        return {}
+    return {
+        "FEEDBACK_CA_FILE": str(pki.ca),
+        "FEEDBACK_CLIENT_CERT_FILE": str(pki.client_cert),
+        "FEEDBACK_CLIENT_KEY_FILE": str(pki.client_key),
+    }
+
+
 @contextlib.contextmanager
-def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
+def feedback_server(tracking_uri: str, work: Path, pki: Pki | None) -> Iterator[str]:
     """The Python feedback server (console script) on a reserved port; yields its address."""
     server = FeedbackServerProcess(
         tracking_uri,
@@ -189,6 +215,7 @@ def feedback_server(tracking_uri: str, work: Path) -> Iterator[str]:
         experiment="interop",
         log_path=work / "feedback-server.log",
         metrics=False,
+        pki=pki,
     )
     try:
         server.start(within_s=120)
@@ -254,6 +281,29 @@ def check_trace(trace: Any, exp: Expect) -> str | None:
     return f"trace {exp.trace_id}: no {want}; found {found or 'nothing'}"
 
 
+def check_votes(trace: Any, values: dict[str, str]) -> str | None:
+    """None when the thumbs-down was superseded by the changed vote, the changed vote was
+    retracted, and the batch's valid item is stored; else what is missing."""
+    if trace is None:
+        return "chat trace not found in MLflow"
+    by_id = {a.assessment_id: a for a in trace.info.assessments or []}
+    down = by_id.get(values["FEEDBACK_ASSESSMENT_ID"])
+    changed = by_id.get(values["CHANGED_ASSESSMENT_ID"])
+    markers = [a for a in by_id.values() if a.overrides == values["CHANGED_ASSESSMENT_ID"]]
+    batch = by_id.get(values["BATCH_ASSESSMENT_ID"])
+    if down is None or down.valid is not False:
+        return "the thumbs-down is not stored superseded (valid=false)"
+    if changed is None or changed.value is not True or changed.overrides != down.assessment_id:
+        return "the changed vote is not stored with overrides = the thumbs-down"
+    if values["RETRACTED_ASSESSMENT_ID"] != changed.assessment_id or changed.valid is not False:
+        return "the changed vote is not retracted (valid=false)"
+    if [m.name for m in markers] != ["user_feedback:retracted"]:
+        return f"no retraction marker overrides the changed vote (found {markers})"
+    if batch is None or batch.name != "interop_batch" or batch.value != "clear":
+        return "the batch's valid item is not stored"
+    return None
+
+
 def verify_in_mlflow(outcomes: list[Outcome], tracking_uri: str) -> None:
     """Polls MLflow until every expectation holds; records problems on the outcomes."""
     os.environ["MLFLOW_TRACKING_URI"] = tracking_uri
@@ -282,6 +332,10 @@ def verify_in_mlflow(outcomes: list[Outcome], tracking_uri: str) -> None:
                 problem = check_trace(traces[exp.trace_id], exp)
                 if problem:
                     missing.setdefault(lang, []).append(problem)
+            values = next(o.values for o in outcomes if o.lang == lang)
+            votes = check_votes(traces.get(values["TRACE_ID"]), values)
+            if votes:
+                missing.setdefault(lang, []).append(votes)
         pending = {lang: pending[lang] for lang in missing}
         if pending:
             time.sleep(1.0)
@@ -316,6 +370,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tracking-uri", help="use this running MLflow server instead of starting one"
     )
+    parser.add_argument("--plaintext", action="store_true", help="no TLS (default: mTLS)")
     args = parser.parse_args(argv)
     began = time.monotonic()
     base = ROOT / "var" / "interop"
@@ -358,15 +413,17 @@ def run(args: argparse.Namespace, langs: list[Lang], work: Path, began: float) -
             mlflow_started = pool.submit(mlflow_server.start)
             tracking_uri = mlflow_server.url
         try:
-            with feedback_server(tracking_uri, work) as addr:
-                log(f"feedback server at {addr} ({time.monotonic() - t:.1f} s)")
+            pki = None if args.plaintext else Pki.create(work / "pki")
+            with feedback_server(tracking_uri, work, pki) as addr:
+                mode = "plaintext" if pki is None else "mTLS"
+                log(f"feedback server at {addr}, {mode} ({time.monotonic() - t:.1f} s)")
                 if mlflow_started is not None:
                     mlflow_started.result()
                 log(f"MLflow at {tracking_uri} ({time.monotonic() - t:.1f} s)")
                 if not wait_builds(builds):
                     return False
                 t = time.monotonic()
-                outcomes = list(pool.map(lambda lang: run_example(lang, addr, work), langs))
+                outcomes = list(pool.map(lambda lang: run_example(lang, addr, work, pki), langs))
                 for o in outcomes:
                     log(f"{o.lang}: example exited {o.code} in {o.seconds:.1f} s")
                 log(f"examples ran in {time.monotonic() - t:.1f} s")

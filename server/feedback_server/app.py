@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import ipaddress
 import logging
 import signal
-import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -21,23 +21,35 @@ from feedback.v1 import (
     review_service_pb2,
     review_service_pb2_grpc,
 )
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from . import metrics
 from .backends import create_backend
 from .domain.chat import ChatService
 from .domain.drainer import Drainer
-from .domain.feedback import FeedbackService, MlflowWriter
+from .domain.feedback import FeedbackService
 from .domain.review import ReviewService, SchemaCatalog
 from .domain.scorers import judge_factory
 from .domain.spool import Spool
 from .domain.trace_export import TraceExporter
 from .domain.traces import TraceRegistry
+from .domain.writer import MlflowWriter
+from .edge import metrics as rpc_metrics
+from .edge.auth import Authenticator
+from .edge.calls import Edge
+from .edge.connect import connect_app
+from .edge.http import HttpApp, HttpServer
 from .edge.interceptor import ServiceInterceptor
+from .edge.limits import CallLimiter, TokenRateLimiter
+from .edge.tokens import FeedbackTokens
+from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
+from .quality_metrics import default_judgment_metrics
+from .servicers import reflection
 from .servicers.chat import ChatServicer
 from .servicers.feedback import FeedbackServicer
 from .servicers.review import ReviewServicer
@@ -45,11 +57,12 @@ from .settings import Settings
 
 log = logging.getLogger("feedback_server")
 
-SERVICE_NAMES = (
-    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"].full_name,
-    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name,
-    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,
+SERVICES = (
+    chat_service_pb2.DESCRIPTOR.services_by_name["ChatService"],
+    feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"],
+    review_service_pb2.DESCRIPTOR.services_by_name["ReviewService"],
 )
+SERVICE_NAMES = tuple(service.full_name for service in SERVICES)
 
 
 @dataclass
@@ -59,6 +72,7 @@ class App:
     settings: Settings
     server: grpc.aio.Server
     port: int
+    http: HttpServer | None
     health: health_aio.HealthServicer
     chat: ChatService
     spool: Spool
@@ -103,7 +117,9 @@ class App:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._skip_delay.wait(), delay)
         await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        await asyncio.gather(
+            self.server.stop(grace), self.http.stop(grace) if self.http else asyncio.sleep(0)
+        )
         left = await self.chat.flush(max(grace, 1.0))
         if left:
             log.warning("%d unanswered turns' traces still being recorded at shutdown", left)
@@ -168,6 +184,7 @@ async def build(settings: Settings) -> App:
         concurrency=settings.drain_concurrency,
         trace_wait_ttl_s=settings.trace_wait_ttl_s,
     )
+    judgment_metrics = default_judgment_metrics(settings.metrics_names_list)
     feedback = FeedbackService(
         gateway,
         registry,
@@ -175,11 +192,12 @@ async def build(settings: Settings) -> App:
         drainer,
         trace_grace_s=settings.trace_grace_s,
         ack_wait_ms=settings.ack_wait_ms,
-        summary_max_traces=settings.summary_max_traces,
+        metrics=judgment_metrics,
     )
     # Expert review (domain/review); its label schemas are enforced on feedback writes.
     catalog = SchemaCatalog(gateway)
     feedback.label_checker = catalog
+    judgment_metrics.more_names = catalog.cached_names
     review = ReviewService(
         gateway,
         feedback,
@@ -192,15 +210,27 @@ async def build(settings: Settings) -> App:
             api_key=settings.openai_api_key.get_secret_value(),
             timeout_s=settings.openai_timeout_s,
         ),
-        query_max_scan=settings.summary_max_traces,
+        query_max_matches=settings.review_query_max_matches,
     )
 
+    secret = settings.feedback_token_secret()
+    tokens = FeedbackTokens(secret, ttl_s=settings.token_ttl_s) if secret else None
+    edge = Edge(
+        Authenticator(
+            settings.auth_token,
+            tokens,
+            TokenRateLimiter(settings.token_rate_per_min),
+            # A token's trace is known: its writes are queued without looking it up.
+            on_token_trace=registry.mark_verified,
+        ),
+        CallLimiter(settings.max_concurrent_rpcs),
+    )
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(settings.auth_token)],
+        interceptors=[ServiceInterceptor(edge)],
         options=[
             *_connection_age_options(settings),
             ("grpc.max_receive_message_length", settings.max_message_bytes),
-            ("grpc.max_send_message_length", settings.max_message_bytes),
+            ("grpc.max_send_message_length", settings.max_response_bytes),
             ("grpc.max_concurrent_streams", settings.max_concurrent_streams),
             ("grpc.keepalive_time_ms", int(settings.keepalive_time_s * 1000)),
             ("grpc.keepalive_timeout_ms", int(settings.keepalive_timeout_s * 1000)),
@@ -209,29 +239,46 @@ async def build(settings: Settings) -> App:
             ("grpc.so_reuseport", 1),
         ],
     )
-    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(chat), server)
-    feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(
-        # RetractFeedback, BatchLogFeedback and CreateFeedbackToken are in the contract but not
-        # served yet: gRPC answers UNIMPLEMENTED for them until their servicer methods land.
-        FeedbackServicer(feedback),  # type: ignore[abstract]
-        server,
+    servicers = (
+        ChatServicer(chat, tokens),
+        FeedbackServicer(feedback, tokens=tokens, max_response_bytes=settings.max_response_bytes),
+        ReviewServicer(review),
     )
-    review_service_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(review), server)
+    chat_service_pb2_grpc.add_ChatServiceServicer_to_server(servicers[0], server)
+    feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(servicers[1], server)
+    review_service_pb2_grpc.add_ReviewServiceServicer_to_server(servicers[2], server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    rpc_metrics.initialize((*SERVICES, health_pb2.DESCRIPTOR.services_by_name["Health"]))
     reflection.enable_server_reflection(
-        (
-            *SERVICE_NAMES,
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ),
-        server,
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name), server
     )
-    port = server.add_insecure_port(f"{settings.host}:{settings.port}")
+    port = _listen(server, settings)
+    http = None
+    if settings.http_port:
+        api = connect_app(
+            edge,
+            [
+                (_service_descriptor(name), servicer)
+                for name, servicer in zip(SERVICE_NAMES, servicers, strict=True)
+            ],
+            read_max_bytes=settings.max_message_bytes,
+        )
+        http = HttpServer(
+            HttpApp(
+                api, max_body_bytes=settings.max_message_bytes, cors_origins=settings.cors_origins
+            ),
+            host=settings.host,
+            port=settings.http_port,
+            max_connections=settings.http_max_connections,
+            tls=_tls_files(settings),
+        )
     await server.start()
+    if http is not None:
+        await http.start()
     drainer.start()
     exporter.start()
-    app = App(settings, server, port, health, chat, spool, drainer, exporter, gateway)
+    app = App(settings, server, port, http, health, chat, spool, drainer, exporter, gateway)
     # SERVING as soon as judgments can be accepted durably, whether or not MLflow is up, and
     # as long as the spool can write.
     spool.add_health_listener(lambda ok, _: _spawn(app.set_serving(ok)))
@@ -258,43 +305,79 @@ def _connection_age_options(settings: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def configure_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
+def _service_descriptor(full_name: str) -> ServiceDescriptor:
+    return descriptor_pool.Default().FindServiceByName(full_name)
 
-        class JsonFormatter(logging.Formatter):
-            def format(self, record: logging.LogRecord) -> str:
-                entry = {
-                    "time": self.formatTime(record),
-                    "level": record.levelname,
-                    "logger": record.name,
-                    "message": record.getMessage(),
-                }
-                if record.exc_info:
-                    entry["exception"] = self.formatException(record.exc_info)
-                return json.dumps(entry)
 
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
-    # MLflow's own warnings about retried exports are reported by the gateway instead.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
+def _tls_files(settings: Settings) -> tuple[Path, Path, Path | None] | None:
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    return settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file
+
+
+def _listen(server: grpc.aio.Server, settings: Settings) -> int:
+    """The gRPC port: TLS (and client certificates, with a client CA) when configured."""
+    address = f"{settings.host}:{settings.port}"
+    files = _tls_files(settings)
+    if files is None:
+        return int(server.add_insecure_port(address))
+    cert, key, client_ca = files
+    credentials = grpc.ssl_server_credentials(
+        [(key.read_bytes(), cert.read_bytes())],
+        root_certificates=client_ca.read_bytes() if client_ca else None,
+        require_client_auth=client_ca is not None,
+    )
+    return int(server.add_secure_port(address, credentials))
+
+
+def exposure_warnings(settings: Settings) -> list[str]:
+    """What `serve` warns about at start: a port reachable beyond this host without TLS
+    or without a service credential (README "Trust model")."""
+    if _is_loopback(settings.host):
+        return []
+    warnings = []
+    if not settings.tls:
+        warnings.append(
+            f"listening on {settings.host} without TLS: set FEEDBACK_TLS_CERT_FILE and"
+            " FEEDBACK_TLS_KEY_FILE, or keep the port behind a mesh sidecar doing mTLS"
+        )
+    if not settings.auth_token:
+        warnings.append(
+            f"listening on {settings.host} without FEEDBACK_AUTH_TOKEN: any caller that"
+            " reaches the port may call every RPC and write as any source"
+        )
+    return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 async def serve(settings: Settings) -> None:
-    configure_logging(settings)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.metrics_port:
         metrics.start_metrics_server(settings.metrics_port, settings.host)
     app = await build(settings)
+    scheme = "https" if settings.tls else "http"
     log.info(
-        "feedback server listening on %s:%d (MLflow %s, experiment %r, spool %s)",
+        "feedback server listening on %s:%d (gRPC%s) and %s (MLflow %s, experiment %r, spool %s)",
         settings.host,
         app.port,
+        ", TLS" if settings.tls else "",
+        f"{scheme}://{settings.host}:{app.http.port}/ (Connect, gRPC-Web, web page)"
+        if app.http
+        else "no HTTP port",
         settings.tracking_uri,
         settings.experiment_name,
         settings.spool_path,
     )
+    for warning in exposure_warnings(settings):
+        log.warning("%s", warning)
     # SIGTERM (Kubernetes, the mesh) keeps serving for FEEDBACK_SHUTDOWN_DELAY_S while health
     # says NOT_SERVING; SIGINT (Ctrl-C) and a second signal skip the delay.
     received: list[signal.Signals] = []

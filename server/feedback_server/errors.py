@@ -59,6 +59,19 @@ class AlreadyExists(ServiceError):
         super().__init__(f"{resource_type} {resource_name!r} already exists")
 
 
+class RequestIdReused(AlreadyExists):
+    """AIP-155: a request_id already used by another request (other fields)."""
+
+    reason = "REQUEST_ID_REUSED"
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("request_id", request_id)
+        self.message = (
+            f"request_id {request_id!r} was already used by another request; "
+            "use a new request_id for a new request"
+        )
+
+
 class FailedPrecondition(ServiceError):
     reason = "FAILED_PRECONDITION"
 

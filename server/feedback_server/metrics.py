@@ -30,15 +30,29 @@ Metric names (counters get the `_total` suffix on exposition):
 - `feedback_traces_exported_total`: traces exported to MLflow from the spool.
 - `feedback_trace_export_attempts_total{result}`: `exported`, `unavailable`, `rejected`.
 - `feedback_trace_export_latency_seconds`: from recording a trace to MLflow having it.
+
+Beside them, `feedback_build_info{version, python, grpc, mlflow_tracing} 1` says what runs
+(the versions of this server, Python, grpcio and mlflow-tracing). The RPC metrics are the
+edge's (`edge/metrics.py`).
 """
 
 from __future__ import annotations
 
 import logging
+import platform
 import threading
+from importlib import metadata
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
 from prometheus_client import start_http_server as _start_http_server
 
 log = logging.getLogger(__name__)
@@ -193,6 +207,29 @@ def default_metrics() -> SpoolMetrics:
         return _default
 
 
+def build_versions() -> dict[str, str]:
+    """The versions of this server and of what it runs on (empty when not installed)."""
+
+    def version(distribution: str) -> str:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            return ""
+
+    return {
+        "version": version("feedback-server"),
+        "python": platform.python_version(),
+        "grpc": version("grpcio"),
+        "mlflow_tracing": version("mlflow-tracing"),
+    }
+
+
+BUILD_INFO = Info(
+    "feedback_build", "The versions of this server, Python, grpcio and mlflow-tracing."
+)
+BUILD_INFO.info(build_versions())
+
+
 def start_metrics_server(
     port: int, host: str = "127.0.0.1", registry: CollectorRegistry | None = None
 ) -> Any | None:
@@ -203,6 +240,9 @@ def start_metrics_server(
     """
     if port == 0:
         return None
+    # No `*_created` series beside every counter and histogram (an OpenMetrics extra that
+    # Prometheus' text format turns into one more series each).
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     handle = _start_http_server(
         port, addr=host, registry=REGISTRY if registry is None else registry
     )

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .domain.spool import DEFAULT_DEAD_RETENTION_S, DEFAULT_RETENTION_S, SPOOL_FILENAME
+
+# scheme://host[:port], the form of a browser's Origin header (IPv6 hosts in brackets).
+ORIGIN_RE = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -23,8 +27,13 @@ class Settings(BaseSettings):
     # gRPC edge
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("FEEDBACK_SERVER_HOST"))
     port: int = Field(50051, ge=0, le=65535, validation_alias=AliasChoices("FEEDBACK_SERVER_PORT"))
-    max_message_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+    # Requests: the largest a documented request can be is ~270 KiB (README "Bounds").
+    max_message_bytes: int = Field(1024 * 1024, ge=64 * 1024)
+    # Responses: ListFeedback pages stay within it.
+    max_response_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     max_concurrent_streams: int = Field(1000, ge=1)
+    # Calls in flight on both ports together (health excluded); beyond: RESOURCE_EXHAUSTED.
+    max_concurrent_rpcs: int = Field(2048, ge=1)
     keepalive_time_s: float = Field(30.0, gt=0)
     keepalive_timeout_s: float = Field(10.0, gt=0)
     # Connections are closed (GOAWAY) after this long, so clients rebalance onto new
@@ -40,6 +49,24 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # When set, every RPC but health and reflection needs `authorization: Bearer <token>`.
     auth_token: str = ""
+
+    # Browsers: Connect (JSON and binary) and gRPC-Web, and the web page at `/`; 0 = off.
+    http_port: int = Field(8080, ge=0, le=65535)
+    # Exact origins (scheme://host[:port]) allowed to call the HTTP port from a page of theirs.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # Open connections on the HTTP port (one call at a time each); beyond: HTTP 503.
+    http_max_connections: int = Field(1000, ge=1)
+
+    # TLS on every port (both files), and client certificates required (mTLS) with a CA.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+
+    # End-user feedback tokens (JWT, HS256): the signing secret, inline or in a file.
+    token_secret: SecretStr = SecretStr("")
+    token_secret_file: Path | None = None
+    token_ttl_s: float = Field(86_400.0, ge=1, le=7 * 86_400)
+    token_rate_per_min: int = Field(60, ge=1, le=10_000_000)
 
     # MLflow
     tracking_uri: str = Field(
@@ -76,12 +103,57 @@ class Settings(BaseSettings):
     export_max_pending: int = Field(256, ge=1, le=100_000)
     max_open_turns: int = Field(1024, ge=1, le=100_000)
 
-    # Summaries
-    summary_max_traces: int = Field(10_000, ge=1)
+    # Review queries and live quality metrics
+    review_query_max_matches: int = Field(10_000, ge=1)
+    # Judgment names kept as the `name` label of feedback_judgments_accepted_total (besides
+    # the label schemas' names); comma-separated.
+    metrics_names: str = "user_feedback"
+
+    @property
+    def metrics_names_list(self) -> list[str]:
+        return [n.strip() for n in self.metrics_names.split(",") if n.strip()]
 
     @property
     def spool_path(self) -> Path:
         return self.data_dir / SPOOL_FILENAME
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(o.strip() for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not ORIGIN_RE.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an exact origin such as https://app.example.com"
+                    " (scheme, host and optional port; no path, no wildcard)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _pairs(self) -> Settings:
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("FEEDBACK_TLS_CERT_FILE and FEEDBACK_TLS_KEY_FILE go together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ValueError("FEEDBACK_TLS_CLIENT_CA_FILE needs FEEDBACK_TLS_CERT_FILE")
+        if self.token_secret.get_secret_value() and self.token_secret_file:
+            raise ValueError("set FEEDBACK_TOKEN_SECRET or FEEDBACK_TOKEN_SECRET_FILE, not both")
+        return self
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
+
+    def feedback_token_secret(self) -> bytes:
+        """The token signing secret (read from its file when given); empty: tokens off."""
+        if self.token_secret_file:
+            return self.token_secret_file.read_bytes().strip()
+        return self.token_secret.get_secret_value().encode()
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:

@@ -32,17 +32,6 @@ FULLNAME = f"{RELEASE}-feedback-service"
 HEADLESS = f"{FULLNAME}-headless"
 HOST = f"{FULLNAME}.{NAMESPACE}.svc.cluster.local"
 DATA_DIR = "/var/lib/feedback"
-#: Settings being added by parallel work (TLS / HTTP port / tokens).
-COMING_SETTINGS = {
-    "FEEDBACK_HTTP_PORT",
-    "FEEDBACK_CORS_ORIGINS",
-    "FEEDBACK_TLS_CERT_FILE",
-    "FEEDBACK_TLS_KEY_FILE",
-    "FEEDBACK_TLS_CLIENT_CA_FILE",
-    "FEEDBACK_TOKEN_SECRET_FILE",
-    "FEEDBACK_TOKEN_TTL_S",
-    "FEEDBACK_TOKEN_RATE_PER_MIN",
-}
 
 
 def pod_spec(objects: list[Obj]) -> Obj:
@@ -274,7 +263,7 @@ def test_no_service_links_in_the_servers_environment(render: Render) -> None:
 
 
 def known_settings() -> set[str]:
-    names = set(COMING_SETTINGS)
+    names: set[str] = set()
     for name, field in Settings.model_fields.items():
         alias = field.validation_alias
         names |= set(getattr(alias, "choices", [])) or {f"FEEDBACK_{name.upper()}"}

@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ class Stack:
     mlflow_url: str
     grpc_address: str
     experiment: str
+    page_url: str
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -65,16 +67,21 @@ class Stack:
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
     # run.sh binds both ports itself; they stay reserved until the test is over.
-    with PortReservation() as mlflow_port, PortReservation() as grpc_port:
-        yield from _run_sh(tmp_path, mlflow_port.port, grpc_port.port)
+    with (
+        PortReservation() as mlflow_port,
+        PortReservation() as grpc_port,
+        PortReservation() as http_port,
+    ):
+        yield from _run_sh(tmp_path, mlflow_port.port, grpc_port.port, http_port.port)
 
 
-def _run_sh(tmp_path: Path, mlflow_port: int, grpc_port: int) -> Iterator[Stack]:
+def _run_sh(tmp_path: Path, mlflow_port: int, grpc_port: int, http_port: int) -> Iterator[Stack]:
     experiment = f"e2e-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "FEEDBACK_"))}
     env.update(
         MLFLOW_PORT=str(mlflow_port),
         FEEDBACK_SERVER_PORT=str(grpc_port),
+        FEEDBACK_HTTP_PORT=str(http_port),
         FEEDBACK_METRICS_PORT="0",
         FEEDBACK_VAR_DIR=str(tmp_path / "var"),
         FEEDBACK_DATA_DIR=str(tmp_path / "data"),
@@ -98,6 +105,7 @@ def _run_sh(tmp_path: Path, mlflow_port: int, grpc_port: int) -> Iterator[Stack]
         mlflow_url=f"http://127.0.0.1:{mlflow_port}",
         grpc_address=f"127.0.0.1:{grpc_port}",
         experiment=experiment,
+        page_url=f"http://127.0.0.1:{http_port}/",
     )
     try:
         yield stack
@@ -169,6 +177,16 @@ def test_make_run_serves_chat_and_feedback_then_stops_cleanly(stack: Stack) -> N
         assert answer.response
         assert re.fullmatch(r"tr-[0-9a-f]{32}", answer.trace_id)
         assert answer.client_request_id == crid
+        # make run configures a token secret: the answer carries an end-user token (a JWT).
+        assert answer.feedback_token.count(".") == 2
+
+        # The web page, on the HTTP port that run.sh announced.
+        assert stack.page_url in stack.log()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(stack.page_url, timeout=10) as page:
+            assert page.status == 200
+            assert page.headers["content-type"].startswith("text/html")
+            assert b'<div id="root">' in page.read()
 
         request_id = uuid.uuid4().hex
         ack = feedback.LogFeedback(

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feedback_server.servicers.feedback import FeedbackServicer
 from feedback_server.settings import Settings
 
 from testbed.chromium import chromium_version, ensure_chromium
@@ -55,6 +56,9 @@ QUESTION = "What is MLflow?"
 COMMENT = "Too vague: it does not say what MLflow tracks."
 #: The server's HTTP port (Connect protocol, gRPC-Web and the page at `/`) is a setting.
 HAS_HTTP_PORT = "http_port" in Settings.model_fields
+#: Supersession (a user's new vote overrides the old one in MLflow) comes with the votes
+#: work, whose RetractFeedback is served by the same change.
+SUPERSEDES = not FeedbackServicer.RetractFeedback.__module__.endswith("_pb2_grpc")
 SERVER_START_TIMEOUT_S = 120.0
 ASSESSMENT_TIMEOUT_S = 90.0
 
@@ -278,6 +282,10 @@ def test_page_streams_an_answer_and_changes_a_vote(
     mine = _user_feedback(mlflow_sqlite.url, trace_id)
     valid = [a for a in mine if a.valid is not False]
     invalid = [a for a in mine if a.valid is False]
+    if not SUPERSEDES:
+        assert sorted(a.value for a in valid) == [False, True], [(a.value, a.valid) for a in mine]
+        assert_screenshot(screenshot)
+        pytest.xfail("this build stores both votes: supersession is not served yet")
     assert len(valid) == 1 and len(invalid) == 1, [(a.value, a.valid) for a in mine]
     [up], [down] = valid, invalid
     assert up.value is True and down.value is False

@@ -31,6 +31,7 @@ async def start_service(tracking_uri: str, data_dir: Path, **overrides: Any) -> 
         host="127.0.0.1",
         port=0,
         metrics_port=0,
+        http_port=overrides.pop("http_port", 0),
         tracking_uri=tracking_uri,
         experiment_name=overrides.pop("experiment_name", f"test-{uuid.uuid4().hex[:8]}"),
         data_dir=data_dir,

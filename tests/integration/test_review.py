@@ -1108,7 +1108,8 @@ async def test_review_rpcs_never_fail_internally(
             grpc.StatusCode.NOT_FOUND,
             grpc.StatusCode.PERMISSION_DENIED,
         }:
-            assert review.service.app.spool.depth() == depth, "a rejected request was spooled"
+            # Not more (the drainer may store earlier judgments meanwhile).
+            assert review.service.app.spool.depth() <= depth, "a rejected request was spooled"
 
 
 # --- the Python client -------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
+import re
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from feedback.v1 import (
     feedback_service_pb2_grpc,
 )
 from feedback_client import (
+    AlreadyExistsError,
     Assessment,
     AssessmentKind,
     AsyncFeedbackClient,
@@ -37,6 +39,7 @@ from feedback_client import (
     ChatResult,
     FeedbackClient,
     FeedbackError,
+    FeedbackItem,
     FeedbackList,
     FeedbackSummary,
     FieldViolation,
@@ -47,8 +50,10 @@ from feedback_client import (
     RatingResult,
     RatingsResult,
     ResourceExhaustedError,
+    RetractResult,
     Source,
     SourceType,
+    SummaryBucket,
     Text,
     TraceRef,
     UnavailableError,
@@ -412,7 +417,7 @@ def test_feedback_by_client_request_id(client: FeedbackClient, server: Server) -
     assert request.target.WhichOneof("ref") == "client_request_id"
     assert request.target.client_request_id == "req-42"
     assert request.source == common_pb2.Source(type=common_pb2.SOURCE_TYPE_HUMAN, id="")
-    assert request.request_id == ""
+    assert re.fullmatch("[0-9a-f]{32}", request.request_id)  # a fresh key, set by the client
     assert future.result(timeout=5) == LogResult(
         assessment_id="a-2", trace_id="", state=IngestionState.QUEUED, request_id="gen-1"
     )
@@ -569,6 +574,9 @@ def test_list_feedback_parses_typed_assessments(client: FeedbackClient, server: 
                     source=common_pb2.Source(type=common_pb2.SOURCE_TYPE_CODE, id="ci"),
                     state=common_pb2.INGESTION_STATE_STORED,
                     valid=False,
+                    supersedes_assessment_id="a-0",
+                    superseded_by_assessment_id="a-3",
+                    retracted=True,
                 ),
             ],
         ),
@@ -608,6 +616,9 @@ def test_list_feedback_parses_typed_assessments(client: FeedbackClient, server: 
             create_time=None,
             state=IngestionState.STORED,
             valid=False,
+            supersedes_assessment_id="a-0",
+            superseded_by_assessment_id="a-3",
+            retracted=True,
         ),
     )
 
@@ -666,6 +677,125 @@ def test_summarize_defaults_leave_the_window_to_the_service(
     summary = future.result(timeout=5)
     assert summary.total_traces == 0
     assert summary.start_time is None
+
+
+def test_every_write_gets_its_own_fresh_request_id(client: FeedbackClient, server: Server) -> None:
+    seen = set()
+    for _ in range(3):
+        _, request = server.unary(
+            lambda: client.thumbs_down(TRACE_ID, user_id="u-1"), "LogFeedback", log_response()
+        )
+        seen.add(request.request_id)
+    assert len(seen) == 3
+    _, given = server.unary(
+        lambda: client.thumbs_up(TRACE_ID, user_id="u-1", request_id="mine"),
+        "LogFeedback",
+        log_response(),
+    )
+    assert given.request_id == "mine"
+
+
+def test_retract_sends_the_source_and_parses_the_answer(
+    client: FeedbackClient, server: Server
+) -> None:
+    future, request = server.unary(
+        lambda: client.retract(TRACE_ID, user_id="u-1"),
+        "RetractFeedback",
+        feedback_service_pb2.RetractFeedbackResponse(
+            assessment_id="a-7",
+            trace_id=TRACE_ID,
+            state=common_pb2.INGESTION_STATE_QUEUED,
+            request_id="r-7",
+        ),
+    )
+    assert request.name == "user_feedback"
+    assert request.source == common_pb2.Source(type=common_pb2.SOURCE_TYPE_HUMAN, id="u-1")
+    assert re.fullmatch("[0-9a-f]{32}", request.request_id)
+    assert future.result(timeout=5) == RetractResult(
+        assessment_id="a-7", trace_id=TRACE_ID, state=IngestionState.QUEUED, request_id="r-7"
+    )
+    with pytest.raises(ValueError, match="source ID"):
+        client.retract(TRACE_ID, user_id="")
+
+
+def test_log_batch_answers_each_item_with_its_result_or_error(
+    client: FeedbackClient, server: Server
+) -> None:
+    bad = rich_status(
+        code_pb2.INVALID_ARGUMENT,
+        "invalid request: value.number",
+        error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field="value.number", description="x")
+            ]
+        ),
+        error_details_pb2.ErrorInfo(reason="INVALID_ARGUMENT", domain="feedback.v1"),
+    )
+    reused = rich_status(
+        code_pb2.ALREADY_EXISTS,
+        "reused",
+        error_details_pb2.ErrorInfo(reason="REQUEST_ID_REUSED", domain="feedback.v1"),
+    )
+    response = feedback_service_pb2.BatchLogFeedbackResponse(
+        results=[
+            feedback_service_pb2.BatchLogFeedbackResult(response=log_response()),
+            feedback_service_pb2.BatchLogFeedbackResult(error=bad),
+            feedback_service_pb2.BatchLogFeedbackResult(error=reused),
+        ]
+    )
+    items = [
+        FeedbackItem(TRACE_ID, True, source_id="u-1"),
+        FeedbackItem(TRACE_ID, 0.5, name="score"),
+        FeedbackItem(TRACE_ID, False, request_id="k-1"),
+    ]
+    future, request = server.unary(lambda: client.log_batch(items), "BatchLogFeedback", response)
+    assert [r.name for r in request.requests] == ["user_feedback", "score", "user_feedback"]
+    assert request.requests[0].source.id == "u-1"
+    assert request.requests[2].request_id == "k-1"
+    assert len({r.request_id for r in request.requests}) == 3
+    ok, invalid, again = future.result(timeout=5)
+    assert isinstance(ok, LogResult) and ok.assessment_id == "a-1"
+    assert isinstance(invalid, InvalidArgumentError)
+    assert invalid.field_violations == [FieldViolation("value.number", "x")]
+    assert isinstance(again, AlreadyExistsError) and again.reason == "REQUEST_ID_REUSED"
+
+
+def test_summarize_sends_the_filters_and_parses_buckets(
+    client: FeedbackClient, server: Server
+) -> None:
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(start)
+    later = timestamp_pb2.Timestamp()
+    later.FromDatetime(start + timedelta(hours=1))
+    bucket = feedback_service_pb2.SummaryBucket(
+        start_time=stamp, end_time=later, total_traces=2, positive_count=1, positive_rate=1.0
+    )
+    future, request = server.unary(
+        lambda: client.summarize(
+            user_id="u-1",
+            session_id="s-1",
+            trace_metadata={"app": "web"},
+            interval=timedelta(hours=1),
+        ),
+        "SummarizeFeedback",
+        feedback_service_pb2.SummarizeFeedbackResponse(total_traces=2, buckets=[bucket]),
+    )
+    assert (request.user_id, request.session_id) == ("u-1", "s-1")
+    assert dict(request.trace_metadata) == {"app": "web"}
+    assert request.interval == duration_pb2.Duration(seconds=3600)
+    [got] = future.result(timeout=5).buckets
+    assert got == SummaryBucket(
+        start_time=start,
+        end_time=start + timedelta(hours=1),
+        total_traces=2,
+        traces_with_feedback=0,
+        feedback_rate=0.0,
+        positive_count=1,
+        negative_count=0,
+        positive_rate=1.0,
+        average_ratings={},
+    )
 
 
 # --- errors ----------------------------------------------------------------------------------

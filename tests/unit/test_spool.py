@@ -13,6 +13,7 @@ import textwrap
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import feedback_server
@@ -295,6 +296,38 @@ async def test_reads_pending_for_trace_and_dead_letters(spool: Spool) -> None:
     stats = await spool.stats()
     assert (stats.pending, stats.dead_lettered, stats.stored) == (2, 2, 0)
     assert stats.pending_keys == 2
+
+
+async def test_recent_entries_of_a_source_in_a_trace(spool: Spool) -> None:
+    def of(aid: str, trace: str | None = TRACE, source: str = "alice", **kw: object) -> Judgment:
+        return replace(judgment(aid, trace, **kw), source_id=source)  # type: ignore[arg-type]
+
+    await spool.enqueue([of("e1"), of("e2", trace_id(2)), of("e3"), of("b1", source="bob")])
+    await spool.enqueue([of("n1", name="comment"), of("c1", None, crid="req-7")])
+    await spool.mark_stored("e1", TRACE)
+    await spool.mark_dead("e3", "gone")
+
+    async def recent(*query: str | None, depth: int = 64) -> list[SpoolEntry]:
+        [found] = await spool.recent_of_sources([query], depth)  # type: ignore[list-item]
+        return found
+
+    found = await recent(TRACE, TRACE, "user_feedback", "alice")
+    assert [(e.assessment_id, e.state) for e in found] == [("e1", IngestionState.STORED)]
+    # By order key when the trace is not resolved yet.
+    crid = await recent(None, "crid:req-7", "user_feedback", "alice")
+    assert [e.assessment_id for e in crid] == ["c1"]
+    # Bounded: only the newest `depth` entries of each state are looked at.
+    await spool.enqueue([of(f"x{i}", source="xavier") for i in range(5)])
+    await spool.enqueue([of("late")])
+    shallow = await recent(TRACE, TRACE, "user_feedback", "alice", depth=1)
+    assert [e.assessment_id for e in shallow] == ["e1", "late"]  # newest stored, newest queued
+    deep = await recent(TRACE, TRACE, "user_feedback", "xavier", depth=3)
+    assert [e.assessment_id for e in deep] == ["x3", "x4"]  # "late" is one of the 3 newest
+    # Several queries in one read, answered in order.
+    both = await spool.recent_of_sources(
+        [(TRACE, TRACE, "user_feedback", "bob"), (TRACE, TRACE, "comment", "alice")]
+    )
+    assert [[e.assessment_id for e in found] for found in both] == [["b1"], ["n1"]]
 
 
 async def test_replay_moves_dead_letters_back_to_pending(spool: Spool) -> None:

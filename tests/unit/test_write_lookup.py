@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from feedback_server.domain.feedback import FeedbackService
+from feedback_server.domain.feedback import FeedbackIn, FeedbackService
 from feedback_server.domain.model import IngestionState, JudgmentKind, SourceType, TraceTarget
 from feedback_server.domain.spool import Spool
 from feedback_server.domain.traces import TraceRegistry
@@ -44,14 +44,16 @@ class Drainer:
 
 async def _write(service: FeedbackService, target: TraceTarget, request_id: str) -> Any:
     return await service.log_judgment(
-        kind=JudgmentKind.FEEDBACK,
-        target=target,
-        name="user_feedback",
-        value=True,
-        source_type=SourceType.HUMAN,
-        source_id="u",
-        metadata={},
-        request_id=request_id,
+        FeedbackIn(
+            kind=JudgmentKind.FEEDBACK,
+            target=target,
+            name="user_feedback",
+            value=True,
+            source_type=SourceType.HUMAN,
+            source_id="u",
+            metadata={},
+            request_id=request_id,
+        )
     )
 
 

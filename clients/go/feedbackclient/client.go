@@ -3,9 +3,14 @@
 // github.com/feedback-service/feedback/clients/go/feedback/v1.
 //
 // The generated clients are exposed as they are (Client.Chat and
-// Client.Feedback); this package adds connection handling, the StreamChat
-// loop, constructors for the oneof-heavy request messages, and access to the
-// google.rpc.BadRequest details of INVALID_ARGUMENT errors.
+// Client.Feedback); this package adds connection handling, a fresh
+// request_id on every write that has none (FillRequestID, kept across
+// retries), the StreamChat loop, Retract and LogBatch, constructors for the
+// oneof-heavy request messages, and access to the google.rpc.BadRequest
+// details of INVALID_ARGUMENT errors.
+//
+// A judgment from a named source supersedes that source's previous one of
+// the same name on the trace: changing a vote is another LogThumbs.
 package feedbackclient
 
 import (
@@ -19,6 +24,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // DefaultAddr is the service's address when FEEDBACK_ADDR is not set.
@@ -50,14 +56,16 @@ type Client struct {
 // New creates a client for target (such as "127.0.0.1:50051" or
 // "dns:///feedback-headless.ns.svc.cluster.local:50051"). The connection is
 // established lazily on the first call. Without options it uses plaintext;
-// pass grpc.WithTransportCredentials(credentials.NewTLS(...)) for TLS. The
-// channel carries ServiceConfig (retries of writes on UNAVAILABLE,
-// round_robin) unless opts set another default service config.
+// use NewTLS (or pass TLSOptions.DialOption()) for TLS and mTLS. The channel
+// carries ServiceConfig (retries of writes on UNAVAILABLE, round_robin)
+// unless opts set another default service config. Every write gets a fresh
+// request_id when it has none (FillRequestID).
 func New(target string, opts ...grpc.DialOption) (*Client, error) {
 	if len(opts) == 0 {
 		opts = []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	}
 	opts = append([]grpc.DialOption{grpc.WithDefaultServiceConfig(ServiceConfig)}, opts...)
+	opts = append(opts, grpc.WithChainUnaryInterceptor(requestIDs))
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("feedbackclient: connect %q: %w", target, err)
@@ -143,6 +151,42 @@ func (c *Client) LogThumbs(ctx context.Context, target *feedbackv1.TraceRef, up 
 		Rationale: rationale,
 		Source:    source,
 	})
+}
+
+// Retract takes back source's current judgment name ("" is user_feedback) on
+// target: it stops counting and stays in MLflow, invalid. NOT_FOUND when the
+// source has none.
+func (c *Client) Retract(ctx context.Context, target *feedbackv1.TraceRef, name string, source *feedbackv1.Source) (*feedbackv1.RetractFeedbackResponse, error) {
+	return c.Feedback.RetractFeedback(ctx, &feedbackv1.RetractFeedbackRequest{
+		Target: target, Name: name, Source: source,
+	})
+}
+
+// BatchResult is the outcome of one item of LogBatch: its response, or the
+// error it was refused with (a gRPC status error: status.Code,
+// FieldViolations and Describe work on it; field paths are the item's own).
+type BatchResult struct {
+	Response *feedbackv1.LogFeedbackResponse
+	Err      error
+}
+
+// LogBatch records 1 to 500 judgments in one call and one durable
+// transaction; each result, in request order, is the item's response or its
+// own error.
+func (c *Client) LogBatch(ctx context.Context, items []*feedbackv1.LogFeedbackRequest) ([]BatchResult, error) {
+	resp, err := c.Feedback.BatchLogFeedback(ctx, &feedbackv1.BatchLogFeedbackRequest{Requests: items})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BatchResult, 0, len(resp.GetResults()))
+	for _, r := range resp.GetResults() {
+		if st := r.GetError(); st != nil {
+			out = append(out, BatchResult{Err: status.FromProto(st).Err()})
+		} else {
+			out = append(out, BatchResult{Response: r.GetResponse()})
+		}
+	}
+	return out, nil
 }
 
 // ListFeedback returns every assessment of the trace target refers to.

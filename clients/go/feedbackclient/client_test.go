@@ -44,9 +44,28 @@ func (f *fakeChat) StreamChat(req *feedbackv1.StreamChatRequest, stream grpc.Ser
 
 type fakeFeedback struct {
 	feedbackv1.UnimplementedFeedbackServiceServer
+	requestIDs chan string
 }
 
-func (fakeFeedback) LogFeedback(_ context.Context, req *feedbackv1.LogFeedbackRequest) (*feedbackv1.LogFeedbackResponse, error) {
+func (f *fakeFeedback) BatchLogFeedback(_ context.Context, req *feedbackv1.BatchLogFeedbackRequest) (*feedbackv1.BatchLogFeedbackResponse, error) {
+	bad, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
+		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "value", Description: "is required"}},
+	})
+	out := &feedbackv1.BatchLogFeedbackResponse{}
+	for _, item := range req.GetRequests() {
+		f.requestIDs <- item.GetRequestId()
+		if item.GetValue() == nil {
+			out.Results = append(out.Results, &feedbackv1.BatchLogFeedbackResult{Result: &feedbackv1.BatchLogFeedbackResult_Error{Error: bad.Proto()}})
+		} else {
+			out.Results = append(out.Results, &feedbackv1.BatchLogFeedbackResult{Result: &feedbackv1.BatchLogFeedbackResult_Response{
+				Response: &feedbackv1.LogFeedbackResponse{AssessmentId: "a-1", RequestId: item.GetRequestId()}}})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeFeedback) LogFeedback(_ context.Context, req *feedbackv1.LogFeedbackRequest) (*feedbackv1.LogFeedbackResponse, error) {
+	f.requestIDs <- req.GetRequestId()
 	st, _ := status.New(codes.InvalidArgument, "invalid request").WithDetails(&errdetails.BadRequest{
 		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: "target.trace_id", Description: "must match ^tr-[0-9a-f]{32}$"}},
 	})
@@ -54,11 +73,17 @@ func (fakeFeedback) LogFeedback(_ context.Context, req *feedbackv1.LogFeedbackRe
 }
 
 func start(t *testing.T, chat *fakeChat) *fc.Client {
+	client, _ := startWith(t, chat)
+	return client
+}
+
+func startWith(t *testing.T, chat *fakeChat) (*fc.Client, *fakeFeedback) {
 	t.Helper()
+	feedback := &fakeFeedback{requestIDs: make(chan string, 16)}
 	lis := bufconn.Listen(1 << 20)
 	srv := grpc.NewServer()
 	feedbackv1.RegisterChatServiceServer(srv, chat)
-	feedbackv1.RegisterFeedbackServiceServer(srv, fakeFeedback{})
+	feedbackv1.RegisterFeedbackServiceServer(srv, feedback)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	client, err := fc.New("passthrough:///bufnet",
@@ -68,7 +93,46 @@ func start(t *testing.T, chat *fakeChat) *fc.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	return client
+	return client, feedback
+}
+
+func TestEveryWriteGetsAFreshRequestIDUnlessItHasOne(t *testing.T) {
+	client, feedback := startWith(t, &fakeChat{})
+	ctx := context.Background()
+	req := &feedbackv1.LogFeedbackRequest{Target: fc.ByTraceID(traceID), Value: fc.Bool(true)}
+	_, _ = client.Feedback.LogFeedback(ctx, req)
+	first := <-feedback.requestIDs
+	if len(first) != 32 || req.GetRequestId() != first {
+		t.Fatalf("request_id %q sent, %q on the message", first, req.GetRequestId())
+	}
+	_, _ = client.Feedback.LogFeedback(ctx, req) // a retry of the same message: the same key
+	if again := <-feedback.requestIDs; again != first {
+		t.Fatalf("retry sent %q, want %q", again, first)
+	}
+	_, _ = client.LogThumbs(ctx, fc.ByTraceID(traceID), false, "", fc.Human("u"))
+	if other := <-feedback.requestIDs; other == first || len(other) != 32 {
+		t.Fatalf("a new write sent %q", other)
+	}
+}
+
+func TestLogBatchAnswersEachItem(t *testing.T) {
+	client, feedback := startWith(t, &fakeChat{})
+	results, err := client.LogBatch(context.Background(), []*feedbackv1.LogFeedbackRequest{
+		{Target: fc.ByTraceID(traceID), Value: fc.Bool(true), RequestId: "mine"},
+		{Target: fc.ByTraceID(traceID)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ids := []string{<-feedback.requestIDs, <-feedback.requestIDs}; ids[0] != "mine" || len(ids[1]) != 32 {
+		t.Fatalf("request IDs %v", ids)
+	}
+	if len(results) != 2 || results[0].Response.GetAssessmentId() != "a-1" || results[0].Err != nil {
+		t.Fatalf("first result %+v", results[0])
+	}
+	if status.Code(results[1].Err) != codes.InvalidArgument || fc.FieldViolations(results[1].Err)[0].GetField() != "value" {
+		t.Fatalf("second result: %s", fc.Describe(results[1].Err))
+	}
 }
 
 func TestStreamChatCollectsDeltasAndCompletion(t *testing.T) {
@@ -119,5 +183,28 @@ func TestValueHelpers(t *testing.T) {
 	}
 	if fc.ByClientRequestID("abc").GetClientRequestId() != "abc" || fc.ByTraceID(traceID).GetTraceId() != traceID {
 		t.Error("TraceRef helpers")
+	}
+}
+
+func TestTLSOptionsNeedReadableFilesAndAPair(t *testing.T) {
+	if _, err := (fc.TLSOptions{CAFile: "/nonexistent/ca.pem"}).DialOption(); err == nil {
+		t.Fatal("a missing CA file must be an error")
+	}
+	if _, err := (fc.TLSOptions{CertFile: "client.pem"}).DialOption(); err == nil {
+		t.Fatal("a certificate without its key must be an error")
+	}
+	if _, err := (fc.TLSOptions{}).DialOption(); err != nil {
+		t.Fatalf("the system roots need no file: %v", err)
+	}
+	t.Setenv("FEEDBACK_CA_FILE", "")
+	t.Setenv("FEEDBACK_CLIENT_CERT_FILE", "")
+	t.Setenv("FEEDBACK_CLIENT_KEY_FILE", "")
+	t.Setenv("FEEDBACK_SERVER_NAME", "")
+	if fc.TLSFromEnv() != nil {
+		t.Fatal("no variable set: plaintext")
+	}
+	t.Setenv("FEEDBACK_CA_FILE", "ca.pem")
+	if got := fc.TLSFromEnv(); got == nil || got.CAFile != "ca.pem" {
+		t.Fatalf("TLSFromEnv() = %+v", got)
 	}
 }

@@ -6,13 +6,15 @@ Shared by the sync and the async client, which only add the transport around the
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from feedback.v1 import chat_service_pb2, common_pb2, feedback_service_pb2
-from google.protobuf import struct_pb2, timestamp_pb2
+from google.protobuf import duration_pb2, struct_pb2, timestamp_pb2
 from google.protobuf.message import Message
 
+from ._errors import FeedbackError, from_status
 from ._types import (
     USER_FEEDBACK,
     Assessment,
@@ -20,6 +22,7 @@ from ._types import (
     ChatCompletion,
     ChatResult,
     FeedbackInput,
+    FeedbackItem,
     FeedbackList,
     FeedbackSummary,
     IngestionState,
@@ -27,8 +30,10 @@ from ._types import (
     LogResult,
     RatingResult,
     RatingsResult,
+    RetractResult,
     Source,
     SourceType,
+    SummaryBucket,
     Target,
     Text,
     ValueKind,
@@ -121,6 +126,12 @@ def decode_feedback_value(
 # --- requests -----------------------------------------------------------------------------
 
 
+def request_id_or_new(request_id: str) -> str:
+    """The caller's idempotency key, else a fresh one: set once per call, so that every
+    retry of the call (the channel's, the caller's) carries the same key."""
+    return request_id or uuid.uuid4().hex
+
+
 def trace_ref(target: Target) -> common_pb2.TraceRef:
     ref = as_trace_ref(target)
     if ref.trace_id:
@@ -181,7 +192,38 @@ def feedback_request(
         rationale=rationale,
         source=source(source_type, source_id),
         metadata=dict(metadata or {}),
-        request_id=request_id,
+        request_id=request_id_or_new(request_id),
+    )
+
+
+def batch_request(items: Sequence[FeedbackItem]) -> feedback_service_pb2.BatchLogFeedbackRequest:
+    return feedback_service_pb2.BatchLogFeedbackRequest(
+        requests=[
+            feedback_request(
+                i.target,
+                i.name,
+                i.value,
+                i.rationale,
+                i.source_type,
+                i.source_id,
+                i.metadata,
+                i.request_id,
+            )
+            for i in items
+        ]
+    )
+
+
+def retract_request(
+    target: Target, name: str, source_type: SourceType, source_id: str, request_id: str
+) -> feedback_service_pb2.RetractFeedbackRequest:
+    if not source_id:
+        raise ValueError("retract() needs the source ID (user_id) whose judgment it takes back")
+    return feedback_service_pb2.RetractFeedbackRequest(
+        target=trace_ref(target),
+        name=name,
+        source=source(source_type, source_id),
+        request_id=request_id_or_new(request_id),
     )
 
 
@@ -210,7 +252,7 @@ def ratings_request(
         scale_max=scale_max,
         rationale=rationale,
         source=source(SourceType.HUMAN, user_id),
-        request_id=request_id,
+        request_id=request_id_or_new(request_id),
     )
 
 
@@ -230,7 +272,7 @@ def expectation_request(
         value=to_value(value),
         source=source(SourceType.HUMAN, source_id),
         metadata=dict(metadata or {}),
-        request_id=request_id,
+        request_id=request_id_or_new(request_id),
     )
 
 
@@ -248,13 +290,28 @@ def timestamp(moment: datetime, what: str) -> timestamp_pb2.Timestamp:
 
 
 def summarize_request(
-    start: datetime | None, end: datetime | None, feedback_name: str
+    start: datetime | None,
+    end: datetime | None,
+    feedback_name: str,
+    user_id: str = "",
+    session_id: str = "",
+    trace_metadata: Mapping[str, str] | None = None,
+    interval: timedelta | None = None,
 ) -> feedback_service_pb2.SummarizeFeedbackRequest:
-    request = feedback_service_pb2.SummarizeFeedbackRequest(feedback_name=feedback_name)
+    request = feedback_service_pb2.SummarizeFeedbackRequest(
+        feedback_name=feedback_name,
+        user_id=user_id,
+        session_id=session_id,
+        trace_metadata=dict(trace_metadata or {}),
+    )
     if start is not None:
         request.start_time.CopyFrom(timestamp(start, "start"))
     if end is not None:
         request.end_time.CopyFrom(timestamp(end, "end"))
+    if interval is not None:
+        duration = duration_pb2.Duration()
+        duration.FromTimedelta(interval)
+        request.interval.CopyFrom(duration)
     return request
 
 
@@ -281,6 +338,7 @@ def chat_result(response: chat_service_pb2.ChatResponse) -> ChatResult:
         response=response.response,
         trace_id=response.trace_id,
         client_request_id=response.client_request_id,
+        feedback_token=response.feedback_token,
     )
 
 
@@ -289,6 +347,7 @@ def chat_completion(completion: chat_service_pb2.ChatCompletion) -> ChatCompleti
         trace_id=completion.trace_id,
         client_request_id=completion.client_request_id,
         response=completion.response,
+        feedback_token=completion.feedback_token,
     )
 
 
@@ -301,6 +360,25 @@ def log_result(
         trace_id=response.trace_id,
         state=_state(response.state),
         request_id=response.request_id,
+        superseded_assessment_id=response.superseded_assessment_id,
+    )
+
+
+def retract_result(response: feedback_service_pb2.RetractFeedbackResponse) -> RetractResult:
+    return RetractResult(
+        assessment_id=response.assessment_id,
+        trace_id=response.trace_id,
+        state=_state(response.state),
+        request_id=response.request_id,
+    )
+
+
+def batch_results(
+    response: feedback_service_pb2.BatchLogFeedbackResponse,
+) -> tuple[LogResult | FeedbackError, ...]:
+    return tuple(
+        log_result(r.response) if r.HasField("response") else from_status(r.error)
+        for r in response.results
     )
 
 
@@ -309,7 +387,11 @@ def ratings_result(response: feedback_service_pb2.LogRatingsResponse) -> Ratings
         trace_id=response.trace_id,
         results=tuple(
             RatingResult(
-                dimension=r.dimension, name=r.name, value=r.value, assessment_id=r.assessment_id
+                dimension=r.dimension,
+                name=r.name,
+                value=r.value,
+                assessment_id=r.assessment_id,
+                superseded_assessment_id=r.superseded_assessment_id,
             )
             for r in response.results
         ),
@@ -346,6 +428,9 @@ def assessment(message: feedback_service_pb2.Assessment) -> Assessment:
         create_time=optional_datetime(message, "create_time"),
         state=_state(message.state),
         valid=message.valid,
+        supersedes_assessment_id=message.supersedes_assessment_id,
+        superseded_by_assessment_id=message.superseded_by_assessment_id,
+        retracted=message.retracted,
     )
 
 
@@ -368,4 +453,18 @@ def feedback_summary(response: feedback_service_pb2.SummarizeFeedbackResponse) -
         start_time=optional_datetime(response, "start_time"),
         end_time=optional_datetime(response, "end_time"),
         truncated=response.truncated,
+        buckets=tuple(
+            SummaryBucket(
+                start_time=optional_datetime(b, "start_time"),
+                end_time=optional_datetime(b, "end_time"),
+                total_traces=b.total_traces,
+                traces_with_feedback=b.traces_with_feedback,
+                feedback_rate=b.feedback_rate,
+                positive_count=b.positive_count,
+                negative_count=b.negative_count,
+                positive_rate=b.positive_rate,
+                average_ratings=dict(b.average_ratings),
+            )
+            for b in response.buckets
+        ),
     )

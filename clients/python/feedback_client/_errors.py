@@ -100,6 +100,10 @@ class UnauthenticatedError(FeedbackError):
     """`UNAUTHENTICATED`: the call carries no valid credentials."""
 
 
+class AlreadyExistsError(FeedbackError):
+    """`ALREADY_EXISTS`; `reason` ``REQUEST_ID_REUSED``: a request_id used by another request."""
+
+
 class PermissionDeniedError(FeedbackError):
     """`PERMISSION_DENIED`: the caller may not do this."""
 
@@ -107,6 +111,7 @@ class PermissionDeniedError(FeedbackError):
 _SUBCLASSES: dict[Any, type[FeedbackError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExistsError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
@@ -169,45 +174,52 @@ def from_rpc_error(error: grpc.RpcError, *, trace_id: str | None = None) -> Feed
     code = _call_attr(error, "code") or grpc.StatusCode.UNKNOWN
     message = _call_attr(error, "details") or ""
     trailing = _call_attr(error, "trailing_metadata")
-
-    violations: list[FieldViolation] = []
-    retry_after: float | None = None
-    request_id: str | None = None
-    reason: str | None = None
-
+    status = status_pb2.Status()
     raw = metadata_value(trailing, STATUS_DETAILS_KEY)
     if isinstance(raw, bytes):
-        status = status_pb2.Status()
         try:
             status.ParseFromString(raw)
         except DecodeError:
             status = status_pb2.Status()
-        if not message:
-            message = status.message
-        for detail in status.details:
-            if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                bad_request = error_details_pb2.BadRequest()
-                detail.Unpack(bad_request)
-                violations.extend(
-                    FieldViolation(v.field, v.description) for v in bad_request.field_violations
-                )
-            elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
-                retry_info = error_details_pb2.RetryInfo()
-                detail.Unpack(retry_info)
-                delay = retry_info.retry_delay
-                retry_after = delay.seconds + delay.nanos / 1e9
-            elif detail.Is(error_details_pb2.RequestInfo.DESCRIPTOR):
-                request_info = error_details_pb2.RequestInfo()
-                detail.Unpack(request_info)
-                request_id = request_info.request_id or request_id
-            elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                error_info = error_details_pb2.ErrorInfo()
-                detail.Unpack(error_info)
-                reason = error_info.reason or None
-                if request_id is None and error_info.metadata.get("request_id"):
-                    request_id = error_info.metadata["request_id"]
-
     trace_id = metadata_str(trailing, TRACE_ID_METADATA_KEY) or trace_id
+    return _from_details(code, message or status.message, status, trace_id)
+
+
+def from_status(status: status_pb2.Status) -> FeedbackError:
+    """The `FeedbackError` of a `google.rpc.Status` carried in a response (a batch item's)."""
+    codes = {c.value[0]: c for c in grpc.StatusCode}
+    return _from_details(codes.get(status.code, grpc.StatusCode.UNKNOWN), status.message, status)
+
+
+def _from_details(
+    code: grpc.StatusCode, message: str, status: status_pb2.Status, trace_id: str | None = None
+) -> FeedbackError:
+    violations: list[FieldViolation] = []
+    retry_after: float | None = None
+    request_id: str | None = None
+    reason: str | None = None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad_request = error_details_pb2.BadRequest()
+            detail.Unpack(bad_request)
+            violations.extend(
+                FieldViolation(v.field, v.description) for v in bad_request.field_violations
+            )
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry_info = error_details_pb2.RetryInfo()
+            detail.Unpack(retry_info)
+            delay = retry_info.retry_delay
+            retry_after = delay.seconds + delay.nanos / 1e9
+        elif detail.Is(error_details_pb2.RequestInfo.DESCRIPTOR):
+            request_info = error_details_pb2.RequestInfo()
+            detail.Unpack(request_info)
+            request_id = request_info.request_id or request_id
+        elif detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            error_info = error_details_pb2.ErrorInfo()
+            detail.Unpack(error_info)
+            reason = error_info.reason or None
+            if request_id is None and error_info.metadata.get("request_id"):
+                request_id = error_info.metadata["request_id"]
     return error_for(
         code,
         message,

@@ -17,11 +17,24 @@ import grpc.aio
 
 from ._errors import FeedbackError, error_for, from_rpc_error, metadata_str
 from ._service_config import CHANNEL_OPTIONS
-from ._types import TRACE_ID_METADATA_KEY
+from ._types import TRACE_ID_METADATA_KEY, TlsOptions
 
 #: The channel types of the `channel` arguments (`AsyncChannel` becomes `Channel` in `_sync/`).
 Channel: TypeAlias = grpc.Channel
 AsyncChannel: TypeAlias = grpc.aio.Channel
+
+
+def _tls(tls: TlsOptions) -> tuple[grpc.ChannelCredentials, list[tuple[str, str | int]]]:
+    """The credentials and channel options of `tls`."""
+    credentials = grpc.ssl_channel_credentials(
+        root_certificates=TlsOptions.read(tls.ca),
+        private_key=TlsOptions.read(tls.key),
+        certificate_chain=TlsOptions.read(tls.cert),
+    )
+    options: list[tuple[str, str | int]] = list(CHANNEL_OPTIONS)
+    if tls.server_name:
+        options.append(("grpc.ssl_target_name_override", tls.server_name))
+    return credentials, options
 
 
 class SyncGrpc:
@@ -33,6 +46,10 @@ class SyncGrpc:
     @staticmethod
     def insecure_channel(target: str) -> Channel:
         return grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+    @staticmethod
+    def secure_channel(target: str, tls: TlsOptions) -> Channel:
+        return grpc.secure_channel(target, *_tls(tls))
 
     @staticmethod
     def error(error: BaseException, trace_id: str | None = None) -> FeedbackError:
@@ -49,6 +66,10 @@ class AsyncGrpc:
     @staticmethod
     def insecure_channel(target: str) -> AsyncChannel:
         return grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+
+    @staticmethod
+    def secure_channel(target: str, tls: TlsOptions) -> AsyncChannel:
+        return grpc.aio.secure_channel(target, *_tls(tls))
 
     @staticmethod
     def error(error: BaseException, trace_id: str | None = None) -> FeedbackError:

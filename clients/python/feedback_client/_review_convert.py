@@ -182,7 +182,10 @@ def submit_request(
     request_id: str,
 ) -> pb.SubmitLabelsRequest:
     request = pb.SubmitLabelsRequest(
-        session=session, reviewer=reviewer, trace_id=trace_id, request_id=request_id
+        session=session,
+        reviewer=reviewer,
+        trace_id=trace_id,
+        request_id=_convert.request_id_or_new(request_id),
     )
     for name, label in labels.items():
         if isinstance(label, Label):

@@ -6,6 +6,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TypeAlias
 
 #: A JSON value, as accepted by `expect()` and structured feedback and as returned for them.
@@ -23,6 +24,39 @@ USER_FEEDBACK = "user_feedback"
 TRACE_ID_METADATA_KEY = "x-mlflow-trace-id"
 
 _TRACE_ID_PREFIX = "tr-"
+
+#: A PEM file's path, or its content.
+Pem: TypeAlias = str | Path | bytes
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """TLS to the service, and a client certificate when the server asks for one (mTLS).
+
+    Args:
+        ca: The certificates that may sign the server's (PEM path or bytes); None: the
+            system's roots.
+        cert: This client's certificate chain, for mTLS (with `key`).
+        key: This client's private key, for mTLS.
+        server_name: The name to check in the server's certificate when it differs from
+            the target's host (e.g. a target given as an IP address).
+    """
+
+    ca: Pem | None = None
+    cert: Pem | None = None
+    key: Pem | None = None
+    server_name: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("TlsOptions: cert and key go together (a client certificate)")
+
+    @staticmethod
+    def read(value: Pem | None) -> bytes | None:
+        """The PEM bytes of a path or of bytes; None stays None."""
+        if value is None or isinstance(value, bytes):
+            return value
+        return Path(value).read_bytes()
 
 
 @dataclass(frozen=True)
@@ -135,6 +169,9 @@ class ChatResult:
     response: str
     trace_id: str
     client_request_id: str
+    #: An end-user feedback token for this turn's trace and user (a browser sends it as
+    #: ``authorization: Bearer <token>`` with its vote); empty when the service mints none.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +181,8 @@ class ChatCompletion:
     trace_id: str
     client_request_id: str
     response: str
+    #: As `ChatResult.feedback_token`.
+    feedback_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,8 +193,37 @@ class LogResult:
     #: Empty when the target was a client request ID that is not resolved yet.
     trace_id: str
     state: IngestionState
-    #: The idempotency key used: the caller's or the one the service generated.
+    #: The idempotency key used (the client sets a fresh one when none is given).
     request_id: str
+    #: The same source's judgment this one supersedes, as the service knew it when it
+    #: acknowledged; "" when none (or anonymous, or not known yet).
+    superseded_assessment_id: str = ""
+
+
+@dataclass(frozen=True)
+class RetractResult:
+    """The acknowledgement of `retract()`."""
+
+    #: The judgment taken back (it stays in MLflow, invalid).
+    assessment_id: str
+    trace_id: str
+    state: IngestionState
+    request_id: str
+
+
+@dataclass(frozen=True)
+class FeedbackItem:
+    """One judgment of `log_batch()` (the arguments of `feedback()`)."""
+
+    target: Target
+    value: FeedbackInput
+    name: str = USER_FEEDBACK
+    rationale: str = ""
+    source_type: SourceType = SourceType.HUMAN
+    source_id: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    #: Empty: the client sets a fresh one.
+    request_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -168,6 +236,8 @@ class RatingResult:
     #: The stored value: ``rating / scale_max``.
     value: float
     assessment_id: str
+    #: As `LogResult.superseded_assessment_id`, for this dimension.
+    superseded_assessment_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -206,7 +276,14 @@ class Assessment:
     span_id: str
     create_time: datetime | None
     state: IngestionState
+    #: False when superseded or retracted.
     valid: bool
+    #: The assessment this one superseded (MLflow's `overrides`); "" when none.
+    supersedes_assessment_id: str = ""
+    #: The assessment that superseded this one; "" when none.
+    superseded_by_assessment_id: str = ""
+    #: True when its source took it back with `retract()`.
+    retracted: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,8 +295,23 @@ class FeedbackList:
 
 
 @dataclass(frozen=True)
+class SummaryBucket:
+    """The figures of the traces created in one bucket of a summary."""
+
+    start_time: datetime | None
+    end_time: datetime | None
+    total_traces: int
+    traces_with_feedback: int
+    feedback_rate: float
+    positive_count: int
+    negative_count: int
+    positive_rate: float
+    average_ratings: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class FeedbackSummary:
-    """Feedback statistics of the traces created in a time window."""
+    """Feedback statistics of the traces created in a time window (counted by MLflow)."""
 
     total_traces: int
     traces_with_feedback: int
@@ -231,5 +323,7 @@ class FeedbackSummary:
     average_ratings: Mapping[str, float]
     start_time: datetime | None
     end_time: datetime | None
-    #: True when the window held more traces than the service scans in one summary.
+    #: Always False: summaries cover every trace of the window.
     truncated: bool
+    #: Per `interval`, oldest first, when `summarize()` was given one.
+    buckets: tuple[SummaryBucket, ...] = ()

@@ -1,6 +1,7 @@
 // The feedback service's seed flow against $FEEDBACK_ADDR (default
-// 127.0.0.1:50051): Chat + thumbs-down by trace ID; StreamChat + ratings by
-// client request ID; ListFeedback on both; a malformed call's typed error.
+// 127.0.0.1:50051): Chat + thumbs-down by trace ID, the vote changed, a batch
+// with one bad item, the vote retracted; StreamChat + ratings by client request
+// ID; ListFeedback on both; a malformed call's typed error.
 // Prints KEY=VALUE lines for machine checks; exits 1 on any failure.
 //
 //   npm run example          (builds, then runs dist/example.js)
@@ -8,8 +9,10 @@ import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import {
   addrFromEnv,
+  tlsFromEnv,
   bool,
   byClientRequestId,
+  category,
   byTraceId,
   codeName,
   describe,
@@ -56,6 +59,7 @@ async function run(client: FeedbackClient): Promise<void> {
   console.log(`feedback: thumbs-down stored as ${feedback.assessmentId} (${ingestionStateToJSON(feedback.state)})`);
   console.log(`FEEDBACK_ASSESSMENT_ID=${feedback.assessmentId}`);
   console.log(`FEEDBACK_STATE=${ingestionStateToJSON(feedback.state)}`);
+  await changeBatchRetract(client, chat.traceId, feedback.assessmentId);
 
   // 2. A streamed chat turn with our own client request ID, rated by that ID.
   const clientRequestId = `ts-${randomHex(16)}`;
@@ -113,6 +117,26 @@ async function run(client: FeedbackClient): Promise<void> {
   console.log(`ERROR_FIELDS=${violations.map((v) => v.field).join(",")}`);
 }
 
+// The user's vote changed (no request ID given: the client sets one), a batch
+// with one bad item, then the changed vote retracted.
+async function changeBatchRetract(client: FeedbackClient, traceId: string, downId: string): Promise<void> {
+  const up = await client.logThumbs(byTraceId(traceId), true, "", human(USER_ID));
+  check(up.supersededAssessmentId === downId, `changed vote supersedes ${up.supersededAssessmentId}, want ${downId}`);
+  console.log(`CHANGED_ASSESSMENT_ID=${up.assessmentId}`);
+  const results = await client.logBatch([
+    { target: byTraceId(traceId), name: "interop_batch", value: category("clear"), source: human(USER_ID) },
+    { target: byTraceId("tr-bad"), value: bool(true) },
+  ]);
+  const [good, bad] = results;
+  check(results.length === 2 && good?.response !== undefined, `BatchLogFeedback: first item ${describe(good?.error)}`);
+  check(bad?.error?.code === status.INVALID_ARGUMENT, `BatchLogFeedback: second item ${describe(bad?.error)}`);
+  console.log(`BATCH_ASSESSMENT_ID=${good?.response?.assessmentId}`);
+  console.log(`BATCH_ERROR=${describe(bad?.error)}`);
+  const retracted = await client.retract(byTraceId(traceId), human(USER_ID));
+  check(retracted.assessmentId === up.assessmentId, `retracted ${retracted.assessmentId}, want ${up.assessmentId}`);
+  console.log(`RETRACTED_ASSESSMENT_ID=${retracted.assessmentId}`);
+}
+
 async function checkList(
   client: FeedbackClient,
   target: TraceRef,
@@ -148,7 +172,7 @@ function same(got: FeedbackValue | undefined, want: FeedbackValue): boolean {
 }
 
 async function main(): Promise<number> {
-  const client = new FeedbackClient();
+  const client = new FeedbackClient(addrFromEnv(), { tls: tlsFromEnv() });
   try {
     await run(client);
     console.log("RESULT=OK");

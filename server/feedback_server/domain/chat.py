@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from ..backends.base import ChatBackend, ChatTurn
 from ..errors import ResourceExhausted
+from .current_trace import working_on
 from .ports import ChatTracing, TurnTrace
 from .traces import TraceRecord, TraceRegistry
 from .validation import (
@@ -165,6 +166,7 @@ class ChatService:
         except BaseException:
             self._open_turns.release()
             raise
+        working_on(trace.trace_id)
         return ActiveTurn(self, turn, trace)
 
     async def _admit(self) -> None:

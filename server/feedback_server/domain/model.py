@@ -22,6 +22,14 @@ class JudgmentKind(enum.StrEnum):
     EXPECTATION = "expectation"
 
 
+class JudgmentAction(enum.StrEnum):
+    """What a spooled judgment does once drained: store an assessment, or take the
+    source's current one back (`RetractFeedback`)."""
+
+    WRITE = "write"
+    RETRACT = "retract"
+
+
 class SourceType(enum.StrEnum):
     HUMAN = "HUMAN"
     LLM_JUDGE = "LLM_JUDGE"
@@ -54,7 +62,12 @@ class Judgment:
     """One validated judgment, ready to become one MLflow assessment.
 
     `assessment_id` is derived deterministically from the caller's idempotency
-    key, so a retry or a replay never creates a second assessment.
+    key, so a retry or a replay never creates a second assessment. `fingerprint` is a
+    digest of the request that made it (a reused key with another request is refused).
+    `merge`: the source is known, so the judgment supersedes that source's current one of
+    the same (trace, span, name) when it is stored. `replaces`: the judgment it supersedes
+    (or, for a retraction, takes back) as known when it was acknowledged. A `RETRACT`
+    entry's `assessment_id` is the ID of its retraction marker in MLflow.
     """
 
     assessment_id: str
@@ -68,6 +81,14 @@ class Judgment:
     rationale: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     created_ms: int = 0
+    action: JudgmentAction = JudgmentAction.WRITE
+    merge: bool = False
+    fingerprint: str = ""
+    replaces: str = ""
+
+    @property
+    def retracts(self) -> bool:
+        return self.action is JudgmentAction.RETRACT
 
     def to_json(self) -> str:
         return json.dumps(
@@ -85,6 +106,10 @@ class Judgment:
                 "rationale": self.rationale,
                 "metadata": self.metadata,
                 "created_ms": self.created_ms,
+                "action": self.action.value,
+                "merge": self.merge,
+                "fingerprint": self.fingerprint,
+                "replaces": self.replaces,
             },
             separators=(",", ":"),
             sort_keys=True,
@@ -92,6 +117,8 @@ class Judgment:
 
     @classmethod
     def from_json(cls, text: str) -> Judgment:
+        """Rows written before `action`, `merge`, `fingerprint` and `replaces` existed read
+        as plain writes that merge with nothing."""
         d = json.loads(text)
         return cls(
             assessment_id=d["assessment_id"],
@@ -105,6 +132,10 @@ class Judgment:
             rationale=d["rationale"],
             metadata=d["metadata"],
             created_ms=d["created_ms"],
+            action=JudgmentAction(d.get("action", JudgmentAction.WRITE.value)),
+            merge=bool(d.get("merge", False)),
+            fingerprint=str(d.get("fingerprint", "")),
+            replaces=str(d.get("replaces", "")),
         )
 
 
@@ -141,12 +172,33 @@ class StoredAssessment:
     valid: bool = True
     error: str | None = None
     state: IngestionState = IngestionState.STORED
+    overrides: str | None = None  # MLflow's `overrides`: the assessment this one superseded
+    superseded_by: str = ""  # the assessment that superseded this one (ListFeedback)
+    retracted: bool = False  # its source took it back (RetractFeedback)
 
 
 @dataclass(frozen=True)
-class TraceAssessments:
-    """One trace of a summary scan with its assessments."""
+class TraceJudgments:
+    """What MLflow holds for one trace: its assessments, and the names of the feedback it
+    is tagged as judged by (the tags summaries count traces by)."""
 
     trace_id: str
-    timestamp_ms: int
     assessments: list[StoredAssessment]
+    judged_names: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """An assessment made invalid through MLflow's override: a marker assessment (named
+    `<name>:<reason>`, no value) whose `overrides` is `target_id`. `reason` is
+    `retracted` (RetractFeedback) or `superseded` (a duplicate current judgment of a
+    source, superseded by `by`)."""
+
+    assessment_id: str  # the marker's
+    target_id: str
+    name: str  # the invalidated judgment's name
+    reason: str
+    source_type: SourceType
+    source_id: str
+    span_id: str | None = None
+    by: str = ""

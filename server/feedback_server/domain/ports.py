@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..backends.base import ChatTurn
-from .model import Judgment, StoredAssessment, TraceAssessments, WriteOutcome
+from .model import Invalidation, Judgment, StoredAssessment, TraceJudgments, WriteOutcome
+from .summaries import SummaryCounter
 from .traces import ExportOutcome, TraceRecord
 
 
@@ -36,18 +37,27 @@ class AssessmentReads(Protocol):
         """The trace's assessments, or None when MLflow has no such trace."""
         ...
 
-    async def scan_traces(
-        self, start_ms: int, end_ms: int, max_traces: int
-    ) -> tuple[list[TraceAssessments], bool]:
-        """Traces created in [start_ms, end_ms) with their assessments, newest first, at
-        most `max_traces`; the flag tells whether more were left out."""
+    async def read_trace(self, trace_id: str) -> TraceJudgments | None:
+        """The trace's assessments and judged-by tags, or None when MLflow has no such
+        trace."""
         ...
 
 
 class AssessmentWrites(Protocol):
-    async def write_assessment(self, judgment: Judgment, trace_id: str) -> WriteOutcome:
-        """Stores one judgment as an assessment with its deterministic ID. Idempotent, and
-        answers an outcome instead of raising for expected failures."""
+    async def write_assessment(
+        self, judgment: Judgment, trace_id: str, overrides: str | None = None
+    ) -> WriteOutcome:
+        """Stores one judgment as an assessment with its deterministic ID, superseding
+        `overrides` (MLflow marks it invalid). Idempotent, and answers an outcome instead
+        of raising for expected failures."""
+        ...
+
+    async def write_invalidation(self, invalidation: Invalidation, trace_id: str) -> WriteOutcome:
+        """Stores the marker that makes `invalidation.target_id` invalid. Idempotent."""
+        ...
+
+    async def set_judged(self, trace_id: str, name: str, judged: bool) -> None:
+        """Sets (or removes) the trace's tag `feedback.judged.<name>`. Idempotent."""
         ...
 
 
@@ -78,8 +88,15 @@ class TraceExports(Protocol):
 
 
 class JudgmentStore(TraceLookups, AssessmentWrites, Protocol):
-    """What the drainer's writer needs: resolve a client request ID, write."""
+    """What the drainer's writer needs: resolve a client request ID, read a trace or one of
+    its assessments, write."""
+
+    async def read_trace(self, trace_id: str) -> TraceJudgments | None: ...
+
+    async def get_assessment(self, trace_id: str, assessment_id: str) -> StoredAssessment | None:
+        """One assessment, or None when MLflow has no such trace or assessment."""
+        ...
 
 
-class FeedbackStore(TraceLookups, AssessmentReads, Protocol):
-    """What the feedback service reads: trace lookups, assessments, summary scans."""
+class FeedbackStore(TraceLookups, AssessmentReads, SummaryCounter, Protocol):
+    """What the feedback service reads: trace lookups, assessments, summary counts."""

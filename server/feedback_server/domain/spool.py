@@ -25,6 +25,7 @@ dead letters while the server runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -91,6 +92,32 @@ class SpoolStats:
     schema_version: int
 
 
+def _recent_of_source(
+    conn: sqlite3.Connection,
+    trace_id: str | None,
+    order_key: str,
+    name: str,
+    source_id: str,
+    depth: int,
+) -> list[SpoolEntry]:
+    column, value = ("trace_id", trace_id) if trace_id else ("order_key", order_key)
+    # A cheap text filter on the JSON as `Judgment.to_json` writes it (sorted keys, no
+    # spaces); the parsed judgments are checked exactly below.
+    wanted = (f'"name":{json.dumps(name)}', f'"source_id":{json.dumps(source_id)}')
+    sql = (
+        f"SELECT {COLUMNS} FROM (SELECT * FROM spool_entries WHERE {column} = ? "
+        "AND state = ? ORDER BY seq DESC LIMIT ?) "
+        "WHERE instr(judgment, ?) > 0 AND instr(judgment, ?) > 0"
+    )
+    rows = [
+        row
+        for state in (QUEUED, STORED)
+        for row in conn.execute(sql, (value, state, max(0, depth), *wanted))
+    ]
+    entries = [row_to_entry(r) for r in sorted(rows, key=lambda r: r[0])]
+    return [e for e in entries if e.judgment.name == name and e.judgment.source_id == source_id]
+
+
 class Spool(SpoolCore, TraceTable):
     """Durable queue of acknowledged judgments. See the module docstring."""
 
@@ -147,6 +174,20 @@ class Spool(SpoolCore, TraceTable):
         return await self._read(
             lambda conn: [row_to_entry(r) for r in conn.execute(sql, (trace_id, QUEUED))]
         )
+
+    async def recent_of_sources(
+        self, queries: Sequence[tuple[str | None, str, str, str]], depth: int = 64
+    ) -> list[list[SpoolEntry]]:
+        """For each (trace_id, order_key, name, source_id): the entries, pending or stored,
+        that target `trace_id` (without one: that have `order_key`) and whose judgment has
+        this name and source ID, among the newest `depth` of each state, in acknowledgment
+        order. Read-only, in one reader call for all the queries, and bounded whatever the
+        traces' histories (at most 2 x `depth` rows of each trace's index are read)."""
+
+        def run(conn: sqlite3.Connection) -> list[list[SpoolEntry]]:
+            return [_recent_of_source(conn, *query, depth) for query in queries]
+
+        return await self._read(run) if queries else []
 
     async def list_dead(self, limit: int = 100, offset: int = 0) -> list[SpoolEntry]:
         """Dead letters in acknowledgment order; `last_error` holds the reason."""

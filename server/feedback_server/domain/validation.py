@@ -75,6 +75,13 @@ class Violations:
         elif _CONTROL_RE.search(value):
             self.add(field, "must not contain control characters")
 
+    def filter_value(self, field: str, value: str, *, max_chars: int) -> None:
+        """A value an MLflow filter compares with: text, quoted by the gateway with the
+        quote it does not contain (MLflow's filters have no escapes), so not both."""
+        self.text(field, value, max_chars=max_chars)
+        if "'" in value and '"' in value:
+            self.add(field, "must not contain both single and double quotes")
+
     def pattern(self, field: str, value: str, regex: re.Pattern[str], rule: str) -> None:
         if len(value) > _MAX_PATTERN_INPUT_CHARS or not regex.fullmatch(value):
             self.add(field, f"must match {rule}")

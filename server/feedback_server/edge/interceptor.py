@@ -1,31 +1,30 @@
-"""The grpc.aio interceptor every RPC passes through, unary and streaming: request ID,
-credential check (auth.py), deadline, exception -> status through the one table
-(status.py), and RPC metrics (metrics.py)."""
+"""The grpc.aio interceptor every RPC of the gRPC port passes through, unary and streaming.
+
+It hands the servicer's handler to grpc.aio without its request deserializer, so the
+call receives the request's bytes: the edge (calls.py) checks the credentials from the
+method and the metadata first, then decodes them (wire.py), then runs the servicer. The
+call's end is the edge's too: exception -> status through the one table, metrics.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import grpc
+from google.protobuf.message import Message
 
-from ..errors import DeadlineExceeded, ServiceError
-from .auth import Authenticator
-from .metrics import record_rpc
-from .request_id import REQUEST_ID, REQUEST_ID_HEADER, begin_request
-from .status import to_status, trailing_metadata
-
-log = logging.getLogger(__name__)
+from .calls import Call, Edge
+from .wire import decode_binary, undecodable
 
 _GRPC_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, auth_token: str = "") -> None:
-        self._auth = Authenticator(auth_token)
+    def __init__(self, edge: Edge) -> None:
+        self._edge = edge
 
     async def intercept_service(
         self,
@@ -36,76 +35,68 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = details.method
+        metadata = dict(details.invocation_metadata or ())
+        decoder = _decoder(handler.request_deserializer, method)
         if handler.unary_unary:
             inner_uu = handler.unary_unary
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                start, metadata = self._begin(details)
+            async def unary(data: bytes, context: grpc.aio.ServicerContext) -> Any:
+                call = self._edge.begin(method, metadata, "unary")
                 try:
-                    self._check_call(method, metadata, context)
-                    response = await inner_uu(request, context)
+                    call.admit(context.time_remaining())
+                    response = await inner_uu(call.decode(decoder, data), context)
                 except BaseException as exc:
-                    await self._fail(method, start, exc, context)
+                    await _fail(call, exc, context)
                     raise
-                record_rpc(method, "OK", time.perf_counter() - start)
+                call.succeeded()
                 return response
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
+            return grpc.unary_unary_rpc_method_handler(unary, None, handler.response_serializer)
         if handler.unary_stream:
             inner_us = handler.unary_stream
 
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                start, metadata = self._begin(details)
+            async def stream(data: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                call = self._edge.begin(method, metadata, "server_stream")
                 try:
-                    self._check_call(method, metadata, context)
-                    async for item in inner_us(request, context):
+                    call.admit(context.time_remaining())
+                    async for item in inner_us(call.decode(decoder, data), context):
+                        call.sent()
                         yield item
                 except BaseException as exc:
-                    await self._fail(method, start, exc, context)
+                    await _fail(call, exc, context)
                     raise
-                record_rpc(method, "OK", time.perf_counter() - start)
+                call.succeeded()
 
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler  # client/bidi streaming: none in this API
+            return grpc.unary_stream_rpc_method_handler(stream, None, handler.response_serializer)
+        return handler  # client/bidi streaming: only server reflection, which is public
 
-    # --- parts -------------------------------------------------------------------------
 
-    def _begin(self, details: grpc.HandlerCallDetails) -> tuple[float, dict[str, str]]:
-        metadata = dict(details.invocation_metadata or ())
-        begin_request(metadata)
-        return time.perf_counter(), metadata
+def _decoder(deserializer: Callable[[bytes], Any] | None, method: str) -> Callable[[bytes], Any]:
+    """The handler's deserializer (a message class's `FromString`), through wire.py."""
+    message_type = getattr(deserializer, "__self__", None)
+    if isinstance(message_type, type) and issubclass(message_type, Message):
+        return partial(decode_binary, message_type)
+    if deserializer is None:
+        return lambda data: data
 
-    def _check_call(
-        self, method: str, metadata: dict[str, str], context: grpc.aio.ServicerContext
-    ) -> None:
-        remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
-            raise DeadlineExceeded("the deadline passed before the call started")
-        self._auth.check(method, metadata)
+    def decode(data: bytes) -> Any:  # another deserializer: its failures are undecodable
+        try:
+            return deserializer(data)
+        except Exception:
+            raise undecodable(method) from None
 
-    async def _fail(
-        self, method: str, start: float, exc: BaseException, context: grpc.aio.ServicerContext
-    ) -> None:
-        """Ends the call with the status of `exc` (raises AbortError); cancellation and
-        aborts already in progress return, and the caller re-raises them."""
-        if isinstance(exc, asyncio.CancelledError | grpc.aio.AbortError):
-            record_rpc(method, "CANCELLED", time.perf_counter() - start)
-            return
-        request_id = REQUEST_ID.get()
-        status = to_status(exc, request_id)
-        code = _GRPC_CODES[status.code]
-        if isinstance(exc, ServiceError):
-            log.info("%s -> %s: %s [request_id=%s]", method, code.name, exc.message, request_id)
-        else:
-            log.error("%s failed [request_id=%s]", method, request_id, exc_info=exc)
-        record_rpc(method, code.name, time.perf_counter() - start)
-        trailing = (
-            *trailing_metadata(exc),
-            (REQUEST_ID_HEADER, request_id),
-            ("grpc-status-details-bin", status.SerializeToString()),
-        )
-        await context.abort(code, status.message, trailing_metadata=trailing)
+    return decode
+
+
+async def _fail(call: Call, exc: BaseException, context: grpc.aio.ServicerContext) -> None:
+    """Ends the call with the status of `exc` (raises AbortError); cancellation and aborts
+    already in progress return, and the caller re-raises them."""
+    if isinstance(exc, asyncio.CancelledError | grpc.aio.AbortError):
+        call.cancelled()
+        return
+    status, trailing = call.failure(exc)
+    await context.abort(
+        _GRPC_CODES[status.code],
+        status.message,
+        trailing_metadata=(*trailing, ("grpc-status-details-bin", status.SerializeToString())),
+    )

@@ -22,6 +22,7 @@ from ..errors import (
     InvalidArgument,
     NotFound,
     PermissionDenied,
+    RequestIdReused,
     ResourceExhausted,
     ServiceError,
     Unauthenticated,
@@ -36,6 +37,7 @@ STATUS_TABLE: dict[type[ServiceError], int] = {
     InvalidArgument: code_pb2.INVALID_ARGUMENT,
     NotFound: code_pb2.NOT_FOUND,
     AlreadyExists: code_pb2.ALREADY_EXISTS,
+    RequestIdReused: code_pb2.ALREADY_EXISTS,  # ErrorInfo.reason REQUEST_ID_REUSED
     FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     PermissionDenied: code_pb2.PERMISSION_DENIED,
     Unauthenticated: code_pb2.UNAUTHENTICATED,

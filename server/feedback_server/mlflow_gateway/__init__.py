@@ -1,13 +1,15 @@
 """The only package that imports mlflow: it implements the domain's ports on MLflow.
 
 `MlflowGateway` is everything the service does on MLflow: chat-turn traces, assessment
-writes, reads and summary scans, the review API. Its public methods are async and run
-MLflow's blocking client in bounded thread pools, so the gRPC event loop never waits on
-MLflow. `install` sets MLflow up for the process; `app.build` calls it first.
+writes, reads and searches, summaries counted by the tracking server, the review API. Its
+public methods are async and run MLflow's blocking client in bounded thread pools, so the
+gRPC event loop never waits on MLflow. `install` sets MLflow up for the process;
+`app.build` calls it first.
 
 Modules: `setup` (environment, patches), `core` (client, pools, experiment), `calls`
 (MLflow failures -> domain errors), `traces` and `export` (chat traces and their
-export), `assessments` and `poster` (writes), `searches` (reads), `review` (label
+export), `assessments` and `poster` (writes), `searches` (reads), `summaries`
+(QueryTraceMetrics), `review` (label
 schemas, review queues), `convert` (MLflow entities -> domain records).
 
 Measured MLflow behaviour this package accounts for (docs/architecture.md, "The MLflow
@@ -30,10 +32,11 @@ from .assessments import WriteMethods
 from .review import ReviewApi
 from .searches import SearchMethods
 from .setup import install
+from .summaries import SummaryMethods
 from .traces import ChatTrace, ChatTraceMethods
 
 __all__ = ["ChatTrace", "MlflowGateway", "install"]
 
 
-class MlflowGateway(ChatTraceMethods, SearchMethods, WriteMethods, ReviewApi):
+class MlflowGateway(ChatTraceMethods, SearchMethods, SummaryMethods, WriteMethods, ReviewApi):
     """Everything the service does on MLflow (one facade over the modules of this package)."""

@@ -33,4 +33,5 @@ def to_stored(a: Any) -> StoredAssessment:
         create_time_ms=int(a.create_time_ms or 0),
         valid=getattr(a, "valid", True) is not False,
         error=getattr(error, "error_message", None) if error else None,
+        overrides=getattr(a, "overrides", None) or None,
     )

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import mlflow
 from mlflow.tracing.client import TracingClient
@@ -84,3 +84,9 @@ class GatewayCore:
         if self._experiment_id is not None:
             return self._experiment_id
         return await self._run(self.experiment_id_sync)
+
+    def owns_trace(self, info: Any) -> bool:
+        """Whether a trace (its `TraceInfo`) is in the service's experiment: traces of other
+        experiments on the same tracking server are NOT_FOUND to every RPC, reads and writes.
+        Call it once the experiment is resolved (`experiment_id()`)."""
+        return info.experiment_id is not None and str(info.experiment_id) == self._experiment_id

@@ -11,7 +11,9 @@ from feedback.v1 import chat_service_pb2_grpc
 from ..domain.chat import ActiveTurn, ChatService
 from ..domain.validation import Violations
 from ..edge.status import add_trailing_metadata
+from ..edge.tokens import FeedbackTokens
 from . import chat_convert as out
+from .feedback_tokens import turn_token
 
 TRACE_ID_HEADER = "x-mlflow-trace-id"
 CLIENT_REQUEST_ID_HEADER = "x-client-request-id"
@@ -26,8 +28,9 @@ def _admission_timeout(context: grpc.aio.ServicerContext) -> float:
 
 
 class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
-    def __init__(self, service: ChatService) -> None:
+    def __init__(self, service: ChatService, tokens: FeedbackTokens | None = None) -> None:
         self._service = service
+        self._tokens = tokens  # every answer carries a feedback token for its turn
 
     async def _begin(
         self,
@@ -51,7 +54,8 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         except BaseException as exc:
             add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
             raise
-        return out.chat_out(result)
+        token = turn_token(self._tokens, result.trace_id, active.turn.user_id)
+        return out.chat_out(result, token)
 
     async def StreamChat(
         self, request: pb.StreamChatRequest, context: grpc.aio.ServicerContext
@@ -70,4 +74,6 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
             active.abandon(f"stream failed: {type(exc).__name__}")
             add_trailing_metadata(exc, ((TRACE_ID_HEADER, active.trace_id),))
             raise
-        yield out.completion_out(active)
+        yield out.completion_out(
+            active, turn_token(self._tokens, active.trace_id, active.turn.user_id)
+        )

@@ -20,11 +20,12 @@ def turn_in(v: Violations, request: pb.ChatRequest | pb.StreamChatRequest) -> Ch
     )
 
 
-def chat_out(result: TurnResult) -> pb.ChatResponse:
+def chat_out(result: TurnResult, feedback_token: str) -> pb.ChatResponse:
     return pb.ChatResponse(
         response=result.response,
         trace_id=result.trace_id,
         client_request_id=result.client_request_id,
+        feedback_token=feedback_token,
     )
 
 
@@ -32,11 +33,12 @@ def delta_out(piece: str) -> pb.StreamChatResponse:
     return pb.StreamChatResponse(delta=pb.ChatDelta(content=piece))
 
 
-def completion_out(active: ActiveTurn) -> pb.StreamChatResponse:
+def completion_out(active: ActiveTurn, feedback_token: str) -> pb.StreamChatResponse:
     return pb.StreamChatResponse(
         completion=pb.ChatCompletion(
             trace_id=active.trace_id,
             client_request_id=active.client_request_id,
             response=active.response,
+            feedback_token=feedback_token,
         )
     )

@@ -24,7 +24,12 @@ from ..domain.model import (
     StoredAssessment,
     TraceTarget,
 )
-from ..domain.validation import MAX_CATEGORY_CHARS, MAX_TEXT_CHARS, Violations
+from ..domain.validation import (
+    MAX_CATEGORY_CHARS,
+    MAX_STRUCTURED_BYTES,
+    MAX_TEXT_CHARS,
+    Violations,
+)
 
 _SOURCE_TYPES = {
     common_pb2.SOURCE_TYPE_UNSPECIFIED: SourceType.HUMAN,
@@ -91,9 +96,19 @@ def feedback_value_in(
     return structured_in(v, f"{path}.structured", msg.structured)
 
 
+#: A structured value whose protobuf encoding is past this is refused before it is
+#: converted to JSON; the exact bound (16 KiB as JSON) is checked after. A value's protobuf
+#: encoding takes at most ~3x its JSON (numbers: 11 bytes for `1.0,`).
+MAX_STRUCTURED_WIRE_BYTES = 4 * MAX_STRUCTURED_BYTES
+
+
 def structured_in(v: Violations, field: str, msg: struct_pb2.Value) -> JsonValue:
     if msg.WhichOneof("kind") is None:
         v.add(field, "is required")
+        return None
+    size = msg.ByteSize()  # C: no conversion yet
+    if size > MAX_STRUCTURED_WIRE_BYTES:
+        v.add(field, f"must be at most {MAX_STRUCTURED_BYTES} bytes as JSON (got {size} bytes)")
         return None
     try:
         value = value_to_json(msg)
@@ -135,6 +150,9 @@ def assessment_out(a: StoredAssessment) -> feedback_service_pb2.Assessment:
         span_id=a.span_id or "",
         state=STATES_OUT[a.state],
         valid=a.valid,
+        supersedes_assessment_id=a.overrides or "",
+        superseded_by_assessment_id=a.superseded_by,
+        retracted=a.retracted,
     )
     if a.create_time_ms:
         out.create_time.FromMilliseconds(a.create_time_ms)
@@ -181,6 +199,22 @@ def time_window_in(v: Violations, msg: Any, path: str = "") -> tuple[int, int]:
     elif end_ms - start_ms > MAX_WINDOW_MS:
         v.add(f"{prefix}start_time", "the window spans at most 366 days")
     return start_ms, end_ms
+
+
+MAX_DURATION_S = 366 * 24 * 3600
+
+
+def duration_in(v: Violations, field: str, msg: Any) -> float | None:
+    """The seconds of the optional `google.protobuf.Duration` field `field` of `msg`
+    (None when unset); only 0 to 366 days is valid."""
+    if not msg.HasField(field):
+        return None
+    d = getattr(msg, field)
+    if d.seconds < 0 or not 0 <= d.nanos < 1_000_000_000 or d.seconds > MAX_DURATION_S:
+        v.add(field, "must be a valid duration from 0 to 366 days")
+        return None
+    seconds: float = d.seconds + d.nanos / 1e9
+    return seconds
 
 
 def finite(x: float) -> float:

@@ -51,7 +51,7 @@ from ..domain.review import (
     label_input,
 )
 from ..domain.scorers import DEFAULT_THRESHOLD
-from ..domain.validation import Violations
+from ..domain.validation import MAX_TEXT_CHARS, Violations
 from . import convert
 
 _KINDS_IN = {
@@ -217,6 +217,8 @@ def _query_in(v: Violations, q: pb.TraceQuery) -> TraceQuerySpec:
         if kind == "structured":
             v.add(path, "must be a boolean, number, category or text")
         value = convert.feedback_value_in(v, q.feedback.value, q.feedback.HasField("value"), path)
+        if isinstance(value, str):  # compared by MLflow's trace search, quoted
+            v.filter_value(f"{path}.{kind}", value, max_chars=MAX_TEXT_CHARS)
         match = FeedbackMatchSpec(name, value)
     max_traces = q.max_traces or DEFAULT_QUERY_TRACES
     if not 1 <= max_traces <= MAX_QUERY_TRACES:

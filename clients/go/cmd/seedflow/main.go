@@ -1,7 +1,10 @@
 // Command seedflow runs the feedback service's seed flow against
 // $FEEDBACK_ADDR (default 127.0.0.1:50051):
 //
-//  1. Chat("What is MLflow?"), then a thumbs-down on its trace by trace ID;
+//  1. Chat("What is MLflow?"), then a thumbs-down on its trace by trace ID,
+//     changed to a thumbs-up (the same user: it supersedes the thumbs-down),
+//     a batch of two judgments (one valid, one refused on its own), and the
+//     thumbs-up retracted;
 //  2. StreamChat with its own client request ID, reading deltas until the
 //     completion, then ratings (accuracy 4, helpfulness 5) by that ID;
 //  3. ListFeedback on both traces, checking that every judgment is listed;
@@ -43,7 +46,13 @@ func main() {
 
 func run() error {
 	addr := fc.AddrFromEnv()
-	client, err := fc.New(addr)
+	var client *fc.Client
+	var err error
+	if tlsOpts := fc.TLSFromEnv(); tlsOpts != nil {
+		client, err = fc.NewTLS(addr, *tlsOpts)
+	} else {
+		client, err = fc.New(addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -78,6 +87,9 @@ func run() error {
 	fmt.Printf("feedback: thumbs-down stored as %s (%s)\n", fb.GetAssessmentId(), fb.GetState())
 	fmt.Println("FEEDBACK_ASSESSMENT_ID=" + fb.GetAssessmentId())
 	fmt.Println("FEEDBACK_STATE=" + fb.GetState().String())
+	if err := changeBatchRetract(ctx, client, chat.GetTraceId(), fb.GetAssessmentId()); err != nil {
+		return err
+	}
 
 	// 2. A streamed chat turn with our own client request ID, rated by that ID.
 	clientRequestID := "go-" + randomHex(16)
@@ -148,6 +160,40 @@ func run() error {
 	fmt.Printf("error: %s\n", fc.Describe(err))
 	fmt.Println("ERROR_CODE=" + fc.CodeName(err))
 	fmt.Println("ERROR_FIELDS=" + strings.Join(fields, ","))
+	return nil
+}
+
+// changeBatchRetract changes the user's vote (no request_id given: the client
+// sets one), logs a batch with one bad item, then retracts the changed vote.
+func changeBatchRetract(ctx context.Context, client *fc.Client, traceID, downID string) error {
+	up, err := client.LogThumbs(ctx, fc.ByTraceID(traceID), true, "", fc.Human(userID))
+	if err != nil {
+		return fmt.Errorf("LogFeedback (changed vote): %w", err)
+	}
+	if up.GetSupersededAssessmentId() != downID {
+		return fmt.Errorf("changed vote supersedes %q, want %q", up.GetSupersededAssessmentId(), downID)
+	}
+	fmt.Println("CHANGED_ASSESSMENT_ID=" + up.GetAssessmentId())
+	results, err := client.LogBatch(ctx, []*feedbackv1.LogFeedbackRequest{
+		{Target: fc.ByTraceID(traceID), Name: "interop_batch", Value: fc.Category("clear"), Source: fc.Human(userID)},
+		{Target: fc.ByTraceID("tr-bad"), Value: fc.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("BatchLogFeedback: %w", err)
+	}
+	if len(results) != 2 || results[0].Err != nil || status.Code(results[1].Err) != codes.InvalidArgument {
+		return fmt.Errorf("BatchLogFeedback: unexpected results %+v", results)
+	}
+	fmt.Println("BATCH_ASSESSMENT_ID=" + results[0].Response.GetAssessmentId())
+	fmt.Println("BATCH_ERROR=" + fc.Describe(results[1].Err))
+	retracted, err := client.Retract(ctx, fc.ByTraceID(traceID), "", fc.Human(userID))
+	if err != nil {
+		return fmt.Errorf("RetractFeedback: %w", err)
+	}
+	if retracted.GetAssessmentId() != up.GetAssessmentId() {
+		return fmt.Errorf("retracted %q, want %q", retracted.GetAssessmentId(), up.GetAssessmentId())
+	}
+	fmt.Println("RETRACTED_ASSESSMENT_ID=" + retracted.GetAssessmentId())
 	return nil
 }
 

@@ -195,11 +195,13 @@ type LogFeedbackResponse struct {
 	State IngestionState `protobuf:"varint,3,opt,name=state,proto3,enum=feedback.v1.IngestionState" json:"state,omitempty"`
 	// Output only. The idempotency key used: the caller's or a generated one.
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
-	// Output only. The assessment this judgment superseded: the same source's
-	// previous current judgment of the same name on the same trace and span.
+	// Output only. The assessment this judgment supersedes: the same source's
+	// current judgment of the same name on the same trace and span, as the
+	// service knew it when it acknowledged (the judgments it recorded itself).
 	// Empty when there was none, for anonymous judgments, and when it is not
-	// known yet (the judgment was queued while MLflow was unreachable;
-	// `ListFeedback` shows the link once it is stored).
+	// known yet (for instance given through another replica): the supersession
+	// happens all the same when the judgment is stored, and `ListFeedback` shows
+	// the link.
 	SupersededAssessmentId string `protobuf:"bytes,5,opt,name=superseded_assessment_id,json=supersededAssessmentId,proto3" json:"superseded_assessment_id,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
@@ -1021,18 +1023,21 @@ type SummarizeFeedbackRequest struct {
 	// as `LogFeedbackRequest.name`. Defaults to `user_feedback`.
 	FeedbackName string `protobuf:"bytes,3,opt,name=feedback_name,json=feedbackName,proto3" json:"feedback_name,omitempty"`
 	// Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-	// At most 250 characters.
+	// At most 250 characters, not both single and double quotes.
 	UserId string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	// Optional. Only traces of this conversation (the trace's
-	// `mlflow.trace.session`). At most 250 characters.
+	// `mlflow.trace.session`). At most 250 characters, not both single and double
+	// quotes.
 	SessionId string `protobuf:"bytes,5,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	// Optional. Only traces whose metadata has every one of these key-value
 	// pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-	// most 1,024 characters.
+	// most 1,024 characters, not both single and double quotes.
 	TraceMetadata map[string]string `protobuf:"bytes,6,rep,name=trace_metadata,json=traceMetadata,proto3" json:"trace_metadata,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// Optional. When set, the response also carries `buckets` of this length,
-	// from `start_time`. At least 1 second; the window may hold at most 1,000
-	// buckets.
+	// Optional. When set, the response also carries `buckets` of this length:
+	// a whole number of seconds, at least 1. Buckets are aligned to multiples of
+	// `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+	// them (hourly buckets start on the hour); the first and the last are clipped
+	// to the window. The window may hold at most 1,000 buckets.
 	Interval      *durationpb.Duration `protobuf:"bytes,7,opt,name=interval,proto3" json:"interval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1122,7 +1127,9 @@ type SummarizeFeedbackResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Output only. Traces created in the window.
 	TotalTraces int64 `protobuf:"varint,1,opt,name=total_traces,json=totalTraces,proto3" json:"total_traces,omitempty"`
-	// Output only. Traces with at least one valid `feedback_name` judgment.
+	// Output only. Traces with at least one valid `feedback_name` judgment
+	// recorded through this service (MLflow counts the traces it tags
+	// `feedback.judged.<name>`).
 	TracesWithFeedback int64 `protobuf:"varint,2,opt,name=traces_with_feedback,json=tracesWithFeedback,proto3" json:"traces_with_feedback,omitempty"`
 	// Output only. `traces_with_feedback / total_traces`, from 0 to 1; 0 when
 	// there are no traces.
@@ -1134,9 +1141,11 @@ type SummarizeFeedbackResponse struct {
 	// Output only. `positive_count / (positive_count + negative_count)`, from 0
 	// to 1; 0 when there are none.
 	PositiveRate float64 `protobuf:"fixed64,6,opt,name=positive_rate,json=positiveRate,proto3" json:"positive_rate,omitempty"`
-	// Output only. Average of each rating dimension (feedback named
-	// `user_<dimension>` with a numeric value, as written by `LogRatings`), on
-	// the 0 to 1 scale they are stored in.
+	// Output only. Average of each rating dimension (valid feedback named
+	// `user_<dimension>`, other than `feedback_name`, as written by
+	// `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+	// tracking server over the values it aggregates: numbers, and a boolean as 1
+	// or 0.
 	AverageRatings map[string]float64 `protobuf:"bytes,7,rep,name=average_ratings,json=averageRatings,proto3" json:"average_ratings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
 	// Output only. The window actually summarized.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
@@ -1653,8 +1662,9 @@ type BatchLogFeedbackResult_Response struct {
 
 type BatchLogFeedbackResult_Error struct {
 	// The judgment was refused; the status carries the same details as the
-	// error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-	// naming the fields, relative to the item).
+	// error of a single `LogFeedback` call. The field paths of its
+	// `google.rpc.BadRequest` are relative to the item (`value.number`, not
+	// `requests[3].value.number`): its index is its place in `results`.
 	Error *status.Status `protobuf:"bytes,2,opt,name=error,proto3,oneof"`
 }
 

@@ -65,7 +65,10 @@ type FeedbackServiceClient interface {
 	SummarizeFeedback(ctx context.Context, in *SummarizeFeedbackRequest, opts ...grpc.CallOption) (*SummarizeFeedbackResponse, error)
 	// Takes back a source's current judgment of one name on a trace: it stops
 	// counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-	// has no current judgment of that name there.
+	// has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+	// be reached and the service holds no judgment of that source on the trace
+	// (it cannot tell). Applied in order with the trace's other judgments, so it
+	// also takes back a judgment that is still queued.
 	RetractFeedback(ctx context.Context, in *RetractFeedbackRequest, opts ...grpc.CallOption) (*RetractFeedbackResponse, error)
 	// Records 1 to 500 feedback judgments in one call and one durable
 	// transaction. Each item succeeds or fails on its own; bad items never stop
@@ -200,7 +203,10 @@ type FeedbackServiceServer interface {
 	SummarizeFeedback(context.Context, *SummarizeFeedbackRequest) (*SummarizeFeedbackResponse, error)
 	// Takes back a source's current judgment of one name on a trace: it stops
 	// counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-	// has no current judgment of that name there.
+	// has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+	// be reached and the service holds no judgment of that source on the trace
+	// (it cannot tell). Applied in order with the trace's other judgments, so it
+	// also takes back a judgment that is still queued.
 	RetractFeedback(context.Context, *RetractFeedbackRequest) (*RetractFeedbackResponse, error)
 	// Records 1 to 500 feedback judgments in one call and one durable
 	// transaction. Each item succeeds or fails on its own; bad items never stop

@@ -1519,7 +1519,8 @@ type FeedbackMatch struct {
 	// Defaults to `user_feedback`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Required. The value it must equal: a `boolean`, `number`, `category` or
-	// `text` (not `structured`). `false` selects thumbs-down judgments.
+	// `text` (not `structured`; not both single and double quotes). `false`
+	// selects thumbs-down judgments.
 	Value         *FeedbackValue `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1580,7 +1581,8 @@ type TraceQuery struct {
 	// `start_time`; the window spans at most 366 days.
 	EndTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=end_time,json=endTime,proto3" json:"end_time,omitempty"`
 	// Optional. Keep only traces with at least one valid feedback of this name
-	// and value. Unset keeps every trace of the window.
+	// and value (selected by MLflow's trace search; a number matches the value as
+	// this service stores it, a double). Unset keeps every trace of the window.
 	Feedback *FeedbackMatch `protobuf:"bytes,3,opt,name=feedback,proto3" json:"feedback,omitempty"`
 	// Optional. The most traces to add, newest first, from 1 to 1,000.
 	// Defaults to 100.
@@ -1787,8 +1789,9 @@ type AddSessionItemsResponse struct {
 	// Output only. How many traces the query matched (equals the number of
 	// `traces` when they were given by reference).
 	MatchedCount int32 `protobuf:"varint,2,opt,name=matched_count,json=matchedCount,proto3" json:"matched_count,omitempty"`
-	// Output only. True when the query's window held more traces than the
-	// service scans in one query; the newest were scanned.
+	// Output only. True when the query matched more traces than the service
+	// counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+	// default); `matched_count` is then that bound.
 	Truncated     bool `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -153,11 +153,13 @@ class LogFeedbackResponse(_message.Message):
     request_id: _builtins.str
     """Output only. The idempotency key used: the caller's or a generated one."""
     superseded_assessment_id: _builtins.str
-    """Output only. The assessment this judgment superseded: the same source's
-    previous current judgment of the same name on the same trace and span.
+    """Output only. The assessment this judgment supersedes: the same source's
+    current judgment of the same name on the same trace and span, as the
+    service knew it when it acknowledged (the judgments it recorded itself).
     Empty when there was none, for anonymous judgments, and when it is not
-    known yet (the judgment was queued while MLflow was unreachable;
-    `ListFeedback` shows the link once it is stored).
+    known yet (for instance given through another replica): the supersession
+    happens all the same when the judgment is stored, and `ListFeedback` shows
+    the link.
     """
     def __init__(
         self,
@@ -673,11 +675,12 @@ class SummarizeFeedbackRequest(_message.Message):
     """
     user_id: _builtins.str
     """Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-    At most 250 characters.
+    At most 250 characters, not both single and double quotes.
     """
     session_id: _builtins.str
     """Optional. Only traces of this conversation (the trace's
-    `mlflow.trace.session`). At most 250 characters.
+    `mlflow.trace.session`). At most 250 characters, not both single and double
+    quotes.
     """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
@@ -695,14 +698,16 @@ class SummarizeFeedbackRequest(_message.Message):
     def trace_metadata(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Optional. Only traces whose metadata has every one of these key-value
         pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-        most 1,024 characters.
+        most 1,024 characters, not both single and double quotes.
         """
 
     @_builtins.property
     def interval(self) -> _duration_pb2.Duration:
-        """Optional. When set, the response also carries `buckets` of this length,
-        from `start_time`. At least 1 second; the window may hold at most 1,000
-        buckets.
+        """Optional. When set, the response also carries `buckets` of this length:
+        a whole number of seconds, at least 1. Buckets are aligned to multiples of
+        `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+        them (hourly buckets start on the hour); the first and the last are clipped
+        to the window. The window may hold at most 1,000 buckets.
         """
 
     def __init__(
@@ -764,7 +769,10 @@ class SummarizeFeedbackResponse(_message.Message):
     total_traces: _builtins.int
     """Output only. Traces created in the window."""
     traces_with_feedback: _builtins.int
-    """Output only. Traces with at least one valid `feedback_name` judgment."""
+    """Output only. Traces with at least one valid `feedback_name` judgment
+    recorded through this service (MLflow counts the traces it tags
+    `feedback.judged.<name>`).
+    """
     feedback_rate: _builtins.float
     """Output only. `traces_with_feedback / total_traces`, from 0 to 1; 0 when
     there are no traces.
@@ -783,9 +791,11 @@ class SummarizeFeedbackResponse(_message.Message):
     """
     @_builtins.property
     def average_ratings(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
-        """Output only. Average of each rating dimension (feedback named
-        `user_<dimension>` with a numeric value, as written by `LogRatings`), on
-        the 0 to 1 scale they are stored in.
+        """Output only. Average of each rating dimension (valid feedback named
+        `user_<dimension>`, other than `feedback_name`, as written by
+        `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+        tracking server over the values it aggregates: numbers, and a boolean as 1
+        or 0.
         """
 
     @_builtins.property
@@ -1023,8 +1033,9 @@ class BatchLogFeedbackResult(_message.Message):
     @_builtins.property
     def error(self) -> _status_pb2.Status:
         """The judgment was refused; the status carries the same details as the
-        error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-        naming the fields, relative to the item).
+        error of a single `LogFeedback` call. The field paths of its
+        `google.rpc.BadRequest` are relative to the item (`value.number`, not
+        `requests[3].value.number`): its index is its place in `results`.
         """
 
     def __init__(

@@ -150,7 +150,10 @@ class FeedbackServiceServicer:
     def RetractFeedback(self, request, context):
         """Takes back a source's current judgment of one name on a trace: it stops
         counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-        has no current judgment of that name there.
+        has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+        be reached and the service holds no judgment of that source on the trace
+        (it cannot tell). Applied in order with the trace's other judgments, so it
+        also takes back a judgment that is still queued.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -69,7 +69,10 @@ class FeedbackServiceStub:
     RetractFeedback: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.RetractFeedbackRequest, _feedback_service_pb2.RetractFeedbackResponse]
     """Takes back a source's current judgment of one name on a trace: it stops
     counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-    has no current judgment of that name there.
+    has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+    be reached and the service holds no judgment of that source on the trace
+    (it cannot tell). Applied in order with the trace's other judgments, so it
+    also takes back a judgment that is still queued.
     """
     BatchLogFeedback: _grpc.UnaryUnaryMultiCallable[_feedback_service_pb2.BatchLogFeedbackRequest, _feedback_service_pb2.BatchLogFeedbackResponse]
     """Records 1 to 500 feedback judgments in one call and one durable
@@ -122,7 +125,10 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     RetractFeedback: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.RetractFeedbackRequest, _feedback_service_pb2.RetractFeedbackResponse]  # type: ignore[assignment]
     """Takes back a source's current judgment of one name on a trace: it stops
     counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-    has no current judgment of that name there.
+    has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+    be reached and the service holds no judgment of that source on the trace
+    (it cannot tell). Applied in order with the trace's other judgments, so it
+    also takes back a judgment that is still queued.
     """
     BatchLogFeedback: _aio.UnaryUnaryMultiCallable[_feedback_service_pb2.BatchLogFeedbackRequest, _feedback_service_pb2.BatchLogFeedbackResponse]  # type: ignore[assignment]
     """Records 1 to 500 feedback judgments in one call and one durable
@@ -208,7 +214,10 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_feedback_service_pb2.RetractFeedbackResponse, _abc.Awaitable[_feedback_service_pb2.RetractFeedbackResponse]]:
         """Takes back a source's current judgment of one name on a trace: it stops
         counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-        has no current judgment of that name there.
+        has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+        be reached and the service holds no judgment of that source on the trace
+        (it cannot tell). Applied in order with the trace's other judgments, so it
+        also takes back a judgment that is still queued.
         """
 
     @_abc_1.abstractmethod

@@ -814,7 +814,8 @@ class FeedbackMatch(_message.Message):
     @_builtins.property
     def value(self) -> _common_pb2.FeedbackValue:
         """Required. The value it must equal: a `boolean`, `number`, `category` or
-        `text` (not `structured`). `false` selects thumbs-down judgments.
+        `text` (not `structured`; not both single and double quotes). `false`
+        selects thumbs-down judgments.
         """
 
     def __init__(
@@ -862,7 +863,8 @@ class TraceQuery(_message.Message):
     @_builtins.property
     def feedback(self) -> Global___FeedbackMatch:
         """Optional. Keep only traces with at least one valid feedback of this name
-        and value. Unset keeps every trace of the window.
+        and value (selected by MLflow's trace search; a number matches the value as
+        this service stores it, a double). Unset keeps every trace of the window.
         """
 
     def __init__(
@@ -965,8 +967,9 @@ class AddSessionItemsResponse(_message.Message):
     `traces` when they were given by reference).
     """
     truncated: _builtins.bool
-    """Output only. True when the query's window held more traces than the
-    service scans in one query; the newest were scanned.
+    """Output only. True when the query matched more traces than the service
+    counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+    default); `matched_count` is then that bound.
     """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___SessionItem]:

@@ -6,21 +6,24 @@ here (once, as async code), then `make proto` writes its sync twin into `_sync/`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from feedback.v1 import chat_service_pb2, feedback_service_pb2
 
 from .. import _convert
+from .._errors import FeedbackError
 from .._types import (
     USER_FEEDBACK,
     ChatResult,
     FeedbackInput,
+    FeedbackItem,
     FeedbackList,
     FeedbackSummary,
     JsonValue,
     LogResult,
     RatingsResult,
+    RetractResult,
     SourceType,
     Target,
 )
@@ -36,16 +39,24 @@ class AsyncFeedbackClient(AsyncReviewMethods):
     awaited: it returns an `AsyncChatStream` to ``async for`` over).
 
     Args:
-        target: The service address, used when no `channel` is given (insecure channel;
-            pass a `grpc.secure_channel(...)` as `channel` for TLS).
+        target: The service address, used when no `channel` is given (plaintext unless
+            `tls` is given).
         channel: A channel to use instead; the client does not close a channel it was given.
         timeout: The deadline of every call, in seconds (None: no deadline). This includes
             whole streams: use `with_options(timeout=...)` for long answers.
         metadata: gRPC metadata sent with every call, e.g. ``[("authorization", "Bearer ...")]``.
+        tls: `TlsOptions` for a TLS channel to `target` (with a client certificate for
+            mTLS); ignored when a `channel` is given.
 
     A `target` of the feedback methods is an MLflow trace ID string (``"tr-..."``) or a
     `TraceRef` from `by_trace_id()` / `by_request_id()`; any other string raises ValueError.
     Every failed call raises `FeedbackError`.
+
+    Every write carries a `request_id` (AIP-155): the caller's, else a fresh one made once
+    per call, so a retry of the call stores nothing twice. A judgment from a named source
+    (`user_id`, `source_id`) supersedes that source's previous one of the same name on the
+    trace: changing a vote is another `thumbs_up()` / `thumbs_down()`; `retract()` takes it
+    back.
     """
 
     # --- ChatService ---------------------------------------------------------------------
@@ -123,6 +134,34 @@ class AsyncFeedbackClient(AsyncReviewMethods):
         )
         return _convert.log_result(response)
 
+    async def retract(
+        self,
+        target: Target,
+        *,
+        user_id: str,
+        name: str = USER_FEEDBACK,
+        source_type: SourceType = SourceType.HUMAN,
+        request_id: str = "",
+    ) -> RetractResult:
+        """Takes back the current judgment `name` of `user_id` (a human, or `source_type`)
+        on the trace: it stops counting and stays in MLflow, invalid. Raises
+        `NotFoundError` when that source has none."""
+        request = _convert.retract_request(target, name, source_type, user_id, request_id)
+        response: feedback_service_pb2.RetractFeedbackResponse = await self._unary(
+            self._feedback.RetractFeedback, request
+        )
+        return _convert.retract_result(response)
+
+    async def log_batch(
+        self, items: Sequence[FeedbackItem]
+    ) -> tuple[LogResult | FeedbackError, ...]:
+        """Records 1 to 500 judgments in one call and one durable transaction; each result,
+        in order, is the item's `LogResult` or the `FeedbackError` it was refused with."""
+        response: feedback_service_pb2.BatchLogFeedbackResponse = await self._unary(
+            self._feedback.BatchLogFeedback, _convert.batch_request(items)
+        )
+        return _convert.batch_results(response)
+
     async def rate(
         self,
         target: Target,
@@ -171,10 +210,19 @@ class AsyncFeedbackClient(AsyncReviewMethods):
         start: datetime | None = None,
         end: datetime | None = None,
         feedback_name: str = USER_FEEDBACK,
+        *,
+        user_id: str = "",
+        session_id: str = "",
+        trace_metadata: Mapping[str, str] | None = None,
+        interval: timedelta | None = None,
     ) -> FeedbackSummary:
         """Summarizes the feedback of the traces created in [start, end) (timezone-aware;
-        defaults: the last 24 hours)."""
-        request = _convert.summarize_request(start, end, feedback_name)
+        defaults: the last 24 hours), optionally only those of one user, one session or
+        with given trace metadata, and per `interval` (buckets aligned to multiples of it
+        since the epoch, UTC). Counted by the MLflow tracking server: exact at any scale."""
+        request = _convert.summarize_request(
+            start, end, feedback_name, user_id, session_id, trace_metadata, interval
+        )
         response: feedback_service_pb2.SummarizeFeedbackResponse = await self._unary(
             self._feedback.SummarizeFeedback, request
         )

@@ -15,7 +15,7 @@ from feedback.v1 import (
 )
 
 from .._flavour import Channel, SyncGrpc
-from .._types import DEFAULT_TARGET
+from .._types import DEFAULT_TARGET, TlsOptions
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -30,9 +30,16 @@ class SyncClientBase:
         channel: Channel | None = None,
         timeout: float | None = 10.0,
         metadata: Sequence[tuple[str, str]] = (),
+        tls: TlsOptions | None = None,
     ) -> None:
         self._owns_channel = channel is None
-        self._channel = SyncGrpc.insecure_channel(target) if channel is None else channel
+        if channel is None:
+            channel = (
+                SyncGrpc.insecure_channel(target)
+                if tls is None
+                else SyncGrpc.secure_channel(target, tls)
+            )
+        self._channel = channel
         self._timeout = timeout
         self._metadata: Metadata = tuple(metadata)
         self._chat = chat_service_pb2_grpc.ChatServiceStub(self._channel)

@@ -9,6 +9,9 @@
   value: {{ $v.server.httpPort | quote }}
 - name: FEEDBACK_METRICS_PORT
   value: {{ $v.server.metricsPort | quote }}
+{{- /* The judgment name the positive-rate alert watches keeps its own metric label. */}}
+- name: FEEDBACK_METRICS_NAMES
+  value: {{ $v.metrics.prometheusRule.positiveRate.feedbackName | quote }}
 - name: FEEDBACK_DATA_DIR
   value: /var/lib/feedback
 - name: FEEDBACK_SPOOL_MAX_BYTES

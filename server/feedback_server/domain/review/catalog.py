@@ -70,6 +70,10 @@ class SchemaCatalog:
             by_id = {s.schema_id: s for s in (await self.load(fresh=True)).values()}
         return [by_id[i] for i in schema_ids if i in by_id]
 
+    def cached_names(self) -> frozenset[str]:
+        """The names of the schemas loaded so far (no MLflow call)."""
+        return frozenset(self._by_name or ())
+
     def put(self, schema: LabelSchemaSpec) -> None:
         """Records a schema this replica just created (enforced at once)."""
         if self._by_name is not None:

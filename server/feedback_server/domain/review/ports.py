@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ...backends.base import ChatTurn
 from ..feedback import Accepted
-from ..model import Judgment, StoredAssessment, TraceAssessments, TraceTarget
+from ..model import JsonValue, Judgment, StoredAssessment, TraceTarget
 from .records import (
     ItemStatus,
     LabelSchemaSpec,
@@ -76,11 +76,12 @@ class ReviewStore(Protocol):
         """The trace's root inputs and outputs; None when MLflow has no such trace."""
         ...
 
-    async def scan_traces(
-        self, start_ms: int, end_ms: int, max_traces: int
-    ) -> tuple[list[TraceAssessments], bool]:
-        """Traces created in [start_ms, end_ms) with their assessments, newest first, at
-        most `max_traces`; the flag is True when more traces matched."""
+    async def find_traces(
+        self, start_ms: int, end_ms: int, feedback: tuple[str, JsonValue] | None, limit: int
+    ) -> list[str]:
+        """The IDs of the traces created in [start_ms, end_ms), newest first, at most
+        `limit`; with `feedback` (name, value), only those with a valid feedback of that
+        name and value (MLflow's search selects them)."""
         ...
 
 

@@ -24,6 +24,7 @@ from ..model import (
     TraceTarget,
 )
 from ..scorers import JudgeFactory
+from ..supersession import is_known_source
 from ..validation import Violations
 from .catalog import SchemaCatalog
 from .errors import (
@@ -141,14 +142,14 @@ class ReviewService:
         catalog: SchemaCatalog,
         *,
         judge_factory: JudgeFactory | None = None,
-        query_max_scan: int = 10_000,
+        query_max_matches: int = 10_000,
     ) -> None:
         self._store = store
         self._feedback = feedback
         self._registry = registry
         self.catalog = catalog
         self._evaluator = SessionEvaluator(store, feedback, chat, judge_factory)
-        self._query_max_scan = query_max_scan
+        self._query_max_matches = query_max_matches
         self.leases = LeaseTable()
         self._item_locks = _KeyedLocks()
 
@@ -250,16 +251,13 @@ class ReviewService:
         session = await self.get_session(name)
         truncated = False
         if query is not None:
-            rows, truncated = await self._store.scan_traces(
-                query.start_ms, query.end_ms, self._query_max_scan
-            )
-            matched = [
-                r.trace_id
-                for r in rows
-                if query.feedback is None or _has_feedback(r.assessments, query.feedback)
-            ]
+            # MLflow's search selects the traces; their matches are counted up to a bound.
+            match = None if query.feedback is None else (query.feedback.name, query.feedback.value)
+            limit = max(self._query_max_matches, query.max_traces)
+            matched = await self._store.find_traces(query.start_ms, query.end_ms, match, limit + 1)
+            truncated = len(matched) > limit
             trace_ids = matched[: query.max_traces]
-            matched_count = len(matched)
+            matched_count = min(len(matched), limit)
         else:
             trace_ids = await self._resolve_all(targets)
             matched_count = len(trace_ids)
@@ -400,6 +398,7 @@ class ReviewService:
             rationale=(label.comment or None) if is_feedback else None,
             metadata=metadata,
             created_ms=int(time.time() * 1000),
+            merge=is_known_source(reviewer),  # supersedes the reviewer's earlier label
         )
 
     async def _replayed(
@@ -524,22 +523,3 @@ def _submitted(
 ) -> Submitted:
     results = [(j.name, j.kind, j.assessment_id) for j in judgments]
     return Submitted(trace_id, results, state, request_id)
-
-
-def _has_feedback(assessments: Iterable[StoredAssessment], match: FeedbackMatchSpec) -> bool:
-    return any(
-        a.valid
-        and not a.error
-        and a.kind is JudgmentKind.FEEDBACK
-        and a.name == match.name
-        and _same_value(a.value, match.value)
-        for a in assessments
-    )
-
-
-def _same_value(stored: JsonValue, wanted: JsonValue) -> bool:
-    if isinstance(wanted, bool) or isinstance(stored, bool):
-        return isinstance(stored, bool) and isinstance(wanted, bool) and stored == wanted
-    if isinstance(wanted, int | float):
-        return isinstance(stored, int | float) and float(stored) == float(wanted)
-    return isinstance(stored, str) and stored == wanted

@@ -134,11 +134,13 @@ export interface LogFeedbackResponse {
   /** Output only. The idempotency key used: the caller's or a generated one. */
   requestId: string;
   /**
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    */
   supersededAssessmentId: string;
 }
@@ -380,24 +382,27 @@ export interface SummarizeFeedbackRequest {
   feedbackName: string;
   /**
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    */
   userId: string;
   /**
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    */
   sessionId: string;
   /**
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    */
   traceMetadata: { [key: string]: string };
   /**
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    */
   interval?: Duration | undefined;
 }
@@ -411,7 +416,11 @@ export interface SummarizeFeedbackRequest_TraceMetadataEntry {
 export interface SummarizeFeedbackResponse {
   /** Output only. Traces created in the window. */
   totalTraces: number;
-  /** Output only. Traces with at least one valid `feedback_name` judgment. */
+  /**
+   * Output only. Traces with at least one valid `feedback_name` judgment
+   * recorded through this service (MLflow counts the traces it tags
+   * `feedback.judged.<name>`).
+   */
   tracesWithFeedback: number;
   /**
    * Output only. `traces_with_feedback / total_traces`, from 0 to 1; 0 when
@@ -428,9 +437,11 @@ export interface SummarizeFeedbackResponse {
    */
   positiveRate: number;
   /**
-   * Output only. Average of each rating dimension (feedback named
-   * `user_<dimension>` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_<dimension>`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    */
   averageRatings: { [key: string]: number };
   /** Output only. The window actually summarized. */
@@ -543,8 +554,9 @@ export interface BatchLogFeedbackResult {
     | //
     /**
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      */
     { $case: "error"; value: Status }
     | undefined;
@@ -4596,7 +4608,10 @@ export const FeedbackServiceService = {
   /**
    * Takes back a source's current judgment of one name on a trace: it stops
    * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-   * has no current judgment of that name there.
+   * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+   * be reached and the service holds no judgment of that source on the trace
+   * (it cannot tell). Applied in order with the trace's other judgments, so it
+   * also takes back a judgment that is still queued.
    */
   retractFeedback: {
     path: "/feedback.v1.FeedbackService/RetractFeedback" as const,
@@ -4669,7 +4684,10 @@ export interface FeedbackServiceServer extends UntypedServiceImplementation {
   /**
    * Takes back a source's current judgment of one name on a trace: it stops
    * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-   * has no current judgment of that name there.
+   * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+   * be reached and the service holds no judgment of that source on the trace
+   * (it cannot tell). Applied in order with the trace's other judgments, so it
+   * also takes back a judgment that is still queued.
    */
   retractFeedback: handleUnaryCall<RetractFeedbackRequest, RetractFeedbackResponse>;
   /**
@@ -4782,7 +4800,10 @@ export interface FeedbackServiceClient extends Client {
   /**
    * Takes back a source's current judgment of one name on a trace: it stops
    * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-   * has no current judgment of that name there.
+   * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+   * be reached and the service holds no judgment of that source on the trace
+   * (it cannot tell). Applied in order with the trace's other judgments, so it
+   * also takes back a judgment that is still queued.
    */
   retractFeedback(
     request: RetractFeedbackRequest,

@@ -487,7 +487,8 @@ export interface FeedbackMatch {
   name: string;
   /**
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    */
   value?: FeedbackValue | undefined;
 }
@@ -513,7 +514,8 @@ export interface TraceQuery {
     | undefined;
   /**
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    */
   feedback?:
     | FeedbackMatch
@@ -567,8 +569,9 @@ export interface AddSessionItemsResponse {
    */
   matchedCount: number;
   /**
-   * Output only. True when the query's window held more traces than the
-   * service scans in one query; the newest were scanned.
+   * Output only. True when the query matched more traces than the service
+   * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+   * default); `matched_count` is then that bound.
    */
   truncated: boolean;
 }

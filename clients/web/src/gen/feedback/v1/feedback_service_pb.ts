@@ -122,11 +122,13 @@ export type LogFeedbackResponse = Message<"feedback.v1.LogFeedbackResponse"> & {
   requestId: string;
 
   /**
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    *
    * @generated from field: string superseded_assessment_id = 5;
    */
@@ -632,7 +634,7 @@ export type SummarizeFeedbackRequest = Message<"feedback.v1.SummarizeFeedbackReq
 
   /**
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    *
    * @generated from field: string user_id = 4;
    */
@@ -640,7 +642,8 @@ export type SummarizeFeedbackRequest = Message<"feedback.v1.SummarizeFeedbackReq
 
   /**
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    *
    * @generated from field: string session_id = 5;
    */
@@ -649,16 +652,18 @@ export type SummarizeFeedbackRequest = Message<"feedback.v1.SummarizeFeedbackReq
   /**
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    *
    * @generated from field: map<string, string> trace_metadata = 6;
    */
   traceMetadata: { [key: string]: string };
 
   /**
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    *
    * @generated from field: google.protobuf.Duration interval = 7;
    */
@@ -686,7 +691,9 @@ export type SummarizeFeedbackResponse = Message<"feedback.v1.SummarizeFeedbackRe
   totalTraces: bigint;
 
   /**
-   * Output only. Traces with at least one valid `feedback_name` judgment.
+   * Output only. Traces with at least one valid `feedback_name` judgment
+   * recorded through this service (MLflow counts the traces it tags
+   * `feedback.judged.<name>`).
    *
    * @generated from field: int64 traces_with_feedback = 2;
    */
@@ -723,9 +730,11 @@ export type SummarizeFeedbackResponse = Message<"feedback.v1.SummarizeFeedbackRe
   positiveRate: number;
 
   /**
-   * Output only. Average of each rating dimension (feedback named
-   * `user_<dimension>` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_<dimension>`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    *
    * @generated from field: map<string, double> average_ratings = 7;
    */
@@ -977,8 +986,9 @@ export type BatchLogFeedbackResult = Message<"feedback.v1.BatchLogFeedbackResult
   } | {
     /**
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      *
      * @generated from field: google.rpc.Status error = 2;
      */
@@ -1200,7 +1210,10 @@ export const FeedbackService: GenService<{
   /**
    * Takes back a source's current judgment of one name on a trace: it stops
    * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-   * has no current judgment of that name there.
+   * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+   * be reached and the service holds no judgment of that source on the trace
+   * (it cannot tell). Applied in order with the trace's other judgments, so it
+   * also takes back a judgment that is still queued.
    *
    * @generated from rpc feedback.v1.FeedbackService.RetractFeedback
    */

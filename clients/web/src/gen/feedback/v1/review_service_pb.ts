@@ -684,7 +684,8 @@ export type FeedbackMatch = Message<"feedback.v1.FeedbackMatch"> & {
 
   /**
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    *
    * @generated from field: feedback.v1.FeedbackValue value = 2;
    */
@@ -723,7 +724,8 @@ export type TraceQuery = Message<"feedback.v1.TraceQuery"> & {
 
   /**
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    *
    * @generated from field: feedback.v1.FeedbackMatch feedback = 3;
    */
@@ -841,8 +843,9 @@ export type AddSessionItemsResponse = Message<"feedback.v1.AddSessionItemsRespon
   matchedCount: number;
 
   /**
-   * Output only. True when the query's window held more traces than the
-   * service scans in one query; the newest were scanned.
+   * Output only. True when the query matched more traces than the service
+   * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+   * default); `matched_count` is then that bound.
    *
    * @generated from field: bool truncated = 3;
    */

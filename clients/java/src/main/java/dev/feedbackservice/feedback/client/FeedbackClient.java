@@ -2,6 +2,8 @@ package dev.feedbackservice.feedback.client;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.BadRequest;
+import dev.feedbackservice.feedback.v1.BatchLogFeedbackRequest;
+import dev.feedbackservice.feedback.v1.BatchLogFeedbackResult;
 import dev.feedbackservice.feedback.v1.ChatCompletion;
 import dev.feedbackservice.feedback.v1.ChatRequest;
 import dev.feedbackservice.feedback.v1.ChatResponse;
@@ -12,6 +14,8 @@ import dev.feedbackservice.feedback.v1.ListFeedbackRequest;
 import dev.feedbackservice.feedback.v1.ListFeedbackResponse;
 import dev.feedbackservice.feedback.v1.LogFeedbackRequest;
 import dev.feedbackservice.feedback.v1.LogFeedbackResponse;
+import dev.feedbackservice.feedback.v1.RetractFeedbackRequest;
+import dev.feedbackservice.feedback.v1.RetractFeedbackResponse;
 import dev.feedbackservice.feedback.v1.Source;
 import dev.feedbackservice.feedback.v1.SourceType;
 import dev.feedbackservice.feedback.v1.StreamChatRequest;
@@ -20,10 +24,15 @@ import dev.feedbackservice.feedback.v1.TraceRef;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.protobuf.StatusProto;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -41,7 +50,11 @@ import java.util.function.Consumer;
  * applied), and a few helpers cover the common calls. Failed calls throw
  * {@link StatusRuntimeException}; {@link #fieldViolations(Throwable)} returns
  * the {@code google.rpc.BadRequest} details of an {@code INVALID_ARGUMENT}.
- * Instances are thread-safe; close them when done.
+ * Every write gets a fresh {@code request_id} when it has none
+ * ({@link RequestIds}), kept across the channel's retries. A judgment from a
+ * named source supersedes that source's previous one of the same name on the
+ * trace: changing a vote is another {@link #logThumbs}; {@link #retract} takes
+ * it back. Instances are thread-safe; close them when done.
  */
 public final class FeedbackClient implements AutoCloseable {
   /** The service's address when {@code FEEDBACK_ADDR} is not set. */
@@ -74,20 +87,68 @@ public final class FeedbackClient implements AutoCloseable {
   }
 
   /**
-   * A client over an existing channel (for TLS, interceptors, load balancing),
+   * A client over an existing channel (for other credentials, interceptors, load balancing),
    * with {@code timeout} as every call's deadline. Closing the client shuts
    * the channel down.
    */
   public FeedbackClient(ManagedChannel channel, Duration timeout) {
     this.channel = channel;
     this.timeout = timeout;
-    this.chatStub = ChatServiceGrpc.newBlockingStub(channel);
-    this.feedbackStub = FeedbackServiceGrpc.newBlockingStub(channel);
+    this.chatStub = ChatServiceGrpc.newBlockingStub(channel).withInterceptors(new RequestIds());
+    this.feedbackStub =
+        FeedbackServiceGrpc.newBlockingStub(channel).withInterceptors(new RequestIds());
   }
 
-  /** A plaintext client of {@code $FEEDBACK_ADDR}, or {@link #DEFAULT_ADDR}. */
+  /**
+   * A TLS client of {@code target}, 30 s per call: the server verified against the PEM
+   * certificates of {@code caFile} (null: the system's roots), this client's certificate
+   * {@code certFile} and key {@code keyFile} presented when given (mTLS; both or neither),
+   * and {@code serverName} checked in the server's certificate instead of the target's
+   * host when it is not null.
+   */
+  public static FeedbackClient withTls(
+      String target, Path caFile, Path certFile, Path keyFile, String serverName)
+      throws IOException {
+    if ((certFile == null) != (keyFile == null)) {
+      throw new IllegalArgumentException("certFile and keyFile go together");
+    }
+    TlsChannelCredentials.Builder tls = TlsChannelCredentials.newBuilder();
+    if (caFile != null) {
+      tls.trustManager(caFile.toFile());
+    }
+    if (certFile != null) {
+      tls.keyManager(certFile.toFile(), keyFile.toFile());
+    }
+    ManagedChannelBuilder<?> builder = Grpc.newChannelBuilder(target, tls.build());
+    if (serverName != null && !serverName.isEmpty()) {
+      builder.overrideAuthority(serverName);
+    }
+    return new FeedbackClient(builder.build(), Duration.ofSeconds(30));
+  }
+
+  /**
+   * A client of {@code $FEEDBACK_ADDR} (or {@link #DEFAULT_ADDR}): over TLS when
+   * {@code $FEEDBACK_CA_FILE}, {@code $FEEDBACK_CLIENT_CERT_FILE} /
+   * {@code $FEEDBACK_CLIENT_KEY_FILE} or {@code $FEEDBACK_SERVER_NAME} is set, else plaintext.
+   */
   public static FeedbackClient fromEnv() {
-    return new FeedbackClient(addrFromEnv());
+    Path ca = envPath("FEEDBACK_CA_FILE");
+    Path cert = envPath("FEEDBACK_CLIENT_CERT_FILE");
+    Path key = envPath("FEEDBACK_CLIENT_KEY_FILE");
+    String name = System.getenv("FEEDBACK_SERVER_NAME");
+    if (ca == null && cert == null && key == null && (name == null || name.isEmpty())) {
+      return new FeedbackClient(addrFromEnv());
+    }
+    try {
+      return withTls(addrFromEnv(), ca, cert, key, name);
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading the TLS files", e);
+    }
+  }
+
+  private static Path envPath(String name) {
+    String value = System.getenv(name);
+    return value == null || value.isEmpty() ? null : Path.of(value);
   }
 
   /** {@code $FEEDBACK_ADDR}, or {@link #DEFAULT_ADDR} when unset or empty. */
@@ -147,6 +208,40 @@ public final class FeedbackClient implements AutoCloseable {
         .build());
   }
 
+  /**
+   * Takes back {@code source}'s current judgment {@code name} on {@code target}:
+   * it stops counting and stays in MLflow, invalid. Throws NOT_FOUND when the
+   * source has none.
+   */
+  public RetractFeedbackResponse retract(TraceRef target, String name, Source source) {
+    return feedback().retractFeedback(RetractFeedbackRequest.newBuilder()
+        .setTarget(target).setName(name).setSource(source).build());
+  }
+
+  /** One item of {@link #logBatch}: its response, or the error it was refused with. */
+  public record BatchResult(LogFeedbackResponse response, StatusRuntimeException error) {
+    /** Whether the item was recorded. */
+    public boolean ok() {
+      return error == null;
+    }
+  }
+
+  /**
+   * Records 1 to 500 judgments in one call and one durable transaction; each
+   * result, in request order, is the item's response or its own error (field
+   * paths relative to the item).
+   */
+  public List<BatchResult> logBatch(List<LogFeedbackRequest> items) {
+    List<BatchResult> out = new ArrayList<>();
+    for (BatchLogFeedbackResult r : feedback().batchLogFeedback(
+        BatchLogFeedbackRequest.newBuilder().addAllRequests(items).build()).getResultsList()) {
+      out.add(r.hasResponse()
+          ? new BatchResult(r.getResponse(), null)
+          : new BatchResult(null, StatusProto.toStatusRuntimeException(r.getError())));
+    }
+    return out;
+  }
+
   /** Every assessment of the trace {@code target} refers to. */
   public ListFeedbackResponse listFeedback(TraceRef target) {
     return feedback().listFeedback(ListFeedbackRequest.newBuilder().setTarget(target).build());
@@ -175,6 +270,11 @@ public final class FeedbackClient implements AutoCloseable {
   /** A binary feedback value: {@code true} is thumbs up. */
   public static FeedbackValue bool(boolean value) {
     return FeedbackValue.newBuilder().setBoolean(value).build();
+  }
+
+  /** A categorical feedback value. */
+  public static FeedbackValue category(String value) {
+    return FeedbackValue.newBuilder().setCategory(value).build();
   }
 
   /** A numeric feedback value. */

@@ -81,6 +81,7 @@ public final class SeedFlow {
         + " (" + feedback.getState() + ")");
     System.out.println("FEEDBACK_ASSESSMENT_ID=" + feedback.getAssessmentId());
     System.out.println("FEEDBACK_STATE=" + feedback.getState());
+    changeBatchRetract(client, chat.getTraceId(), feedback.getAssessmentId());
 
     // 2. A streamed chat turn with our own client request ID, rated by that ID.
     String clientRequestId = "java-" + randomHex(16);
@@ -145,6 +146,35 @@ public final class SeedFlow {
       System.out.println("ERROR_FIELDS=" + violations.stream()
           .map(BadRequest.FieldViolation::getField).collect(Collectors.joining(",")));
     }
+  }
+
+  /**
+   * The user's vote changed (no request ID given: the client sets one), a batch
+   * with one bad item, then the changed vote retracted.
+   */
+  private static void changeBatchRetract(FeedbackClient client, String traceId, String downId) {
+    LogFeedbackResponse up =
+        client.logThumbs(FeedbackClient.byTraceId(traceId), true, "", FeedbackClient.human(USER_ID));
+    check(up.getSupersededAssessmentId().equals(downId),
+        "changed vote supersedes " + up.getSupersededAssessmentId() + ", want " + downId);
+    System.out.println("CHANGED_ASSESSMENT_ID=" + up.getAssessmentId());
+    List<FeedbackClient.BatchResult> results = client.logBatch(List.of(
+        LogFeedbackRequest.newBuilder().setTarget(FeedbackClient.byTraceId(traceId))
+            .setName("interop_batch").setValue(FeedbackClient.category("clear"))
+            .setSource(FeedbackClient.human(USER_ID)).build(),
+        LogFeedbackRequest.newBuilder().setTarget(FeedbackClient.byTraceId("tr-bad"))
+            .setValue(FeedbackClient.bool(true)).build()));
+    check(results.size() == 2 && results.get(0).ok(), "BatchLogFeedback: first item refused");
+    check(!results.get(1).ok()
+        && results.get(1).error().getStatus().getCode() == Status.Code.INVALID_ARGUMENT,
+        "BatchLogFeedback: second item not INVALID_ARGUMENT");
+    System.out.println("BATCH_ASSESSMENT_ID=" + results.get(0).response().getAssessmentId());
+    System.out.println("BATCH_ERROR=" + FeedbackClient.describe(results.get(1).error()));
+    var retracted = client.retract(FeedbackClient.byTraceId(traceId),
+        FeedbackClient.DEFAULT_FEEDBACK_NAME, FeedbackClient.human(USER_ID));
+    check(retracted.getAssessmentId().equals(up.getAssessmentId()),
+        "retracted " + retracted.getAssessmentId() + ", want " + up.getAssessmentId());
+    System.out.println("RETRACTED_ASSESSMENT_ID=" + retracted.getAssessmentId());
   }
 
   private static void checkList(FeedbackClient client, TraceRef target, String wantTraceId,

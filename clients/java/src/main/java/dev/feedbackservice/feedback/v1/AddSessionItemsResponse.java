@@ -139,8 +139,9 @@ private static final long serialVersionUID = 0L;
   private boolean truncated_ = false;
   /**
    * <pre>
-   * Output only. True when the query's window held more traces than the
-   * service scans in one query; the newest were scanned.
+   * Output only. True when the query matched more traces than the service
+   * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+   * default); `matched_count` is then that bound.
    * </pre>
    *
    * <code>bool truncated = 3;</code>
@@ -933,8 +934,9 @@ private static final long serialVersionUID = 0L;
     private boolean truncated_ ;
     /**
      * <pre>
-     * Output only. True when the query's window held more traces than the
-     * service scans in one query; the newest were scanned.
+     * Output only. True when the query matched more traces than the service
+     * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+     * default); `matched_count` is then that bound.
      * </pre>
      *
      * <code>bool truncated = 3;</code>
@@ -946,8 +948,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. True when the query's window held more traces than the
-     * service scans in one query; the newest were scanned.
+     * Output only. True when the query matched more traces than the service
+     * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+     * default); `matched_count` is then that bound.
      * </pre>
      *
      * <code>bool truncated = 3;</code>
@@ -963,8 +966,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. True when the query's window held more traces than the
-     * service scans in one query; the newest were scanned.
+     * Output only. True when the query matched more traces than the service
+     * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+     * default); `matched_count` is then that bound.
      * </pre>
      *
      * <code>bool truncated = 3;</code>

@@ -72,8 +72,9 @@ public interface AddSessionItemsResponseOrBuilder extends
 
   /**
    * <pre>
-   * Output only. True when the query's window held more traces than the
-   * service scans in one query; the newest were scanned.
+   * Output only. True when the query matched more traces than the service
+   * counts in one query (`FEEDBACK_REVIEW_QUERY_MAX_MATCHES`, 10,000 by
+   * default); `matched_count` is then that bound.
    * </pre>
    *
    * <code>bool truncated = 3;</code>

@@ -141,8 +141,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>
@@ -155,8 +156,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>
@@ -172,8 +174,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>
@@ -750,8 +753,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -764,8 +768,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -788,8 +793,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -810,8 +816,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -830,8 +837,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -859,8 +867,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -884,8 +893,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -896,8 +906,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>
@@ -916,8 +927,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The judgment was refused; the status carries the same details as the
-     * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-     * naming the fields, relative to the item).
+     * error of a single `LogFeedback` call. The field paths of its
+     * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+     * `requests[3].value.number`): its index is its place in `results`.
      * </pre>
      *
      * <code>.google.rpc.Status error = 2;</code>

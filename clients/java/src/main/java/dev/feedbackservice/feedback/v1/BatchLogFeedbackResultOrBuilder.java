@@ -40,8 +40,9 @@ public interface BatchLogFeedbackResultOrBuilder extends
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>
@@ -51,8 +52,9 @@ public interface BatchLogFeedbackResultOrBuilder extends
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>
@@ -62,8 +64,9 @@ public interface BatchLogFeedbackResultOrBuilder extends
   /**
    * <pre>
    * The judgment was refused; the status carries the same details as the
-   * error of a single `LogFeedback` call (such as a `google.rpc.BadRequest`
-   * naming the fields, relative to the item).
+   * error of a single `LogFeedback` call. The field paths of its
+   * `google.rpc.BadRequest` are relative to the item (`value.number`, not
+   * `requests[3].value.number`): its index is its place in `results`.
    * </pre>
    *
    * <code>.google.rpc.Status error = 2;</code>

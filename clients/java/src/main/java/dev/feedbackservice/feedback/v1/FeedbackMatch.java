@@ -108,7 +108,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -121,7 +122,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -134,7 +136,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -594,7 +597,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -606,7 +610,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -622,7 +627,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -643,7 +649,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -662,7 +669,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -688,7 +696,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -706,7 +715,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -719,7 +729,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -735,7 +746,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Required. The value it must equal: a `boolean`, `number`, `category` or
-     * `text` (not `structured`). `false` selects thumbs-down judgments.
+     * `text` (not `structured`; not both single and double quotes). `false`
+     * selects thumbs-down judgments.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackValue value = 2;</code>

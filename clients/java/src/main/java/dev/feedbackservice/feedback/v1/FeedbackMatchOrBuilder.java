@@ -35,7 +35,8 @@ public interface FeedbackMatchOrBuilder extends
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -45,7 +46,8 @@ public interface FeedbackMatchOrBuilder extends
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>
@@ -55,7 +57,8 @@ public interface FeedbackMatchOrBuilder extends
   /**
    * <pre>
    * Required. The value it must equal: a `boolean`, `number`, `category` or
-   * `text` (not `structured`). `false` selects thumbs-down judgments.
+   * `text` (not `structured`; not both single and double quotes). `false`
+   * selects thumbs-down judgments.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackValue value = 2;</code>

@@ -410,7 +410,10 @@ public final class FeedbackServiceGrpc {
      * <pre>
      * Takes back a source's current judgment of one name on a trace: it stops
      * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-     * has no current judgment of that name there.
+     * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+     * be reached and the service holds no judgment of that source on the trace
+     * (it cannot tell). Applied in order with the trace's other judgments, so it
+     * also takes back a judgment that is still queued.
      * </pre>
      */
     default void retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request,
@@ -561,7 +564,10 @@ public final class FeedbackServiceGrpc {
      * <pre>
      * Takes back a source's current judgment of one name on a trace: it stops
      * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-     * has no current judgment of that name there.
+     * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+     * be reached and the service holds no judgment of that source on the trace
+     * (it cannot tell). Applied in order with the trace's other judgments, so it
+     * also takes back a judgment that is still queued.
      * </pre>
      */
     public void retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request,
@@ -685,7 +691,10 @@ public final class FeedbackServiceGrpc {
      * <pre>
      * Takes back a source's current judgment of one name on a trace: it stops
      * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-     * has no current judgment of that name there.
+     * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+     * be reached and the service holds no judgment of that source on the trace
+     * (it cannot tell). Applied in order with the trace's other judgments, so it
+     * also takes back a judgment that is still queued.
      * </pre>
      */
     public dev.feedbackservice.feedback.v1.RetractFeedbackResponse retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request) throws io.grpc.StatusException {
@@ -806,7 +815,10 @@ public final class FeedbackServiceGrpc {
      * <pre>
      * Takes back a source's current judgment of one name on a trace: it stops
      * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-     * has no current judgment of that name there.
+     * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+     * be reached and the service holds no judgment of that source on the trace
+     * (it cannot tell). Applied in order with the trace's other judgments, so it
+     * also takes back a judgment that is still queued.
      * </pre>
      */
     public dev.feedbackservice.feedback.v1.RetractFeedbackResponse retractFeedback(dev.feedbackservice.feedback.v1.RetractFeedbackRequest request) {
@@ -932,7 +944,10 @@ public final class FeedbackServiceGrpc {
      * <pre>
      * Takes back a source's current judgment of one name on a trace: it stops
      * counting and stays in MLflow, marked invalid. `NOT_FOUND` when that source
-     * has no current judgment of that name there.
+     * has no current judgment of that name there; `UNAVAILABLE` when MLflow cannot
+     * be reached and the service holds no judgment of that source on the trace
+     * (it cannot tell). Applied in order with the trace's other judgments, so it
+     * also takes back a judgment that is still queued.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.feedbackservice.feedback.v1.RetractFeedbackResponse> retractFeedback(

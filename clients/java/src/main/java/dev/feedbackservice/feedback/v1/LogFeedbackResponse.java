@@ -233,11 +233,13 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object supersededAssessmentId_ = "";
   /**
    * <pre>
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    * </pre>
    *
    * <code>string superseded_assessment_id = 5;</code>
@@ -258,11 +260,13 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    * </pre>
    *
    * <code>string superseded_assessment_id = 5;</code>
@@ -1040,11 +1044,13 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object supersededAssessmentId_ = "";
     /**
      * <pre>
-     * Output only. The assessment this judgment superseded: the same source's
-     * previous current judgment of the same name on the same trace and span.
+     * Output only. The assessment this judgment supersedes: the same source's
+     * current judgment of the same name on the same trace and span, as the
+     * service knew it when it acknowledged (the judgments it recorded itself).
      * Empty when there was none, for anonymous judgments, and when it is not
-     * known yet (the judgment was queued while MLflow was unreachable;
-     * `ListFeedback` shows the link once it is stored).
+     * known yet (for instance given through another replica): the supersession
+     * happens all the same when the judgment is stored, and `ListFeedback` shows
+     * the link.
      * </pre>
      *
      * <code>string superseded_assessment_id = 5;</code>
@@ -1064,11 +1070,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. The assessment this judgment superseded: the same source's
-     * previous current judgment of the same name on the same trace and span.
+     * Output only. The assessment this judgment supersedes: the same source's
+     * current judgment of the same name on the same trace and span, as the
+     * service knew it when it acknowledged (the judgments it recorded itself).
      * Empty when there was none, for anonymous judgments, and when it is not
-     * known yet (the judgment was queued while MLflow was unreachable;
-     * `ListFeedback` shows the link once it is stored).
+     * known yet (for instance given through another replica): the supersession
+     * happens all the same when the judgment is stored, and `ListFeedback` shows
+     * the link.
      * </pre>
      *
      * <code>string superseded_assessment_id = 5;</code>
@@ -1089,11 +1097,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. The assessment this judgment superseded: the same source's
-     * previous current judgment of the same name on the same trace and span.
+     * Output only. The assessment this judgment supersedes: the same source's
+     * current judgment of the same name on the same trace and span, as the
+     * service knew it when it acknowledged (the judgments it recorded itself).
      * Empty when there was none, for anonymous judgments, and when it is not
-     * known yet (the judgment was queued while MLflow was unreachable;
-     * `ListFeedback` shows the link once it is stored).
+     * known yet (for instance given through another replica): the supersession
+     * happens all the same when the judgment is stored, and `ListFeedback` shows
+     * the link.
      * </pre>
      *
      * <code>string superseded_assessment_id = 5;</code>
@@ -1110,11 +1120,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. The assessment this judgment superseded: the same source's
-     * previous current judgment of the same name on the same trace and span.
+     * Output only. The assessment this judgment supersedes: the same source's
+     * current judgment of the same name on the same trace and span, as the
+     * service knew it when it acknowledged (the judgments it recorded itself).
      * Empty when there was none, for anonymous judgments, and when it is not
-     * known yet (the judgment was queued while MLflow was unreachable;
-     * `ListFeedback` shows the link once it is stored).
+     * known yet (for instance given through another replica): the supersession
+     * happens all the same when the judgment is stored, and `ListFeedback` shows
+     * the link.
      * </pre>
      *
      * <code>string superseded_assessment_id = 5;</code>
@@ -1128,11 +1140,13 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. The assessment this judgment superseded: the same source's
-     * previous current judgment of the same name on the same trace and span.
+     * Output only. The assessment this judgment supersedes: the same source's
+     * current judgment of the same name on the same trace and span, as the
+     * service knew it when it acknowledged (the judgments it recorded itself).
      * Empty when there was none, for anonymous judgments, and when it is not
-     * known yet (the judgment was queued while MLflow was unreachable;
-     * `ListFeedback` shows the link once it is stored).
+     * known yet (for instance given through another replica): the supersession
+     * happens all the same when the judgment is stored, and `ListFeedback` shows
+     * the link.
      * </pre>
      *
      * <code>string superseded_assessment_id = 5;</code>

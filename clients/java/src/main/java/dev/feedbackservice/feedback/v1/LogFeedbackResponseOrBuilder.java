@@ -95,11 +95,13 @@ public interface LogFeedbackResponseOrBuilder extends
 
   /**
    * <pre>
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    * </pre>
    *
    * <code>string superseded_assessment_id = 5;</code>
@@ -108,11 +110,13 @@ public interface LogFeedbackResponseOrBuilder extends
   java.lang.String getSupersededAssessmentId();
   /**
    * <pre>
-   * Output only. The assessment this judgment superseded: the same source's
-   * previous current judgment of the same name on the same trace and span.
+   * Output only. The assessment this judgment supersedes: the same source's
+   * current judgment of the same name on the same trace and span, as the
+   * service knew it when it acknowledged (the judgments it recorded itself).
    * Empty when there was none, for anonymous judgments, and when it is not
-   * known yet (the judgment was queued while MLflow was unreachable;
-   * `ListFeedback` shows the link once it is stored).
+   * known yet (for instance given through another replica): the supersession
+   * happens all the same when the judgment is stored, and `ListFeedback` shows
+   * the link.
    * </pre>
    *
    * <code>string superseded_assessment_id = 5;</code>

@@ -205,7 +205,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -227,7 +227,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -254,7 +254,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -276,7 +277,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -327,7 +329,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -350,7 +352,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -363,7 +365,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -383,7 +385,7 @@ java.lang.String defaultValue) {
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -404,9 +406,11 @@ java.lang.String defaultValue) {
   private com.google.protobuf.Duration interval_;
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>
@@ -418,9 +422,11 @@ java.lang.String defaultValue) {
   }
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>
@@ -432,9 +438,11 @@ java.lang.String defaultValue) {
   }
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1409,7 +1417,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 250 characters.
+     * At most 250 characters, not both single and double quotes.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1430,7 +1438,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 250 characters.
+     * At most 250 characters, not both single and double quotes.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1452,7 +1460,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 250 characters.
+     * At most 250 characters, not both single and double quotes.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1470,7 +1478,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 250 characters.
+     * At most 250 characters, not both single and double quotes.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1485,7 +1493,7 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-     * At most 250 characters.
+     * At most 250 characters, not both single and double quotes.
      * </pre>
      *
      * <code>string user_id = 4;</code>
@@ -1506,7 +1514,8 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 250 characters.
+     * `mlflow.trace.session`). At most 250 characters, not both single and double
+     * quotes.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1527,7 +1536,8 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 250 characters.
+     * `mlflow.trace.session`). At most 250 characters, not both single and double
+     * quotes.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1549,7 +1559,8 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 250 characters.
+     * `mlflow.trace.session`). At most 250 characters, not both single and double
+     * quotes.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1567,7 +1578,8 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 250 characters.
+     * `mlflow.trace.session`). At most 250 characters, not both single and double
+     * quotes.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1582,7 +1594,8 @@ java.lang.String defaultValue) {
     /**
      * <pre>
      * Optional. Only traces of this conversation (the trace's
-     * `mlflow.trace.session`). At most 250 characters.
+     * `mlflow.trace.session`). At most 250 characters, not both single and double
+     * quotes.
      * </pre>
      *
      * <code>string session_id = 5;</code>
@@ -1629,7 +1642,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1652,7 +1665,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1665,7 +1678,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1685,7 +1698,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1711,7 +1724,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1736,7 +1749,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1755,7 +1768,7 @@ java.lang.String defaultValue) {
      * <pre>
      * Optional. Only traces whose metadata has every one of these key-value
      * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-     * most 1,024 characters.
+     * most 1,024 characters, not both single and double quotes.
      * </pre>
      *
      * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -1773,9 +1786,11 @@ java.lang.String defaultValue) {
         com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> intervalBuilder_;
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1786,9 +1801,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1803,9 +1820,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1825,9 +1844,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1845,9 +1866,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1872,9 +1895,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1891,9 +1916,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1905,9 +1932,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>
@@ -1922,9 +1951,11 @@ java.lang.String defaultValue) {
     }
     /**
      * <pre>
-     * Optional. When set, the response also carries `buckets` of this length,
-     * from `start_time`. At least 1 second; the window may hold at most 1,000
-     * buckets.
+     * Optional. When set, the response also carries `buckets` of this length:
+     * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+     * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+     * them (hourly buckets start on the hour); the first and the last are clipped
+     * to the window. The window may hold at most 1,000 buckets.
      * </pre>
      *
      * <code>.google.protobuf.Duration interval = 7;</code>

@@ -95,7 +95,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -105,7 +105,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this end user (the trace's `mlflow.trace.user`).
-   * At most 250 characters.
+   * At most 250 characters, not both single and double quotes.
    * </pre>
    *
    * <code>string user_id = 4;</code>
@@ -117,7 +117,8 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -127,7 +128,8 @@ public interface SummarizeFeedbackRequestOrBuilder extends
   /**
    * <pre>
    * Optional. Only traces of this conversation (the trace's
-   * `mlflow.trace.session`). At most 250 characters.
+   * `mlflow.trace.session`). At most 250 characters, not both single and double
+   * quotes.
    * </pre>
    *
    * <code>string session_id = 5;</code>
@@ -140,7 +142,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -150,7 +152,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -167,7 +169,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -178,7 +180,7 @@ public interface SummarizeFeedbackRequestOrBuilder extends
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -192,7 +194,7 @@ java.lang.String defaultValue);
    * <pre>
    * Optional. Only traces whose metadata has every one of these key-value
    * pairs. At most 16 entries; keys as in `ChatRequest.metadata`; values at
-   * most 1,024 characters.
+   * most 1,024 characters, not both single and double quotes.
    * </pre>
    *
    * <code>map&lt;string, string&gt; trace_metadata = 6;</code>
@@ -202,9 +204,11 @@ java.lang.String defaultValue);
 
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>
@@ -213,9 +217,11 @@ java.lang.String defaultValue);
   boolean hasInterval();
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>
@@ -224,9 +230,11 @@ java.lang.String defaultValue);
   com.google.protobuf.Duration getInterval();
   /**
    * <pre>
-   * Optional. When set, the response also carries `buckets` of this length,
-   * from `start_time`. At least 1 second; the window may hold at most 1,000
-   * buckets.
+   * Optional. When set, the response also carries `buckets` of this length:
+   * a whole number of seconds, at least 1. Buckets are aligned to multiples of
+   * `interval` since the Unix epoch (UTC), as the MLflow tracking server groups
+   * them (hourly buckets start on the hour); the first and the last are clipped
+   * to the window. The window may hold at most 1,000 buckets.
    * </pre>
    *
    * <code>.google.protobuf.Duration interval = 7;</code>

@@ -85,7 +85,9 @@ private static final long serialVersionUID = 0L;
   private long tracesWithFeedback_ = 0L;
   /**
    * <pre>
-   * Output only. Traces with at least one valid `feedback_name` judgment.
+   * Output only. Traces with at least one valid `feedback_name` judgment
+   * recorded through this service (MLflow counts the traces it tags
+   * `feedback.judged.&lt;name&gt;`).
    * </pre>
    *
    * <code>int64 traces_with_feedback = 2;</code>
@@ -186,9 +188,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -209,9 +213,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -222,9 +228,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -240,9 +248,11 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1134,7 +1144,9 @@ private static final long serialVersionUID = 0L;
     private long tracesWithFeedback_ ;
     /**
      * <pre>
-     * Output only. Traces with at least one valid `feedback_name` judgment.
+     * Output only. Traces with at least one valid `feedback_name` judgment
+     * recorded through this service (MLflow counts the traces it tags
+     * `feedback.judged.&lt;name&gt;`).
      * </pre>
      *
      * <code>int64 traces_with_feedback = 2;</code>
@@ -1146,7 +1158,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Traces with at least one valid `feedback_name` judgment.
+     * Output only. Traces with at least one valid `feedback_name` judgment
+     * recorded through this service (MLflow counts the traces it tags
+     * `feedback.judged.&lt;name&gt;`).
      * </pre>
      *
      * <code>int64 traces_with_feedback = 2;</code>
@@ -1162,7 +1176,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Traces with at least one valid `feedback_name` judgment.
+     * Output only. Traces with at least one valid `feedback_name` judgment
+     * recorded through this service (MLflow counts the traces it tags
+     * `feedback.judged.&lt;name&gt;`).
      * </pre>
      *
      * <code>int64 traces_with_feedback = 2;</code>
@@ -1385,9 +1401,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1408,9 +1426,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1421,9 +1441,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1439,9 +1461,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1465,9 +1489,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1490,9 +1516,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -1509,9 +1537,11 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Output only. Average of each rating dimension (feedback named
-     * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-     * the 0 to 1 scale they are stored in.
+     * Output only. Average of each rating dimension (valid feedback named
+     * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+     * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+     * tracking server over the values it aggregates: numbers, and a boolean as 1
+     * or 0.
      * </pre>
      *
      * <code>map&lt;string, double&gt; average_ratings = 7;</code>

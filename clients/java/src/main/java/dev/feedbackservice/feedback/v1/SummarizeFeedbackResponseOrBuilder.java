@@ -22,7 +22,9 @@ public interface SummarizeFeedbackResponseOrBuilder extends
 
   /**
    * <pre>
-   * Output only. Traces with at least one valid `feedback_name` judgment.
+   * Output only. Traces with at least one valid `feedback_name` judgment
+   * recorded through this service (MLflow counts the traces it tags
+   * `feedback.judged.&lt;name&gt;`).
    * </pre>
    *
    * <code>int64 traces_with_feedback = 2;</code>
@@ -74,9 +76,11 @@ public interface SummarizeFeedbackResponseOrBuilder extends
 
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -84,9 +88,11 @@ public interface SummarizeFeedbackResponseOrBuilder extends
   int getAverageRatingsCount();
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -101,9 +107,11 @@ public interface SummarizeFeedbackResponseOrBuilder extends
   getAverageRatings();
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -112,9 +120,11 @@ public interface SummarizeFeedbackResponseOrBuilder extends
   getAverageRatingsMap();
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>
@@ -124,9 +134,11 @@ public interface SummarizeFeedbackResponseOrBuilder extends
       double defaultValue);
   /**
    * <pre>
-   * Output only. Average of each rating dimension (feedback named
-   * `user_&lt;dimension&gt;` with a numeric value, as written by `LogRatings`), on
-   * the 0 to 1 scale they are stored in.
+   * Output only. Average of each rating dimension (valid feedback named
+   * `user_&lt;dimension&gt;`, other than `feedback_name`, as written by
+   * `LogRatings`), on the 0 to 1 scale they are stored in. Averaged by the
+   * tracking server over the values it aggregates: numbers, and a boolean as 1
+   * or 0.
    * </pre>
    *
    * <code>map&lt;string, double&gt; average_ratings = 7;</code>

@@ -141,7 +141,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -154,7 +155,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -167,7 +169,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -954,7 +957,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -966,7 +970,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -982,7 +987,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1003,7 +1009,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1022,7 +1029,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1048,7 +1056,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1066,7 +1075,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1079,7 +1089,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -1095,7 +1106,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Optional. Keep only traces with at least one valid feedback of this name
-     * and value. Unset keeps every trace of the window.
+     * and value (selected by MLflow's trace search; a number matches the value as
+     * this service stores it, a double). Unset keeps every trace of the window.
      * </pre>
      *
      * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>

@@ -73,7 +73,8 @@ public interface TraceQueryOrBuilder extends
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -83,7 +84,8 @@ public interface TraceQueryOrBuilder extends
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
@@ -93,7 +95,8 @@ public interface TraceQueryOrBuilder extends
   /**
    * <pre>
    * Optional. Keep only traces with at least one valid feedback of this name
-   * and value. Unset keeps every trace of the window.
+   * and value (selected by MLflow's trace search; a number matches the value as
+   * this service stores it, a double). Unset keeps every trace of the window.
    * </pre>
    *
    * <code>.feedback.v1.FeedbackMatch feedback = 3;</code>
