@@ -53,7 +53,7 @@ class Review:
         return TracingClient(self.service.tracking_uri)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def review(
     mlflow_sqlite: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Review]:
