@@ -31,6 +31,7 @@ from .limits import CallLimiter
 from .metrics import RpcCall, RpcType
 from .request_id import REQUEST_ID_HEADER, begin_request
 from .status import Metadata, to_status, trailing_metadata
+from .tracing import begin_trace
 from .wire import check_size
 
 log = logging.getLogger("feedback_server.edge")
@@ -57,6 +58,7 @@ class Call:
         self.method = method
         self.metadata = metadata
         self.request_id = begin_request(metadata)
+        self.trace_parent = begin_trace(metadata)
         self._rpc = RpcCall(method, rpc_type)
         self.grant: Grant = FULL
         self._slot = False
