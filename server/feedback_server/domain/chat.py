@@ -83,7 +83,12 @@ class ActiveTurn:
         parts: list[str] = []
         try:
             async with contextlib.aclosing(self._service.backend.stream(self.turn)) as stream:
-                async for piece in stream:
+                while True:
+                    with self._trace.active():  # the backend's steps, not the caller's
+                        try:
+                            piece = await anext(stream)
+                        except StopAsyncIteration:
+                            break
                     if piece:
                         parts.append(piece)
                         yield piece

@@ -9,6 +9,7 @@ The review domain declares its own port (domain/review).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ..backends.base import ChatTurn
@@ -68,6 +69,11 @@ class TurnTrace(Protocol):
 
     @property
     def trace_id(self) -> str: ...
+
+    def active(self) -> AbstractContextManager[None]:
+        """Makes the turn's span the current one for what runs inside, so that the
+        backend's own instrumentation (MLflow's OpenAI autologging) traces under it."""
+        ...
 
     def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
         """Ends the turn's spans and returns the whole trace as a record (no network)."""

@@ -12,6 +12,11 @@ call; importing this package changes nothing. What `install` does:
   buffer holds every trace the service may keep in memory (the open turns).
 - MLflow's exporter hands the chat traces over instead of sending them (`export.py`).
 - MLflow's Databricks request-header provider is asked once whether it applies.
+- MLflow's OpenAI autologging: every call of the OpenAI-compatible backend in a chat turn
+  is an LLM span (model, messages, token usage) under the turn's span
+  (`ChatTrace.active`). A call outside a turn (the LLM judge of an evaluation) is not
+  traced: it would start a trace of its own, which MLflow's exporter would send from the
+  event loop's thread.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from typing import Any
 
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
@@ -42,6 +48,25 @@ def install(*, timeout_s: float, mlflow_threads: int, traces_in_memory: int) -> 
     _size_trace_buffer(traces_in_memory)
     install_capture()
     _probe_databricks_headers_once()
+    _autolog_openai_once()
+
+
+@functools.cache
+def _autolog_openai_once() -> None:
+    import mlflow
+    import mlflow.openai
+    from openai.resources.chat.completions import AsyncCompletions
+
+    mlflow.openai.autolog(silent=True)
+    traced = AsyncCompletions.create
+
+    async def create(self: AsyncCompletions, *args: Any, **kwargs: Any) -> Any:
+        if mlflow.get_current_active_span() is not None:  # in a turn (ChatTrace.active)
+            return await traced(self, *args, **kwargs)
+        with mlflow.tracing.context(enabled=False):
+            return await traced(self, *args, **kwargs)
+
+    AsyncCompletions.create = create  # type: ignore[method-assign]
 
 
 @functools.cache

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import mlflow
 from mlflow.entities import SpanStatusCode, SpanType, TraceState
+from mlflow.tracing.provider import detach_span_from_context, set_span_in_context
 from mlflow.tracing.trace_manager import InMemoryTraceManager
 
 from ..backends.base import ChatTurn
@@ -37,6 +38,16 @@ class ChatTrace:
         self.trace_id: str = root.trace_id
         self.span_id: str = root.span_id
 
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """The turn's backend span is the current span inside (MLflow's OpenAI
+        autologging starts its LLM span under the current span)."""
+        token = set_span_in_context(self._child)
+        try:
+            yield
+        finally:
+            detach_span_from_context(token)
+
     def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
         """Ends the turn's spans; the trace MLflow's exporter would send becomes the record
         (no network: export.py keeps it from the exporter)."""
@@ -49,6 +60,7 @@ class ChatTrace:
                     trace.info.state = TraceState.ERROR
                     trace.info.trace_metadata["feedback.error"] = error
         try:
+            self._end_left_open()
             self._child.end(outputs=outputs, status=status)
             self._root.end(outputs=outputs, status=status)
         finally:
@@ -58,6 +70,15 @@ class ChatTrace:
         if self._parent is not None:
             adopt(ended, self.span_id, self._parent)
         return TraceRecord(self.trace_id, self._client_request_id, ended.to_json())
+
+    def _end_left_open(self) -> None:
+        """Ends the spans a backend's instrumentation left open (an LLM call cancelled or
+        broken off mid-stream), as errors, so that the trace is whole."""
+        with InMemoryTraceManager.get_instance().get_trace(self.trace_id) as trace:
+            spans = [] if trace is None else list(trace.span_dict.values())
+        for span in spans:
+            if span.span_id not in (self.span_id, self._child.span_id) and span.end_time_ns is None:
+                span.end(status=SpanStatusCode.ERROR)
 
 
 class ChatTraceMethods(GatewayCore):
