@@ -3,9 +3,11 @@
 `app.build` calls `install` once per server, before the gateway makes its first MLflow
 call; importing this package changes nothing. What `install` does:
 
-- Environment (an operator's own setting wins, except the request timeout, which is
-  `FEEDBACK_MLFLOW_TIMEOUT_S`): MLflow's HTTP client does not retry (it would retry a 5xx
-  for minutes; the gateway classifies failures itself, `calls.py`), MLflow's exporter runs
+- Environment (OpenTelemetry's OTLP endpoint variables are removed, as they would divert
+  MLflow's traces from the tracking server; an operator's own setting wins, except the
+  request timeout, which is `FEEDBACK_MLFLOW_TIMEOUT_S`): MLflow's HTTP client does not
+  retry (it would retry a 5xx for minutes; the gateway classifies failures itself,
+  `calls.py`), MLflow's exporter runs
   synchronously in the thread that ends a trace (always: the chat traces are captured
   there, `export.py`; MLflow's own async queue would drop traces when full), the HTTP
   connection pool holds a connection per thread that calls MLflow, and MLflow's trace
@@ -45,6 +47,7 @@ def install(*, timeout_s: float, mlflow_threads: int, traces_in_memory: int) -> 
     # must keep a connection per thread that calls MLflow, else urllib3 opens and drops
     # a connection per extra call (and logs "Connection pool is full" each time).
     os.environ.setdefault("MLFLOW_HTTP_POOL_MAXSIZE", str(mlflow_threads))
+    _keep_traces_in_mlflow()
     _size_trace_buffer(traces_in_memory)
     install_capture()
     _probe_databricks_headers_once()
@@ -67,6 +70,19 @@ def _autolog_openai_once() -> None:
             return await traced(self, *args, **kwargs)
 
     AsyncCompletions.create = create  # type: ignore[method-assign]
+
+
+_OTLP_VARIABLES = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def _keep_traces_in_mlflow() -> None:
+    """MLflow sends its traces to an OTLP collector instead of the tracking server when
+    OpenTelemetry's OTLP endpoint variables are set: the chat traces would never be
+    recorded. They are removed; the server's own spans go where FEEDBACK_OTLP_ENDPOINT
+    says."""
+    for name in _OTLP_VARIABLES:
+        if os.environ.pop(name, None) is not None:
+            log.warning("%s is ignored: set FEEDBACK_OTLP_ENDPOINT for the server's spans", name)
 
 
 @functools.cache
