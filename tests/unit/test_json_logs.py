@@ -19,7 +19,7 @@ from feedback_server.domain.traces import TraceRegistry
 from feedback_server.edge.request_id import REQUEST_ID, begin_request
 from feedback_server.logs import JsonFormatter, configure_logging, rfc3339_utc
 
-from tests.unit.test_chat_admission import _Backend, _Gateway
+from tests.unit.test_chat_admission import _Backend, _Gateway, _Recorder
 
 # 2026-12-01T10:15:16.1239Z
 CREATED = 1796120116.1239
@@ -122,17 +122,12 @@ def test_configure_logging_text_is_readable(
 
 
 async def test_a_chat_turn_is_its_tasks_trace() -> None:
-    gateway = _Gateway()
-    chat = ChatService(_Backend(), gateway, TraceRegistry())  # type: ignore[arg-type]
+    chat = ChatService(_Backend(), _Gateway(), TraceRegistry(), _Recorder())
 
     async def begin() -> tuple[str, str]:
         active = await chat.begin(ChatTurn("hi", "crid"), rpc="Chat", admission_timeout_s=1)
         return active.trace_id, CURRENT_TRACE_ID.get()
 
-    try:
-        trace_id, seen = await asyncio.create_task(begin())
-    finally:
-        gateway.exports_go.set()
-        gateway.export_pool.shutdown(wait=True)
+    trace_id, seen = await asyncio.create_task(begin())
     assert seen == trace_id and trace_id.startswith("tr-")
     assert REQUEST_ID.get() == CURRENT_TRACE_ID.get() == ""  # the test's own context
