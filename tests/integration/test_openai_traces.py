@@ -12,8 +12,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
+import mlflow
 import pytest
 from feedback.v1 import chat_service_pb2 as chat_pb
+from feedback_server.backends.base import ChatTurn
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -145,3 +147,17 @@ async def test_a_cancelled_stream_ends_the_llm_span(
         fake.mode, fake.chunk_delay_s = "ok", 0.0
     assert spans["AsyncCompletions"].end_time_ns is not None
     assert spans["AsyncCompletions"].status.status_code.value == "ERROR"
+
+
+async def test_a_call_outside_a_turn_is_not_traced(
+    openai_service: tuple[Service, FakeOpenAI],
+) -> None:
+    """The LLM judge of an evaluation calls the backend outside any turn: no trace of its
+    own (MLflow's exporter would send it from the event loop's thread)."""
+    svc, fake = openai_service
+    before = mlflow.get_last_active_trace_id()
+    turn = ChatTurn("Judge this", "req-judge")
+    pieces = [piece async for piece in svc.app.chat.backend.stream(turn)]
+    assert "".join(pieces) == "MLflow traces LLM calls."
+    assert fake.requests[-1].body["messages"][-1]["content"] == "Judge this"
+    assert mlflow.get_last_active_trace_id() == before
