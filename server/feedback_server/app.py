@@ -106,7 +106,8 @@ class App:
         traces of unanswered turns get the grace, then exports and drain writes in flight get
         the grace (both at once); what is not in MLflow yet (judgments, chat traces) stays in
         the spool for the next start. At most delay + 3 x grace, plus closing (the Helm
-        chart's terminationGracePeriodSeconds adds the same)."""
+        chart's terminationGracePeriodSeconds adds the same) and, with OTLP export on, the
+        last spans' export (at most the grace, 10 s at most)."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         delay = self.settings.shutdown_delay_s if delay_s is None else delay_s
         log.info(
@@ -151,7 +152,8 @@ async def build(settings: Settings) -> App:
             settings.otlp_endpoint,
             service_name=settings.otlp_service_name,
             version=__version__,
-            timeout_s=settings.mlflow_timeout_s,
+            # Bounds each export and so the flush at shutdown (App.stop).
+            timeout_s=min(10.0, max(1.0, settings.shutdown_grace_s)),
         )
     registry = TraceRegistry()
     backend = create_backend(
