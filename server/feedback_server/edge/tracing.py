@@ -120,9 +120,11 @@ def trace_parent() -> TraceParent | None:
     return _TRACE_PARENT.get()
 
 
-def _otel_context(parent: TraceParent | None) -> Context | None:
+def _otel_context(parent: TraceParent | None) -> Context:
+    """The caller's span as a remote parent; without one, a new trace (whatever span the
+    task may have current)."""
     if parent is None:
-        return None
+        return Context()
     remote = SpanContext(
         int(parent.trace_id, 16),
         int(parent.span_id, 16),
