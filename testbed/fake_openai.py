@@ -8,7 +8,9 @@
 It serves ``POST /v1/chat/completions`` on 127.0.0.1 (a free port), streamed as
 server-sent events when the request says ``"stream": true`` (chunked transfer
 encoding, like uvicorn) and as one JSON completion otherwise. The answer is
-``chunks`` (one SSE event per chunk). Set ``mode`` to one of `MODES` to fail.
+``chunks`` (one SSE event per chunk); token usage (`USAGE`) comes with a JSON answer, and
+as a last chunk of the stream when the request asks for it (``stream_options``
+``include_usage``), as OpenAI does. Set ``mode`` to one of `MODES` to fail.
 Every request is recorded in ``requests`` (path, lower-case headers, JSON body).
 """
 
@@ -144,6 +146,22 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+#: The token usage every answer reports.
+USAGE = {"prompt_tokens": 11, "completion_tokens": 4, "total_tokens": 15}
+
+
+def _usage_event(model: str) -> bytes:
+    event = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [],
+        "usage": USAGE,
+    }
+    return b"data: " + json.dumps(event).encode() + b"\n\n"
+
+
 def _chunk_event(model: str, content: str | None, finish_reason: str | None = None) -> bytes:
     delta: dict[str, Any] = {} if content is None else {"content": content}
     if content == "" and finish_reason is None:
@@ -261,6 +279,7 @@ class _Handler(BaseHTTPRequestHandler):
                             "finish_reason": "stop",
                         }
                     ],
+                    "usage": USAGE,
                 },
             )
             return
@@ -298,6 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         else:
             if not self._write(_chunk_event(model, None, finish_reason="stop")):
+                return
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and options.get("include_usage")
+            if wants_usage and not self._write(_usage_event(model)):
                 return
             if mode != "finish_without_done" and not self._write(b"data: [DONE]\n\n"):
                 return

@@ -26,7 +26,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
-from . import metrics
+from . import __version__, metrics
 from .backends import create_backend
 from .domain.chat import ChatService
 from .domain.drainer import Drainer
@@ -45,6 +45,7 @@ from .edge.http import HttpApp, HttpServer
 from .edge.interceptor import ServiceInterceptor
 from .edge.limits import CallLimiter, TokenRateLimiter
 from .edge.tokens import FeedbackTokens
+from .edge.tracing import configure_otlp, shutdown_otlp
 from .logs import configure_logging
 from .mlflow_gateway import MlflowGateway
 from .mlflow_gateway import install as install_mlflow
@@ -105,7 +106,8 @@ class App:
         traces of unanswered turns get the grace, then exports and drain writes in flight get
         the grace (both at once); what is not in MLflow yet (judgments, chat traces) stays in
         the spool for the next start. At most delay + 3 x grace, plus closing (the Helm
-        chart's terminationGracePeriodSeconds adds the same)."""
+        chart's terminationGracePeriodSeconds adds the same) and, with OTLP export on, the
+        last spans' export (at most the grace, 10 s at most)."""
         grace = self.settings.shutdown_grace_s if grace_s is None else grace_s
         delay = self.settings.shutdown_delay_s if delay_s is None else delay_s
         log.info(
@@ -127,6 +129,7 @@ class App:
         await self.spool.close()
         await self.chat.backend.aclose()
         self.gateway.close()
+        await asyncio.to_thread(shutdown_otlp)
         log.info("stopped")
 
 
@@ -144,6 +147,14 @@ async def build(settings: Settings) -> App:
         io_workers=io_workers,
         export_workers=settings.export_workers,
     )
+    if settings.otlp_endpoint:
+        configure_otlp(
+            settings.otlp_endpoint,
+            service_name=settings.otlp_service_name,
+            version=__version__,
+            # Bounds each export and so the flush at shutdown (App.stop).
+            timeout_s=min(10.0, max(1.0, settings.shutdown_grace_s)),
+        )
     registry = TraceRegistry()
     backend = create_backend(
         settings.chat_backend,

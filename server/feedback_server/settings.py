@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     metrics_port: int = Field(9464, ge=0, le=65535)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # OpenTelemetry: the RPC spans are exported over OTLP/HTTP (protobuf) to this traces
+    # URL, e.g. http://127.0.0.1:4318/v1/traces; empty = off.
+    otlp_endpoint: str = Field("", pattern=r"^(https?://\S+)?$")
+    otlp_service_name: str = Field("feedback-server", min_length=1)
     # When set, every RPC but health and reflection needs `authorization: Bearer <token>`.
     auth_token: str = ""
 

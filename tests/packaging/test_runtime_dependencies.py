@@ -63,3 +63,48 @@ def test_server_needs_only_mlflow_tracing(tmp_path: Path) -> None:
         env=env,
     ).stdout
     assert "--port" in help_text
+    # MLflow's OpenAI autologging works with mlflow-tracing alone: a turn's trace gets the
+    # LLM span of a call to the fake OpenAI server (no MLflow server: nothing is sent).
+    traced = subprocess.run(
+        [str(python), "-c", _AUTOLOG_PROBE, str(ROOT)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    ).stdout
+    assert traced.split() == ["AsyncCompletions", "Chat", "openai:fake-model"]
+
+
+_AUTOLOG_PROBE = """
+import asyncio, json, sys
+sys.path.insert(0, sys.argv[1])
+from testbed.fake_openai import FakeOpenAI
+from testbed.ports import PortReservation
+from feedback_server.backends import ChatTurn, OpenAICompatibleBackend
+from feedback_server.mlflow_gateway import MlflowGateway, install
+
+async def main():
+    install(timeout_s=1, mlflow_threads=2, traces_in_memory=10)
+    with FakeOpenAI() as fake, PortReservation() as closed:
+        gateway = MlflowGateway(
+            tracking_uri=f"http://127.0.0.1:{closed.port}", experiment_name="unused"
+        )
+        backend = OpenAICompatibleBackend(fake.base_url, "fake-model")
+        turn = ChatTurn("hi", "req-1")
+        trace = gateway.start_chat_trace(
+            rpc="Chat", turn=turn, backend=backend.name, experiment_id="1"
+        )
+        stream = backend.stream(turn)
+        while True:
+            with trace.active():
+                try:
+                    await anext(stream)
+                except StopAsyncIteration:
+                    break
+        record = trace.finish(response="Hello, world!")
+        await backend.aclose()
+        gateway.close()
+    print(*sorted(s["name"] for s in json.loads(record.payload)["data"]["spans"]))
+
+asyncio.run(main())
+"""

@@ -200,6 +200,7 @@ async def test_openai_streams_the_deltas_in_order(
         "model": "llama3.2",
         "messages": [{"role": "user", "content": "Tell me about traces"}],
         "stream": True,
+        "stream_options": {"include_usage": True},
     }
     assert "authorization" not in sent.headers
 

@@ -6,6 +6,7 @@ full. Fakes for MLflow, the spool and the backend (pure domain logic)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ class _Trace:
         self.span_id = "0" * 16
         self.turn = turn
         self.error: str | None = None
+
+    def active(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
     def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
         self.error = error

@@ -122,7 +122,7 @@ def test_configure_logging_text_is_readable(
 
 
 async def test_a_chat_turn_is_its_tasks_trace() -> None:
-    chat = ChatService(_Backend(), _Gateway(), TraceRegistry(), _Recorder())  # type: ignore[arg-type]
+    chat = ChatService(_Backend(), _Gateway(), TraceRegistry(), _Recorder())
 
     async def begin() -> tuple[str, str]:
         active = await chat.begin(ChatTurn("hi", "crid"), rpc="Chat", admission_timeout_s=1)

@@ -5,12 +5,14 @@ here may reach the network (the tracking URI points at a closed port)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from feedback_server.backends.base import ChatTurn
+from feedback_server.domain.trace_parent import TraceParent
 from feedback_server.mlflow_gateway import MlflowGateway, install
 from feedback_server.mlflow_gateway.export import CAPTURE, export_recorded
 from google.protobuf.json_format import MessageToDict
@@ -138,3 +140,59 @@ def test_a_record_is_exported_as_mlflows_exporter_sends_a_trace(gateway: MlflowG
     assert info.trace_id == trace.trace_id and info.client_request_id == "req-roundtrip-1"
     sizes = json.loads(info.trace_metadata["mlflow.trace.sizeStats"])
     assert sizes["num_spans"] == 2 and int(info.trace_metadata["mlflow.trace.sizeBytes"]) > 0
+
+
+PARENT = TraceParent("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", 1)
+
+
+def test_a_turn_with_a_trace_parent_continues_the_callers_trace(gateway: MlflowGateway) -> None:
+    trace = gateway.start_chat_trace(
+        rpc="Chat", turn=_turn(), backend="echo", experiment_id="7", parent=PARENT
+    )
+    assert trace.trace_id == f"tr-{PARENT.trace_id}"
+    restored = Trace.from_json(trace.finish(response="continued").payload)
+    assert restored.info.trace_id == f"tr-{PARENT.trace_id}"
+    assert restored.info.state == TraceState.OK and restored.info.execution_duration is not None
+    root = next(s for s in restored.data.spans if s.name == "Chat")
+    child = next(s for s in restored.data.spans if s.name == "echo")
+    assert root.parent_id == PARENT.span_id and child.parent_id == root.span_id
+    # OTLP as MLflow's client sends it: the caller's trace ID, the caller's span as parent.
+    otlp_root = next(s for s in _otlp(restored) if s["name"] == "Chat")
+    assert base64.b64decode(otlp_root["traceId"]).hex() == PARENT.trace_id
+    assert base64.b64decode(otlp_root["parentSpanId"]).hex() == PARENT.span_id
+    # The next turn without a parent gets a trace of its own.
+    _, plain = _record(gateway, _turn(), response="plain")
+    assert plain.trace_id != trace.trace_id
+
+
+def test_a_trace_parent_in_use_here_gives_the_turn_its_own_linked_trace(
+    gateway: MlflowGateway,
+) -> None:
+    parent = TraceParent("5bf92f3577b34da6a3ce929d0e0e4736", "10f067aa0ba902b7", 1)
+    first = gateway.start_chat_trace(
+        rpc="Chat", turn=_turn(), backend="echo", experiment_id="7", parent=parent
+    )
+    second = gateway.start_chat_trace(  # while the first is under way
+        rpc="Chat", turn=_turn(), backend="echo", experiment_id="7", parent=parent
+    )
+    recorded = first.finish(response="first")
+    third = gateway.start_chat_trace(  # recorded, not exported yet
+        rpc="Chat",
+        turn=_turn(),
+        backend="echo",
+        experiment_id="7",
+        parent=parent,
+        taken=lambda trace_id: trace_id == recorded.trace_id,
+    )
+    assert first.trace_id == f"tr-{parent.trace_id}"
+    for other in (second, third):
+        assert other.trace_id != first.trace_id
+        root = next(
+            s
+            for s in Trace.from_json(other.finish(response="x").payload).data.spans
+            if s.name == "Chat"
+        )
+        assert root.parent_id is None
+        assert [(link.trace_id, link.span_id) for link in root.links] == [
+            (f"tr-{parent.trace_id}", parent.span_id)
+        ]

@@ -19,6 +19,7 @@ from ..backends.base import ChatBackend, ChatTurn
 from ..errors import ResourceExhausted
 from .current_trace import working_on
 from .ports import ChatTracing, TurnTrace
+from .trace_parent import TraceParent
 from .traces import TraceRecord, TraceRegistry
 from .validation import (
     MAX_ID_CHARS,
@@ -82,7 +83,12 @@ class ActiveTurn:
         parts: list[str] = []
         try:
             async with contextlib.aclosing(self._service.backend.stream(self.turn)) as stream:
-                async for piece in stream:
+                while True:
+                    with self._trace.active():  # the backend's steps, not the caller's
+                        try:
+                            piece = await anext(stream)
+                        except StopAsyncIteration:
+                            break
                     if piece:
                         parts.append(piece)
                         yield piece
@@ -149,8 +155,16 @@ class ChatService:
         self._exports: set[asyncio.Future[bool]] = set()
         self._background: set[asyncio.Task[None]] = set()
 
-    async def begin(self, turn: ChatTurn, *, rpc: str, admission_timeout_s: float) -> ActiveTurn:
-        """Admits a turn (waiting for capacity) and starts its trace."""
+    async def begin(
+        self,
+        turn: ChatTurn,
+        *,
+        rpc: str,
+        admission_timeout_s: float,
+        parent: TraceParent | None = None,
+    ) -> ActiveTurn:
+        """Admits a turn (waiting for capacity) and starts its trace, continuing the
+        caller's trace `parent` when it has one (see `ChatTracing.start_chat_trace`)."""
         experiment_id = await self._gateway.experiment_id()
         try:
             await asyncio.wait_for(self._admit(), admission_timeout_s)
@@ -161,7 +175,12 @@ class ChatService:
             ) from None
         try:
             trace = self._gateway.start_chat_trace(
-                rpc=rpc, turn=turn, backend=self.backend.name, experiment_id=experiment_id
+                rpc=rpc,
+                turn=turn,
+                backend=self.backend.name,
+                experiment_id=experiment_id,
+                parent=parent,
+                taken=self._registry.knows,
             )
         except BaseException:
             self._open_turns.release()

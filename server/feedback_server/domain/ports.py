@@ -8,11 +8,14 @@ The review domain declares its own port (domain/review).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from ..backends.base import ChatTurn
 from .model import Invalidation, Judgment, StoredAssessment, TraceJudgments, WriteOutcome
 from .summaries import SummaryCounter
+from .trace_parent import TraceParent
 from .traces import ExportOutcome, TraceRecord
 
 
@@ -67,6 +70,11 @@ class TurnTrace(Protocol):
     @property
     def trace_id(self) -> str: ...
 
+    def active(self) -> AbstractContextManager[None]:
+        """Makes the turn's span the current one for what runs inside, so that the
+        backend's own instrumentation (MLflow's OpenAI autologging) traces under it."""
+        ...
+
     def finish(self, *, response: str, error: str | None = None) -> TraceRecord:
         """Ends the turn's spans and returns the whole trace as a record (no network)."""
         ...
@@ -74,9 +82,20 @@ class TurnTrace(Protocol):
 
 class ChatTracing(ExperimentResolver, Protocol):
     def start_chat_trace(
-        self, *, rpc: str, turn: ChatTurn, backend: str, experiment_id: str
+        self,
+        *,
+        rpc: str,
+        turn: ChatTurn,
+        backend: str,
+        experiment_id: str,
+        parent: TraceParent | None = None,
+        taken: Callable[[str], bool] = lambda trace_id: False,
     ) -> TurnTrace:
-        """Starts the in-memory trace of a turn (no network)."""
+        """Starts the in-memory trace of a turn (no network). With a `parent`, the trace
+        continues the caller's: it has the caller's trace ID and its root span the caller's
+        span as parent, unless that trace ID is in use here already (a turn under way, or
+        `taken`: a trace this process recorded), in which case the turn gets a trace of
+        its own, linked to the caller's span."""
         ...
 
 

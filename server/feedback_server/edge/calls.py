@@ -31,6 +31,7 @@ from .limits import CallLimiter
 from .metrics import RpcCall, RpcType
 from .request_id import REQUEST_ID_HEADER, begin_request
 from .status import Metadata, to_status, trailing_metadata
+from .tracing import begin_trace
 from .wire import check_size
 
 log = logging.getLogger("feedback_server.edge")
@@ -45,18 +46,27 @@ class Edge:
         self.auth = auth
         self.limiter = limiter
 
-    def begin(self, method: str, metadata: Mapping[str, str], rpc_type: RpcType) -> Call:
-        return Call(self, method, metadata, rpc_type)
+    def begin(
+        self, method: str, metadata: Mapping[str, str], rpc_type: RpcType, rpc_system: str = "grpc"
+    ) -> Call:
+        """`rpc_system`: OpenTelemetry's name of the protocol ("grpc", "connect_rpc")."""
+        return Call(self, method, metadata, rpc_type, rpc_system)
 
 
 class Call:
     def __init__(
-        self, edge: Edge, method: str, metadata: Mapping[str, str], rpc_type: RpcType
+        self,
+        edge: Edge,
+        method: str,
+        metadata: Mapping[str, str],
+        rpc_type: RpcType,
+        rpc_system: str = "grpc",
     ) -> None:
         self._edge = edge
         self.method = method
         self.metadata = metadata
         self.request_id = begin_request(metadata)
+        self._span = begin_trace(method, metadata, rpc_system)
         self._rpc = RpcCall(method, rpc_type)
         self.grant: Grant = FULL
         self._slot = False
@@ -113,6 +123,7 @@ class Call:
         if self._slot:
             self._edge.limiter.release()
         self._rpc.handled(code)
+        self._span.end(code)
 
 
 def is_cancellation(exc: BaseException) -> bool:

@@ -147,7 +147,8 @@ class _Method:
         return call.decode(partial(decode, self._request_type), raw.data, json_body=raw.json)
 
     async def unary(self, raw: RawRequest, ctx: RequestContext[Any, Any]) -> Any:
-        call = self._edge.begin(self._path, _metadata(ctx), "unary")
+        metadata = _metadata(ctx)
+        call = self._edge.begin(self._path, metadata, "unary", _rpc_system(metadata))
         context = HttpCallContext(ctx)
         try:
             request = self._admit(call, raw, context)
@@ -162,7 +163,8 @@ class _Method:
         return response
 
     async def stream(self, raw: RawRequest, ctx: RequestContext[Any, Any]) -> AsyncIterator[Any]:
-        call = self._edge.begin(self._path, _metadata(ctx), "server_stream")
+        metadata = _metadata(ctx)
+        call = self._edge.begin(self._path, metadata, "server_stream", _rpc_system(metadata))
         context = HttpCallContext(ctx)
         try:
             request = self._admit(call, raw, context)
@@ -205,6 +207,12 @@ async def _deadline(context: HttpCallContext) -> AsyncIterator[None]:
 
 def _metadata(ctx: RequestContext[Any, Any]) -> dict[str, str]:
     return {key.lower(): value for key, value in ctx.request_headers.items()}
+
+
+def _rpc_system(metadata: Mapping[str, str]) -> str:
+    """OpenTelemetry's name of the call's protocol: gRPC-Web is gRPC, the rest Connect."""
+    grpc_web = metadata.get("content-type", "").startswith("application/grpc-web")
+    return "grpc" if grpc_web else "connect_rpc"
 
 
 def _connect_error(call: Call, exc: BaseException, ctx: RequestContext[Any, Any]) -> ConnectError:

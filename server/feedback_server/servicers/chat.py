@@ -12,6 +12,7 @@ from ..domain.chat import ActiveTurn, ChatService
 from ..domain.validation import Violations
 from ..edge.status import add_trailing_metadata
 from ..edge.tokens import FeedbackTokens
+from ..edge.tracing import trace_parent
 from . import chat_convert as out
 from .feedback_tokens import turn_token
 
@@ -42,7 +43,10 @@ class ChatServicer(chat_service_pb2_grpc.ChatServiceServicer):
         turn = out.turn_in(v, request)
         v.raise_if_any()
         return await self._service.begin(
-            turn, rpc=rpc, admission_timeout_s=_admission_timeout(context)
+            turn,
+            rpc=rpc,
+            admission_timeout_s=_admission_timeout(context),
+            parent=trace_parent(),
         )
 
     async def Chat(
