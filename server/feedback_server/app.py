@@ -160,6 +160,8 @@ async def build(settings: Settings) -> App:
         max_bytes=settings.spool_max_bytes,
         retention_s=settings.spool_stored_retention_s,
         dead_retention_s=settings.spool_dead_retention_s,
+        sync=settings.spool_sync,
+        linger_ms=settings.spool_linger_ms,
     )
     await spool.start()  # SpoolOpenError: a one-line reason (the entry point prints it)
     exporter = TraceExporter(spool, gateway, registry, concurrency=settings.export_workers)
