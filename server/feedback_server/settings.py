@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     # what arrived while the previous commit ran).
     spool_linger_ms: float = Field(0.0, ge=0, le=100)
     drain_concurrency: int = Field(8, ge=1, le=256)
+    # The drainer's and the trace exporter's MLflow calls in a supervised child process
+    # (off the serving process's interpreter); false: in the serving process.
+    drain_process: bool = True
     trace_grace_s: float = Field(3.0, ge=0)
     trace_wait_ttl_s: float = Field(600.0, gt=0)
     ack_wait_ms: int = Field(0, ge=0, le=60_000)
