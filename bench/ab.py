@@ -11,7 +11,8 @@ Per round and server:
 - the chat figures of `bench.chat_cost` (what a durable trace costs a turn: Chat burst,
   CPU per turn with its export, StreamChat time to completion, with and without a paced
   backend; a second server per revision serves the paced streams);
-- LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio;
+- LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio; LogFeedback's
+  p99 offered 100/s (open loop);
 - drain: 1,200 LogFeedback calls, then the time until the spool is empty and the server's
   CPU time per drained judgment (from /proc, every process of its group, its drain worker
   included; and the serving process alone), and the operations per spool commit during
@@ -69,6 +70,15 @@ def _feedback_round(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
     )
     after = server.metrics()
+    slow = ghz_tool.run_ghz(  # open loop at a modest rate: the tail, not the saturation
+        port,
+        ingestion.LOG_FEEDBACK,
+        data=data,
+        concurrency=16,
+        duration_s=5,
+        rps=100,
+        protoset=protoset,
+    )
     batch = "feedback_spool_commit_batch_size"
     commits = after.get(f"{batch}_count", 0.0) - before.get(f"{batch}_count", 0.0)
     ops = after.get(f"{batch}_sum", 0.0) - before.get(f"{batch}_sum", 0.0)
@@ -92,6 +102,7 @@ def _feedback_round(
         "check_rps": hc["rps"],
         "ratio": lf["rps"] / hc["rps"],
         "log_feedback_p99_ms": lf["p99_ms"],
+        "p99_ms_at_100rps": slow["p99_ms"],
         "drain_per_s": depth / (t1 - t0),
         "cpu_ms_per_drained": 1000 * (cpu1 - cpu0) / depth,
         # The serving process alone (without a drain worker process, if it has one).
@@ -100,7 +111,8 @@ def _feedback_round(
     }
     log(
         f"{name}: LogFeedback {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
-        f" ms), Check {row['check_rps']:.0f}/s, ratio {row['ratio']:.3f}; drained {depth:.0f} at"
+        f" ms; {row['p99_ms_at_100rps']:.1f} ms at 100/s), Check {row['check_rps']:.0f}/s,"
+        f" ratio {row['ratio']:.3f}; drained {depth:.0f} at"
         f" {row['drain_per_s']:.1f}/s, {row['cpu_ms_per_drained']:.2f} ms CPU per judgment"
         f" ({row['serving_cpu_ms_per_drained']:.2f} in the serving process); commits of"
         f" {row['commit_batch_size']:.1f} operations"

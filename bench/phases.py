@@ -205,10 +205,17 @@ def _spawn_servers(run: Run) -> None:
         )
 
     if run.wants("streaming", "ingestion", "scale", "batch"):
-        spawn("main", "server-main", "main", tracking_uri=url)
+        spawn("main", "server-main", "main", tracking_uri=url, metrics=True)
     if run.wants("ingestion"):
         # The same server with FEEDBACK_SPOOL_SYNC=normal (no fsync per commit).
-        spawn("main_normal", "server-main-normal", "main-normal", tracking_uri=url, env=NORMAL_ENV)
+        spawn(
+            "main_normal",
+            "server-main-normal",
+            "main-normal",
+            tracking_uri=url,
+            env=NORMAL_ENV,
+            metrics=True,
+        )
     if run.wants("streaming"):
         run.bare = PythonServer(run.stack, run.work, "bare-echo", "bench.echo_server")
     if run.wants("memory"):
