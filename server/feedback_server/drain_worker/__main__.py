@@ -12,6 +12,7 @@ completes it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -93,6 +94,8 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)
     configure_logging(config["log_level"], config["log_format"])
     worker = Worker(config, out_fd)
+    gc.collect()
+    gc.freeze()  # as the serving process does (app.freeze_startup_objects)
     loop = asyncio.new_event_loop()
     try:
         loop.run_until_complete(worker.run())
