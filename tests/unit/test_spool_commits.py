@@ -99,9 +99,13 @@ async def test_one_transaction_keeps_one_head_per_trace_and_answers_retries(
         )
         assert s.commits - base == 1
         assert results[-1] == results[0]  # the retry is answered with the first entry
-        assert s.depth() == 6
+        # Within one list, the first judgment of an assessment ID is the one recorded.
+        y = [judgment("y", trace_id(0), value=v) for v in (True, False)]
+        twice = await s.enqueue(y)
+        assert [e.judgment.value for e in twice] == [True, True]
+        assert s.depth() == 7
         heads = await s.heads(limit=10)
-        assert sorted(h.assessment_id for h in heads) == ["k0", "k1"]  # the first of each
+        assert sorted(h.assessment_id for h in heads) == ["k0", "k1"]  # the first of each trace
         assert await s.mark_stored("k0", trace_id(0))
         heads = await s.heads(limit=10)
         assert sorted(h.assessment_id for h in heads) == ["k1", "k2"]

@@ -197,7 +197,10 @@ class SpoolTransactions:
         """One statement per new judgment: an INSERT that keeps the existing entry of an
         assessment ID (a retry) and computes the head flag itself; only a retry reads its
         entry back. The bounds are checked before anything is written."""
-        unique = list({j.assessment_id: j for j in judgments}.values())
+        first: dict[str, Judgment] = {}
+        for j in judgments:  # the first of the same assessment ID is the one recorded
+            first.setdefault(j.assessment_id, j)
+        unique = list(first.values())
         payloads = [j.to_json() for j in unique]
         if tx.pending + len(unique) > self.max_pending:
             fresh = self._new_count(conn, unique)  # retries of spooled judgments do not count
