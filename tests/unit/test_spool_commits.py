@@ -1,6 +1,5 @@
 """The spool's commits: durability level (FEEDBACK_SPOOL_SYNC), the linger of group commit,
-the one-statement enqueue (heads, retries, bounds within one transaction), and the WAL
-checkpoints off the commit path."""
+and the one-statement enqueue (heads, retries, bounds within one transaction)."""
 
 from __future__ import annotations
 
@@ -9,12 +8,10 @@ from pathlib import Path
 
 import pytest
 from feedback_server.domain.spool import Spool
-from feedback_server.domain.spool_checkpoint import SAFETY_PAGES
 from feedback_server.errors import ResourceExhausted
 from feedback_server.settings import Settings
 from pydantic import ValidationError
 
-from testbed.poll import poll_async
 from tests.unit.test_spool import judgment, new_spool, trace_id
 
 pytestmark = pytest.mark.timeout(60)
@@ -128,21 +125,3 @@ async def test_bound_counts_only_new_judgments(tmp_path: Path) -> None:
         assert s.depth() == 2
     finally:
         await s.close()
-
-
-async def test_checkpoints_run_on_their_own_thread(tmp_path: Path) -> None:
-    s = new_spool(tmp_path, checkpoint_interval_s=0.05)
-    await s.start()
-    try:
-        limit = await s._submit(
-            lambda conn, tx: conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
-        )
-        assert limit == SAFETY_PAGES  # the writer's own checkpoints are a safety net only
-        db = s.path.stat().st_size
-        await asyncio.gather(*(s.enqueue([judgment(f"c{i}", trace_id(i))]) for i in range(300)))
-        # Far below SQLite's 1,000-page threshold: only the thread moves pages into the file.
-        assert await poll_async(lambda: s.path.stat().st_size > db + 64 * 1024, 5, interval_s=0.02)
-        assert s._checkpointer is not None and s._checkpointer.checkpoints > 0
-    finally:
-        await s.close()
-    assert s._checkpointer is not None and s._checkpointer._thread is None  # stopped

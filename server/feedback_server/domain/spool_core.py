@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import IO, Final, Self, TypeVar
 
 from feedback_server.domain.clock import SYSTEM_CLOCK, Clock
-from feedback_server.domain.spool_checkpoint import SAFETY_PAGES, Checkpointer
 from feedback_server.domain.spool_schema import (
     SpoolLockedError,
     SpoolOpenError,
@@ -121,7 +120,6 @@ class SpoolCore(SpoolWriter):
         clock: Clock = SYSTEM_CLOCK,
         probe_interval_s: float = 1.0,
         restart_delay_s: float = 1.0,
-        checkpoint_interval_s: float = 0.5,
     ) -> None:
         """`max_batch=1` disables group commit (one transaction per operation); `max_bytes`
         0 means no budget but the disk's. `sync` is "full" or "normal" (`SYNC_LEVELS`);
@@ -129,9 +127,7 @@ class SpoolCore(SpoolWriter):
         would carry fewer than `max_batch` (0: it commits what has arrived at once).
 
         `exclusive=False` is for tools (the admin CLI) that open the file of a
-        running server: no ownership lock, no start-up checks or repair, no pruning, and
-        SQLite's own checkpoints. Otherwise the WAL is checkpointed every
-        `checkpoint_interval_s` on a thread of its own (spool_checkpoint.py).
+        running server: no ownership lock, no start-up checks or repair, no pruning.
         """
         self.path = Path(path)
         self.max_pending = max_pending
@@ -181,11 +177,6 @@ class SpoolCore(SpoolWriter):
         self._listeners: list[Callable[[], None]] = []
         self._trace_listeners: list[Callable[[], None]] = []
         self._health_listeners: list[Callable[[bool, str], None]] = []
-        self._checkpointer = (
-            Checkpointer(lambda: _connect(self.path, self.sync), checkpoint_interval_s)
-            if exclusive
-            else None
-        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -215,8 +206,6 @@ class SpoolCore(SpoolWriter):
         self._next_prune = time.monotonic() + (1.0 if self.exclusive else float("inf"))
         self._started = True
         self._launch_writer()
-        if self._checkpointer is not None:
-            self._checkpointer.start()
         log.info(
             "spool %s opened: %d pending, %d dead-lettered, %d traces to export",
             self.path,
@@ -237,8 +226,6 @@ class SpoolCore(SpoolWriter):
         if self._writer_done is not None and self._writer_alive:
             await asyncio.shield(self._writer_done)
         self._fail_queued(RuntimeError("spool is closed"))
-        if self._checkpointer is not None:
-            await asyncio.to_thread(self._checkpointer.stop)
         self._release_resources()
         log.info("spool %s closed", self.path)
 
@@ -283,8 +270,6 @@ class SpoolCore(SpoolWriter):
         existed = self.path.exists() and self.path.stat().st_size > 0
         conn = _connect(self.path, self.sync)
         try:
-            if self.exclusive:  # checkpoints run on their own thread (spool_checkpoint.py)
-                conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_PAGES}")
             if self.max_bytes:
                 self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
                 self._budget_pages = max(64, self.max_bytes // self._page_size)
