@@ -10,7 +10,6 @@ import signal
 import socket
 import sys
 import textwrap
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from feedback_server.domain.model import WriteResult
 from feedback_server.domain.traces import ExportResult, TraceRecord, TraceRegistry
 from feedback_server.drain_worker import DrainWorker
 
+from testbed.poll import poll_async
 from tests.unit.test_spool import TRACE, judgment
 
 pytestmark = pytest.mark.timeout(120)
@@ -75,15 +75,6 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-async def _until(cond: Any, within_s: float) -> bool:
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        await asyncio.sleep(0.05)
-    return bool(cond())
-
-
 async def test_writes_and_exports_are_answered_by_the_worker(worker: DrainWorker) -> None:
     # MLflow refuses connections: both are outages, answered by the worker's gateway.
     outcome = await worker.write(judgment("w1"), None)
@@ -106,7 +97,7 @@ async def test_a_dead_worker_fails_its_calls_and_is_restarted(silent_port: int) 
         os.kill(first, signal.SIGKILL)
         outcome = await asyncio.wait_for(pending, 10)
         assert outcome.result is WriteResult.UNAVAILABLE  # retried later by the drainer
-        assert await _until(lambda: w.restarts == 1 and w.pid not in (None, first), 20)
+        assert await poll_async(lambda: w.restarts == 1 and w.pid not in (None, first), 20)
         # The new worker answers (here: after the gateway's 1 s timeout, as an outage).
         again = await asyncio.wait_for(w.write(judgment("w3"), TRACE), 30)
         assert again.result is WriteResult.UNAVAILABLE
@@ -165,4 +156,4 @@ async def test_the_worker_exits_when_the_serving_process_dies(refused_port: int)
     finally:
         parent.kill()  # SIGKILL: no shutdown code runs
         await parent.wait()
-    assert await _until(lambda: not _alive(child), 15), "the drain worker outlived its parent"
+    assert await poll_async(lambda: not _alive(child), 15), "the drain worker outlived its parent"
