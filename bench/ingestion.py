@@ -141,6 +141,14 @@ def framework(
             f"log_feedback_p50_ms_at_{key}": at_rate["p50_ms"],
             f"log_feedback_p99_ms_at_{key}": at_rate["p99_ms"],
         }
+        if key in ("100rps", "500rps"):  # the machine's own tail at that rate
+            check = _run(port, HEALTH_CHECK, {}, 16, seconds, protoset, meter, rps=rate)
+            runs[f"16_at_{key}"]["health_check"] = check
+            figures[f"health_p99_ms_at_{key}"] = check["p99_ms"]
+            log(
+                f"  Check at {rate:.0f}/s: p50 {check['p50_ms']:.1f} ms"
+                f" p99 {check['p99_ms']:.1f} ms"
+            )
     if stall_mlflow is not None:
         # The acknowledgment path alone: MLflow is stopped (SIGSTOP), so the drainer's and
         # the exporter's calls hang instead of using the server's CPU (and MLflow's).
