@@ -319,9 +319,9 @@ async def _mlflow_writers(
 
 
 def freeze_startup_objects() -> None:
-    """Moves everything allocated so far (MLflow, gRPC, protobuf and the service itself, some
-    million objects) out of the garbage collector's reach: a full collection otherwise scans
-    them all, a pause of 50-175 ms that any call in flight waits out (docs/performance.md)."""
+    """Moves everything allocated so far (MLflow, gRPC, protobuf and the service itself) out
+    of the garbage collector's reach: a full collection otherwise scans them all, a pause of
+    50-175 ms measured here that any call in flight waits out (docs/performance.md)."""
     gc.collect()
     gc.freeze()
 

@@ -1,4 +1,5 @@
-"""The drain worker process: `python -m feedback_server.drain_worker '<config JSON>'`.
+"""The drain worker process: `python -m feedback_server.drain_worker`, its configuration
+(JSON) in the environment variable `protocol.CONFIG_VARIABLE`.
 
 Started by the serving process (client.py), never by hand. It reads requests from stdin
 and answers on stdout (protocol.py), running them concurrently with the MLflow gateway and
@@ -85,8 +86,8 @@ class Worker:
         return await self.writer.write(Judgment.from_json(message["judgment"]), trace_id)
 
 
-def main(argv: list[str]) -> None:
-    config = json.loads(argv[0])
+def main() -> None:
+    config = json.loads(os.environ.pop(protocol.CONFIG_VARIABLE))
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     # Answers go to the original stdout alone; anything printed goes to stderr.
@@ -107,4 +108,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -170,7 +171,9 @@ class DrainWorker:
             sys.executable,
             "-m",
             "feedback_server.drain_worker",
-            json.dumps(self.config),
+            # In its environment, not on its command line (which any user can read): the
+            # tracking URI may hold credentials.
+            env={**os.environ, protocol.CONFIG_VARIABLE: json.dumps(self.config)},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             limit=protocol.LINE_LIMIT,

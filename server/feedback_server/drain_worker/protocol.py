@@ -20,6 +20,8 @@ from typing import Any, Final
 from ..domain.model import Judgment, WriteOutcome, WriteResult
 from ..domain.traces import ExportOutcome, ExportResult, TraceRecord
 
+#: The environment variable holding the worker's configuration (JSON).
+CONFIG_VARIABLE: Final = "FEEDBACK_DRAIN_WORKER_CONFIG"
 #: Longest line either side reads: a trace record holds a whole turn (answer included).
 LINE_LIMIT: Final = 256 * 1024 * 1024
 
