@@ -63,7 +63,9 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
         interval_s=1.0,
     ), "the chat traces did not reach MLflow"
 
-    judgments = plan_judgments(traces, N_REQUESTS, tag="crash")
+    # Request IDs (hence assessment IDs) of their own per level: both runs share one MLflow.
+    tag = f"crash_{sync}"
+    judgments = plan_judgments(traces, N_REQUESTS, tag=tag)
     # Every 4th request is sent twice back to back (two clients, same request_id).
     sends = [x for j in judgments for x in ([j, j] if j.index % 4 == 0 else [j])]
     result = LoadResult()
@@ -113,7 +115,7 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
     ), f"chat traces not exported:\n{server.log_tail()}"
 
     stored_traces = await asyncio.to_thread(experiment_traces, mlflow_sqlite.url, experiment)
-    check = audit(stored_traces, retry.acks.values(), "crash")
+    check = audit(stored_traces, retry.acks.values(), tag)
     chat_lost = set(answered) - set(stored_traces)
     metrics = server.metrics()
     figures = {
