@@ -57,6 +57,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=protocol.LINE_LIMIT)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        log.info("drain worker ready (pid %d)", os.getpid())
         while line := await reader.readline():
             task = asyncio.create_task(self._handle(json.loads(line)))
             self._tasks.add(task)
