@@ -11,9 +11,14 @@ Per round and server:
 - the chat figures of `bench.chat_cost` (what a durable trace costs a turn: Chat burst,
   CPU per turn with its export, StreamChat time to completion, with and without a paced
   backend; a second server per revision serves the paced streams);
-- LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio;
+- LogFeedback and health Check at C=16 (ghz, closed loop), and their ratio; LogFeedback's
+  p99 offered 100/s (open loop);
 - drain: 1,200 LogFeedback calls, then the time until the spool is empty and the server's
-  CPU time per drained judgment (from /proc, every thread of the process).
+  CPU time per drained judgment (from /proc, every process of its group, its drain worker
+  included; and the serving process alone), and the operations per spool commit during
+  the LogFeedback run.
+
+`--env B:FEEDBACK_SPOOL_SYNC=normal` (repeatable) sets a variable for one side's servers.
 
 `--parts chat` or `--parts feedback` runs only one of the two.
 
@@ -36,7 +41,16 @@ from testbed.mlflow_server import MlflowServer
 
 from . import chat_cost, ingestion
 from . import ghz as ghz_tool
-from .common import ROOT, WORK_BASE, Stack, chat_traces, feedback_server, group_cpu_s, log
+from .common import (
+    ROOT,
+    WORK_BASE,
+    Stack,
+    chat_traces,
+    feedback_server,
+    group_cpu_s,
+    log,
+    process_cpu_s,
+)
 from .drain import StoreCounter
 
 
@@ -51,9 +65,23 @@ def _feedback_round(
     name: str, server: FeedbackServerProcess, data: Any, protoset: Path
 ) -> dict[str, float]:
     port, pid = server.port, server.pid
+    before = server.metrics()
     lf = ghz_tool.run_ghz(
         port, ingestion.LOG_FEEDBACK, data=data, concurrency=16, duration_s=6, protoset=protoset
     )
+    after = server.metrics()
+    slow = ghz_tool.run_ghz(  # open loop at a modest rate: the tail, not the saturation
+        port,
+        ingestion.LOG_FEEDBACK,
+        data=data,
+        concurrency=16,
+        duration_s=5,
+        rps=100,
+        protoset=protoset,
+    )
+    batch = "feedback_spool_commit_batch_size"
+    commits = after.get(f"{batch}_count", 0.0) - before.get(f"{batch}_count", 0.0)
+    ops = after.get(f"{batch}_sum", 0.0) - before.get(f"{batch}_sum", 0.0)
     hc = ghz_tool.run_ghz(
         port, ingestion.HEALTH_CHECK, data={}, concurrency=16, duration_s=4, protoset=protoset
     )
@@ -64,21 +92,30 @@ def _feedback_round(
     )
     depth = _spool_depth(server)
     cpu0, t0 = group_cpu_s([pid])[pid], time.monotonic()
+    own0 = process_cpu_s(pid)
     while _spool_depth(server) > 0:
         time.sleep(0.2)
     cpu1, t1 = group_cpu_s([pid])[pid], time.monotonic()
+    own1 = process_cpu_s(pid)
     row = {
         "log_feedback_rps": lf["rps"],
         "check_rps": hc["rps"],
         "ratio": lf["rps"] / hc["rps"],
         "log_feedback_p99_ms": lf["p99_ms"],
+        "p99_ms_at_100rps": slow["p99_ms"],
         "drain_per_s": depth / (t1 - t0),
         "cpu_ms_per_drained": 1000 * (cpu1 - cpu0) / depth,
+        # The serving process alone (without a drain worker process, if it has one).
+        "serving_cpu_ms_per_drained": 1000 * (own1 - own0) / depth,
+        "commit_batch_size": ops / commits if commits else 0.0,
     }
     log(
         f"{name}: LogFeedback {row['log_feedback_rps']:.0f}/s (p99 {row['log_feedback_p99_ms']:.0f}"
-        f" ms), Check {row['check_rps']:.0f}/s, ratio {row['ratio']:.3f}; drained {depth:.0f} at"
+        f" ms; {row['p99_ms_at_100rps']:.1f} ms at 100/s), Check {row['check_rps']:.0f}/s,"
+        f" ratio {row['ratio']:.3f}; drained {depth:.0f} at"
         f" {row['drain_per_s']:.1f}/s, {row['cpu_ms_per_drained']:.2f} ms CPU per judgment"
+        f" ({row['serving_cpu_ms_per_drained']:.2f} in the serving process); commits of"
+        f" {row['commit_batch_size']:.1f} operations"
     )
     return row
 
@@ -88,6 +125,13 @@ def main() -> None:
     parser.add_argument("revision", help="git revision of A (the working tree is B)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--parts", default="chat,feedback", help="chat, feedback or both")
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="SIDE:KEY=VALUE",
+        help="an environment variable for A's or B's servers, e.g. B:FEEDBACK_SPOOL_SYNC=normal",
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     ghz_tool.wait_install(ghz_tool.start_install())
@@ -102,7 +146,11 @@ def main() -> None:
             mlflow = MlflowServer.sqlite(work / "mlflow")
             stack.add(mlflow.close)
             mlflow.start()
-            trees = {"A": {"PYTHONPATH": str(tree / "server")}, "B": {}}
+            trees: dict[str, dict[str, str]] = {"A": {"PYTHONPATH": str(tree / "server")}, "B": {}}
+            for item in args.env:
+                side, _, pair = item.partition(":")
+                key, _, value = pair.partition("=")
+                trees[side][key] = value
             names = [f"{n}{kind}" for n in "AB" for kind in ("", "-paced")]
             experiments = {name: f"ab-{name}-{uuid.uuid4().hex[:6]}" for name in names}
             servers = {

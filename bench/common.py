@@ -108,6 +108,13 @@ def group_cpu_s(pgids: Sequence[int]) -> dict[int, float]:
     return totals
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) used so far by one process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
 class CpuMeter:
     """CPU used by process groups between `start()` and `stop()`, as % of one core."""
 

@@ -64,6 +64,18 @@ def _run(
     return result
 
 
+#: Open-loop rates LogFeedback is offered at (16 workers, calls started on schedule).
+OPEN_RATES = (100.0, 500.0)
+
+
+def _batch_counts(metrics: Callable[[], dict[str, float]] | None) -> tuple[float, float]:
+    m = metrics() if metrics is not None else {}
+    return (
+        m.get("feedback_spool_commit_batch_size_sum", 0.0),
+        m.get("feedback_spool_commit_batch_size_count", 0.0),
+    )
+
+
 def framework(
     port: int,
     trace_ids: list[str],
@@ -72,14 +84,25 @@ def framework(
     seconds: float,
     meter: CpuMeter | None = None,
     stall_mlflow: Callable[[], AbstractContextManager[None]] | None = None,
+    concurrencies: tuple[int, ...] = CONCURRENCIES,
+    at_half_check: bool = True,
+    metrics: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, Any]:
+    """LogFeedback against Check at each concurrency (closed loop), then LogFeedback offered
+    at fixed rates (open loop); `metrics` (the server's /metrics) gives the operations per
+    spool commit during the C=16 run."""
     data = feedback_requests(trace_ids)
     # Warm-up (not reported): code paths, connections, and a drain backlog.
     run_ghz(port, LOG_FEEDBACK, data=data, concurrency=16, duration_s=1.5, protoset=protoset)
     run_ghz(port, HEALTH_CHECK, data={}, concurrency=16, duration_s=0.5, protoset=protoset)
     runs: dict[str, Any] = {}
-    for c in CONCURRENCIES:
+    batch: float | None = None
+    for c in concurrencies:
+        before = _batch_counts(metrics)
         lf = _run(port, LOG_FEEDBACK, data, c, seconds, protoset, meter)
+        after = _batch_counts(metrics)
+        if c == 16 and after[1] > before[1]:
+            batch = round((after[0] - before[0]) / (after[1] - before[1]), 1)
         hc = _run(port, HEALTH_CHECK, {}, c, seconds, protoset, meter)
         runs[str(c)] = {
             "log_feedback": lf,
@@ -91,27 +114,41 @@ def framework(
             f"Check {hc['rps']:.0f}/s p99 {hc['p99_ms']:.1f} ms"
         )
     c16 = runs["16"]
-    # The target's rate: LogFeedback offered at half of what Check sustains at C=16, open
-    # loop (16 workers, calls started on schedule), so latency is measured at that load
-    # instead of at saturation, where any closed loop's latency is C / throughput.
-    target_rps = 0.5 * c16["health_check"]["rps"]
-    at_rate = _run(port, LOG_FEEDBACK, data, 16, seconds, protoset, meter, rps=target_rps)
-    at_rate["offered_rps"] = round(target_rps, 1)
-    runs["16_at_half_check_rps"] = {"log_feedback": at_rate}
-    log(
-        f"ingestion C=16 at {target_rps:.0f}/s offered: LogFeedback {at_rate['rps']:.0f}/s "
-        f"p50 {at_rate['p50_ms']:.1f} ms p99 {at_rate['p99_ms']:.1f} ms"
-    )
-    figures: dict[str, Any] = {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
+    figures: dict[str, Any] = {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in concurrencies}
     figures |= {
         "log_feedback_rps_c16": c16["log_feedback"]["rps"],
         "health_rps_c16": c16["health_check"]["rps"],
         "log_feedback_p99_ms_c16": c16["log_feedback"]["p99_ms"],
         "health_p99_ms_c16": c16["health_check"]["p99_ms"],
-        "log_feedback_rps_at_half_check": at_rate["rps"],
-        "log_feedback_p99_ms_at_half_check": at_rate["p99_ms"],
-        "log_feedback_p50_ms_at_half_check": at_rate["p50_ms"],
+        "commit_batch_size_c16": batch,
     }
+    rates = [(f"{r:.0f}rps", r) for r in OPEN_RATES]
+    if at_half_check:
+        # The earlier target's rate: half of what Check sustains at C=16.
+        rates.append(("half_check", 0.5 * c16["health_check"]["rps"]))
+    for key, rate in rates:
+        # Open loop: latency at that load, not at saturation (where any closed loop's
+        # latency is C / throughput).
+        at_rate = _run(port, LOG_FEEDBACK, data, 16, seconds, protoset, meter, rps=rate)
+        at_rate["offered_rps"] = round(rate, 1)
+        runs[f"16_at_{key}"] = {"log_feedback": at_rate}
+        log(
+            f"ingestion C=16 at {rate:.0f}/s offered: LogFeedback {at_rate['rps']:.0f}/s "
+            f"p50 {at_rate['p50_ms']:.1f} ms p99 {at_rate['p99_ms']:.1f} ms"
+        )
+        figures |= {
+            f"log_feedback_rps_at_{key}": at_rate["rps"],
+            f"log_feedback_p50_ms_at_{key}": at_rate["p50_ms"],
+            f"log_feedback_p99_ms_at_{key}": at_rate["p99_ms"],
+        }
+        if key in ("100rps", "500rps"):  # the machine's own tail at that rate
+            check = _run(port, HEALTH_CHECK, {}, 16, seconds, protoset, meter, rps=rate)
+            runs[f"16_at_{key}"]["health_check"] = check
+            figures[f"health_p99_ms_at_{key}"] = check["p99_ms"]
+            log(
+                f"  Check at {rate:.0f}/s: p50 {check['p50_ms']:.1f} ms"
+                f" p99 {check['p99_ms']:.1f} ms"
+            )
     if stall_mlflow is not None:
         # The acknowledgment path alone: MLflow is stopped (SIGSTOP), so the drainer's and
         # the exporter's calls hang instead of using the server's CPU (and MLflow's).
@@ -160,6 +197,11 @@ def seed(
         log(f"seed C={c}: {s['rps']:.1f}/s p99 {s['p99_ms']:.0f} ms (errors {s['errors']})")
     figures = {f"rps_ratio_c{c}": runs[str(c)]["rps_ratio"] for c in CONCURRENCIES}
     figures["seed_rps_c16"] = runs["16"]["seed"]["rps"]
+    normal = ours.get("runs_normal", {}).get("16")
+    if normal and runs["16"]["seed"]["rps"]:  # the service at FEEDBACK_SPOOL_SYNC=normal
+        figures["rps_ratio_c16_normal"] = round(
+            normal["log_feedback"]["rps"] / runs["16"]["seed"]["rps"], 1
+        )
     stalled = ours["runs"].get("16_mlflow_stalled")
     if stalled and runs["16"]["seed"]["rps"]:
         figures["rps_ratio_c16_ack_path_alone"] = round(

@@ -61,6 +61,8 @@ NEEDS_POSTGRES = {"drain_postgresql"}
 #: that the backlog left after the trace measurement is gone within seconds; the export
 #: rate itself depends on FEEDBACK_EXPORT_WORKERS, not on this bound.
 DRAIN_ENV = {"FEEDBACK_EXPORT_MAX_PENDING": "32"}
+#: The durability level `normal` (the default is `full`).
+NORMAL_ENV = {"FEEDBACK_SPOOL_SYNC": "normal"}
 #: Each stream of the memory phase stays open (pieces - 1) x 3 s = 30 s. Otherwise the
 #: defaults (up to 1,024 open turns).
 MEMORY_ENV = {"FEEDBACK_ECHO_DELAY_S": "3"}
@@ -203,7 +205,17 @@ def _spawn_servers(run: Run) -> None:
         )
 
     if run.wants("streaming", "ingestion", "scale", "batch"):
-        spawn("main", "server-main", "main", tracking_uri=url)
+        spawn("main", "server-main", "main", tracking_uri=url, metrics=True)
+    if run.wants("ingestion"):
+        # The same server with FEEDBACK_SPOOL_SYNC=normal (no fsync per commit).
+        spawn(
+            "main_normal",
+            "server-main-normal",
+            "main-normal",
+            tracking_uri=url,
+            env=NORMAL_ENV,
+            metrics=True,
+        )
     if run.wants("streaming"):
         run.bare = PythonServer(run.stack, run.work, "bare-echo", "bench.echo_server")
     if run.wants("memory"):
@@ -326,15 +338,34 @@ def drain_phase(run: Run, store: str) -> None:
 
 
 def ingestion_phase(run: Run) -> None:
+    """LogFeedback against Check on the same server, at FEEDBACK_SPOOL_SYNC=full (the
+    default; also with MLflow stalled) and then normal (figures suffixed `_normal`)."""
     log("phase ingestion")
+    main = run.servers["main"]
     res = ingestion.framework(
-        run.servers["main"].port,
+        main.port,
         run.trace_ids,
         run.protoset,
         seconds=run.dur.run_s,
         meter=CpuMeter(run.groups("main")),
         stall_mlflow=lambda: _stalled(run.ml_sqlite),
+        metrics=main.metrics,
     )
+    normal = run.servers["main_normal"]
+    log("ingestion, FEEDBACK_SPOOL_SYNC=normal")
+    res_normal = ingestion.framework(
+        normal.port,
+        chat_traces(normal.port, 64),
+        run.protoset,
+        seconds=run.dur.run_s,
+        meter=CpuMeter(run.groups("main_normal")),
+        concurrencies=(16, 64),
+        at_half_check=False,
+        metrics=normal.metrics,
+    )
+    normal.stop(3)
+    res["runs_normal"] = res_normal["runs"]
+    res["figures"] |= {f"{k}_normal": v for k, v in res_normal["figures"].items()}
     run.record("ingestion", res)
 
 

@@ -88,7 +88,16 @@ class Settings(BaseSettings):
     spool_max_bytes: int = Field(1024**3, ge=0)
     spool_stored_retention_s: float = Field(DEFAULT_RETENTION_S, gt=0)
     spool_dead_retention_s: float = Field(DEFAULT_DEAD_RETENTION_S, gt=0)
+    # full: fsync at every commit (an acknowledged judgment survives power loss); normal: no
+    # fsync per commit (survives a killed process; the last commits may be lost on power loss).
+    spool_sync: Literal["full", "normal"] = "full"
+    # How long the spool's writer waits for more writes before a commit (0: commits at once
+    # what arrived while the previous commit ran).
+    spool_linger_ms: float = Field(0.0, ge=0, le=100)
     drain_concurrency: int = Field(8, ge=1, le=256)
+    # The drainer's and the trace exporter's MLflow calls in a supervised child process
+    # (off the serving process's interpreter); false: in the serving process.
+    drain_process: bool = True
     trace_grace_s: float = Field(3.0, ge=0)
     trace_wait_ttl_s: float = Field(600.0, gt=0)
     ack_wait_ms: int = Field(0, ge=0, le=60_000)

@@ -11,6 +11,7 @@ on those traces (by trace ID and by client request ID) is accepted, and the drai
 their export instead of asking MLflow for traces it does not have yet
 (`feedback_drain_attempts_total{result="trace_not_found"}` stays 0).
 
+It runs at both durability levels (FEEDBACK_SPOOL_SYNC full and normal).
 FEEDBACK_RESILIENCE_STALL_TURNS sets N (default 60, as in the report of the issue)."""
 
 from __future__ import annotations
@@ -60,14 +61,18 @@ async def _turn_and_judge(stubs: Stubs, i: int) -> tuple[str, str, int]:
     return reply.trace_id, reply.client_request_id, ack.state
 
 
+@pytest.mark.parametrize("sync", ["full", "normal"])  # FEEDBACK_SPOOL_SYNC
 async def test_a_crash_while_mlflow_stalls_loses_no_answered_turn_and_no_judgment(
+    sync: str,
     mlflow_server_factory: Callable[..., Any],
     feedback_server_factory: Callable[..., Any],
     resilience_report: Callable[[str, dict[str, Any]], Any],
 ) -> None:
     mlflow = await asyncio.to_thread(mlflow_server_factory, "sqlite")
     experiment = f"stall-{uuid.uuid4().hex[:6]}"
-    server = await asyncio.to_thread(feedback_server_factory, mlflow.url, experiment=experiment)
+    server = await asyncio.to_thread(
+        feedback_server_factory, mlflow.url, experiment=experiment, FEEDBACK_SPOOL_SYNC=sync
+    )
     stubs = Stubs(server.address)
     warm = await stubs.chat.Chat(chat_pb.ChatRequest(message="warm-up"), timeout=60)
     assert await poll_async(
@@ -148,7 +153,7 @@ async def test_a_crash_while_mlflow_stalls_loses_no_answered_turn_and_no_judgmen
         "all_in_mlflow_after_resume_s": round(all_in_s, 1),
         "machine": machine(),
     }
-    resilience_report("crash-during-mlflow-stall", figures)
+    resilience_report(f"crash-during-mlflow-stall-sync-{sync}", figures)
 
     assert len(wanted) == TURNS
     assert wanted <= set(traces)

@@ -1,8 +1,9 @@
 """The feedback server SIGKILLed in the middle of a judgment load and restarted on the same
 data dir; clients retry with the same `request_id` throughout (some send every request
-twice at once), and retry every request once more after the restart. Every acknowledged
-judgment ends up in MLflow exactly once, and a repeated request is always answered with
-the same assessment IDs.
+twice at once), and retry every request once more after the restart. It runs at both
+durability levels (FEEDBACK_SPOOL_SYNC full and normal: both survive a killed process).
+Every acknowledged judgment ends up in MLflow exactly once, and a repeated request is
+always answered with the same assessment IDs.
 
 Chat turns keep coming until the crash: every turn answered before it has its trace in
 MLflow in the end (`chat_traces_lost_by_crash` is 0), since a turn is answered only once its
@@ -43,14 +44,16 @@ N_REQUESTS = 500
 RATE = 50.0  # requests/s: above what MLflow absorbs, so a backlog is draining at the crash
 
 
+@pytest.mark.parametrize("sync", ["full", "normal"])  # FEEDBACK_SPOOL_SYNC
 async def test_server_crash_with_client_retries_stores_each_judgment_once(
+    sync: str,
     mlflow_sqlite: Any,
     feedback_server_factory: Callable[..., Any],
     resilience_report: Callable[[str, dict[str, Any]], Any],
 ) -> None:
     experiment = f"crash-{uuid.uuid4().hex[:6]}"
     server = await asyncio.to_thread(
-        feedback_server_factory, mlflow_sqlite.url, experiment=experiment
+        feedback_server_factory, mlflow_sqlite.url, experiment=experiment, FEEDBACK_SPOOL_SYNC=sync
     )
     traces = await chat_turns(server.address, N_TRACES, prefix="crash")
     wanted = {t.trace_id for t in traces}
@@ -60,7 +63,9 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
         interval_s=1.0,
     ), "the chat traces did not reach MLflow"
 
-    judgments = plan_judgments(traces, N_REQUESTS, tag="crash")
+    # Request IDs (hence assessment IDs) of their own per level: both runs share one MLflow.
+    tag = f"crash_{sync}"
+    judgments = plan_judgments(traces, N_REQUESTS, tag=tag)
     # Every 4th request is sent twice back to back (two clients, same request_id).
     sends = [x for j in judgments for x in ([j, j] if j.index % 4 == 0 else [j])]
     result = LoadResult()
@@ -110,7 +115,7 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
     ), f"chat traces not exported:\n{server.log_tail()}"
 
     stored_traces = await asyncio.to_thread(experiment_traces, mlflow_sqlite.url, experiment)
-    check = audit(stored_traces, retry.acks.values(), "crash")
+    check = audit(stored_traces, retry.acks.values(), tag)
     chat_lost = set(answered) - set(stored_traces)
     metrics = server.metrics()
     figures = {
@@ -131,7 +136,7 @@ async def test_server_crash_with_client_retries_stores_each_judgment_once(
         "drain_wait_after_retries_s": round(drained.t - started, 1),
         "machine": machine(),
     }
-    resilience_report("server-crash", figures)
+    resilience_report(f"server-crash-sync-{sync}", figures)
 
     assert len(retry.acks) == N_REQUESTS
     assert check.lost == 0, check.missing_examples

@@ -249,7 +249,7 @@ async def test_a_backward_clock_step_during_an_outage_stalls_nothing(
 
     def stored() -> bool:
         names = _names(proxy.url, experiment)
-        return all(f"back_{i}" in names[traces[i % 4]] for i in range(8))
+        return all(f"back_{i}" in names.get(traces[i % 4], ()) for i in range(8))
 
     await _until(stored, 120, f"a backward clock step stalled the drain:\n{server.log_tail()}")
     figures = {
@@ -530,8 +530,9 @@ async def test_a_dead_writer_thread_refuses_at_once_and_comes_back(
 
     def stored() -> bool:
         names = _names(mlflow_sqlite.url, experiment)
-        return "writer_before" in names[traces[0]] and all(
-            "writer_after" in names[t] for t in traces
+        # A trace not exported yet is not listed (yet): wait for it too.
+        return "writer_before" in names.get(traces[0], ()) and all(
+            "writer_after" in names.get(t, ()) for t in traces
         )
 
     await _until(stored, 120, f"judgments missing:\n{server.log_tail()}")
@@ -595,7 +596,9 @@ async def test_mlflow_refusing_with_403_dead_letters_once_and_replay_lands(
 
     def landed() -> bool:
         names = _names(proxy.url, experiment)
-        return refused_turn.trace_id in names and all("denied_fb" in names[t] for t in traces)
+        return refused_turn.trace_id in names and all(
+            "denied_fb" in names.get(t, ()) for t in traces
+        )
 
     await _until(landed, 120, f"replayed entries not stored:\n{server.log_tail()}")
     dead = json.loads(judgments)

@@ -55,13 +55,19 @@ DEFAULT_DEAD_RETENTION_S: Final = 30 * 24 * 3600.0
 __all__ = ["SpoolCore", "SpoolHealth", "SpoolLockedError", "SpoolOpenError"]
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+#: `FEEDBACK_SPOOL_SYNC` -> SQLite's `synchronous` in WAL mode (docs/spool.md "Durability"):
+#: FULL fsyncs the log at every commit (an acknowledgment survives power loss); NORMAL
+#: writes the log without an fsync per commit (it survives a killed process, the last
+#: commits may be lost on power loss) and fsyncs at checkpoints.
+SYNC_LEVELS: Final = {"full": "FULL", "normal": "NORMAL"}
+
+
+def _connect(path: Path, sync: str = "full") -> sqlite3.Connection:
     # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
     conn.execute("PRAGMA busy_timeout = 30000")
     conn.execute("PRAGMA journal_mode = WAL")
-    # FULL: in WAL mode the log is fsynced at every commit, so "acknowledged" means on disk.
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {SYNC_LEVELS[sync]}")
     return conn
 
 
@@ -107,6 +113,8 @@ class SpoolCore(SpoolWriter):
         prune_interval_s: float = 600.0,
         retry_after_s: float = 5.0,
         max_batch: int = 1024,
+        sync: str = "full",
+        linger_ms: float = 0.0,
         exclusive: bool = True,
         metrics: SpoolMetrics | None = None,
         clock: Clock = SYSTEM_CLOCK,
@@ -114,7 +122,9 @@ class SpoolCore(SpoolWriter):
         restart_delay_s: float = 1.0,
     ) -> None:
         """`max_batch=1` disables group commit (one transaction per operation); `max_bytes`
-        0 means no budget but the disk's.
+        0 means no budget but the disk's. `sync` is "full" or "normal" (`SYNC_LEVELS`);
+        `linger_ms` is how long the writer waits for more operations before a commit that
+        would carry fewer than `max_batch` (0: it commits what has arrived at once).
 
         `exclusive=False` is for tools (the admin CLI) that open the file of a
         running server: no ownership lock, no start-up checks or repair, no pruning.
@@ -127,6 +137,10 @@ class SpoolCore(SpoolWriter):
         self.prune_interval_s = prune_interval_s
         self.retry_after_s = retry_after_s
         self.max_batch = max(1, max_batch)
+        if sync not in SYNC_LEVELS:
+            raise ValueError(f"spool sync level must be one of {sorted(SYNC_LEVELS)}")
+        self.sync = sync
+        self.linger_s = max(0.0, linger_ms) / 1000
         self.exclusive = exclusive
         self.metrics = metrics if metrics is not None else default_metrics()
         self.clock = clock
@@ -254,7 +268,7 @@ class SpoolCore(SpoolWriter):
 
     def _open_writer(self) -> None:
         existed = self.path.exists() and self.path.stat().st_size > 0
-        conn = _connect(self.path)
+        conn = _connect(self.path, self.sync)
         try:
             if self.max_bytes:
                 self._page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])

@@ -35,6 +35,15 @@ PRUNE_CHUNK: Final = 5000
 #: Stored entries removed at a time when the spool needs room (they are kept only so that
 #: retries get the same answer; MLflow keeps the assessment ID, so nothing is duplicated).
 EVICT_CHUNK: Final = 500
+#: A new judgment; nothing when its assessment ID is spooled already. It is the head of its
+#: order key when no other entry of the key is pending (the literal state matches the index).
+_INSERT: Final = (
+    "INSERT INTO spool_entries (assessment_id, order_key, state, is_head, judgment, trace_id, "
+    "enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms, due_st, wait_st) "
+    f"SELECT ?, ?, '{QUEUED}', NOT EXISTS (SELECT 1 FROM spool_entries WHERE order_key = ? "
+    f"AND state = '{QUEUED}'), ?, ?, ?, ?, ?, ?, ?, ? WHERE true "
+    "ON CONFLICT (assessment_id) DO NOTHING RETURNING seq"
+)
 
 
 @dataclass(frozen=True)
@@ -185,71 +194,59 @@ class SpoolTransactions:
     def _enqueue_tx(
         self, conn: sqlite3.Connection, tx: Tx, judgments: list[Judgment], now: int, wall: int
     ) -> tuple[list[SpoolEntry], int]:
-        found: dict[str, SpoolEntry | Judgment] = {}
-        new: list[Judgment] = []
-        for j in judgments:
-            if j.assessment_id in found:
-                continue
-            row = conn.execute(
-                f"SELECT {COLUMNS} FROM spool_entries WHERE assessment_id = ?",
-                (j.assessment_id,),
-            ).fetchone()
-            if row is not None:
-                found[j.assessment_id] = row_to_entry(row)
-            else:
-                found[j.assessment_id] = j
-                new.append(j)
-        if new and tx.pending + len(new) > self.max_pending:
-            raise ResourceExhausted(
-                "too many judgments are waiting to be stored; retry later",
-                retry_after_s=self.retry_after_s,
-            )
-        payloads = {j.assessment_id: j.to_json() for j in new}
-        if new:
-            self._ensure_room(conn, sum(len(p) for p in payloads.values()))
-        for j in new:
+        """One statement per new judgment: an INSERT that keeps the existing entry of an
+        assessment ID (a retry) and computes the head flag itself; only a retry reads its
+        entry back. The bounds are checked before anything is written."""
+        first: dict[str, Judgment] = {}
+        for j in judgments:  # the first of the same assessment ID is the one recorded
+            first.setdefault(j.assessment_id, j)
+        unique = list(first.values())
+        payloads = [j.to_json() for j in unique]
+        if tx.pending + len(unique) > self.max_pending:
+            fresh = self._new_count(conn, unique)  # retries of spooled judgments do not count
+            if fresh and tx.pending + fresh > self.max_pending:
+                raise ResourceExhausted(
+                    "too many judgments are waiting to be stored; retry later",
+                    retry_after_s=self.retry_after_s,
+                )
+        self._ensure_room(conn, sum(len(p) for p in payloads))
+        found: dict[str, SpoolEntry] = {}
+        for j, payload in zip(unique, payloads, strict=True):
             key = j.target.order_key
-            has_pending = conn.execute(
-                "SELECT 1 FROM spool_entries WHERE order_key = ? AND state = ? LIMIT 1",
-                (key, QUEUED),
-            ).fetchone()
-            cur = conn.execute(
-                "INSERT INTO spool_entries (assessment_id, order_key, state, is_head, judgment, "
-                "trace_id, enqueued_ms, wait_from_ms, next_attempt_ms, updated_ms, "
-                "due_st, wait_st) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    j.assessment_id,
-                    key,
-                    QUEUED,
-                    0 if has_pending else 1,
-                    payloads[j.assessment_id],
-                    j.target.trace_id,
-                    wall,
-                    wall,
-                    wall,
-                    wall,
-                    now,
-                    now,
-                ),
-            )
+            params = (j.assessment_id, key, key, payload, j.target.trace_id, wall, wall, wall)
+            row = conn.execute(_INSERT, (*params, wall, now, now)).fetchone()
+            if row is None:  # already spooled: answered as it is
+                existing = conn.execute(
+                    f"SELECT {COLUMNS} FROM spool_entries WHERE assessment_id = ?",
+                    (j.assessment_id,),
+                ).fetchone()
+                found[j.assessment_id] = row_to_entry(existing)
+                continue
             found[j.assessment_id] = SpoolEntry(
                 judgment=j,
                 state=IngestionState.QUEUED,
                 trace_id=j.target.trace_id,
-                seq=cur.lastrowid or 0,
+                seq=row[0],
                 enqueued_ms=wall,
                 wait_st=now,
                 due_st=now,
                 updated_ms=wall,
             )
-        tx.pending += len(new)
-        tx.new += len(new)
-        out: list[SpoolEntry] = []
-        for j in judgments:
-            entry = found[j.assessment_id]
-            assert isinstance(entry, SpoolEntry)
-            out.append(entry)
-        return out, len(new)
+        new = sum(1 for j in unique if found[j.assessment_id].judgment is j)
+        tx.pending += new
+        tx.new += new
+        return [found[j.assessment_id] for j in judgments], new
+
+    @staticmethod
+    def _new_count(conn: sqlite3.Connection, judgments: list[Judgment]) -> int:
+        """How many of `judgments` are not spooled yet (only read near `max_pending`)."""
+        return sum(
+            conn.execute(
+                "SELECT 1 FROM spool_entries WHERE assessment_id = ?", (j.assessment_id,)
+            ).fetchone()
+            is None
+            for j in judgments
+        )
 
     def _finish_tx(
         self,

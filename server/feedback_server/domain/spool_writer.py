@@ -1,8 +1,9 @@
 """The spool's writer thread: group commit, the disk budget, writability and spool time.
 
 `SpoolWriter` is the part of `SpoolCore` (spool_core.py) that runs on the writer thread.
-Every write goes through it: the operations queued during one event-loop iteration are
-committed in one transaction (group commit), each in its own savepoint.
+Every write goes through it: the operations queued while the previous transaction ran (and,
+with `linger_s`, those that arrive within that much more) are committed in one transaction
+(group commit), each in its own savepoint.
 
 - *Spool time* (`now_st`): milliseconds stored in the file, started from the wall clock
   when the file was made and advanced by the monotonic clock while a server runs it, so a
@@ -124,6 +125,7 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
     clock: Clock
     max_bytes: int
     max_batch: int
+    linger_s: float
     exclusive: bool
     prune_interval_s: float
     probe_interval_s: float
@@ -224,15 +226,15 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
                 except queue.Empty:
                     self._housekeeping()
                     continue
+                # Everything queued while the previous transaction ran (and, with a linger,
+                # what arrives within it) goes into the next one.
                 ops: list[Op] = []
+                deadline = time.monotonic() + self.linger_s
                 while isinstance(item, list):
                     ops.extend(item)
                     if len(ops) >= self.max_batch:
                         break
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
+                    item = self._next_item(deadline)
                 stop = item is STOP
                 for start in range(0, len(ops), self.max_batch):
                     current = ops[start : start + self.max_batch]
@@ -253,6 +255,14 @@ class SpoolWriter(SpoolTransactions, TraceTransactions):
             self._writer_alive = False
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(set_outcome, done, None, None)
+
+    def _next_item(self, deadline: float) -> object:
+        """The next queued item, waiting for it until `deadline` at most; None if none came."""
+        try:
+            wait = deadline - time.monotonic()
+            return self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+        except queue.Empty:
+            return None
 
     def _idle_timeout(self) -> float:
         due = self._next_prune
