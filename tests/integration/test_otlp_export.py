@@ -61,6 +61,9 @@ async def test_rpc_spans_are_exported_and_continue_into_the_mlflow_trace(
                     headers=dict(traceparent),
                 )
             assert answer.status_code == 200
+            # The turns' traces reach MLflow from the spool (the drain worker exports them).
+            chat_root = await wait_until(lambda: root_of(svc.tracking_uri, chat.trace_id))
+            plain_root = await wait_until(lambda: root_of(svc.tracking_uri, plain.trace_id))
         finally:
             await stop_service(svc)  # flushes the spans still buffered
 
@@ -85,14 +88,12 @@ async def test_rpc_spans_are_exported_and_continue_into_the_mlflow_trace(
         }
     # The turn's MLflow trace is the same trace, its root under the RPC span.
     assert chat.trace_id == f"tr-{caller_trace}"
-    root = await wait_until(lambda: root_of(svc.tracking_uri, chat.trace_id))
-    assert root.parent_id == grpc_chat.span_id
+    assert chat_root.parent_id == grpc_chat.span_id
 
     # Without a caller, the RPC span starts the trace that the turn continues.
     (plain_span,) = by_trace[plain.trace_id.removeprefix("tr-")]
     assert plain_span.parent_span_id == ""
-    root = await wait_until(lambda: root_of(svc.tracking_uri, plain.trace_id))
-    assert root.parent_id == plain_span.span_id
+    assert plain_root.parent_id == plain_span.span_id
 
     # A failed call has its status code; NOT_FOUND is not a server error.
     (log_feedback,) = [s for s in mine if s.attributes["rpc.method"] == "LogFeedback"]
