@@ -16,6 +16,12 @@
   value: /var/lib/feedback
 - name: FEEDBACK_SPOOL_MAX_BYTES
   value: {{ include "feedback-service.spoolMaxBytes" . | quote }}
+- name: FEEDBACK_SPOOL_SYNC
+  value: {{ $v.spool.sync | quote }}
+- name: FEEDBACK_SPOOL_LINGER_MS
+  value: {{ $v.spool.lingerMs | quote }}
+- name: FEEDBACK_DRAIN_PROCESS
+  value: {{ $v.spool.drainProcess | quote }}
 - name: FEEDBACK_LOG_LEVEL
   value: {{ $v.server.logLevel | quote }}
 - name: FEEDBACK_LOG_FORMAT
