@@ -1,4 +1,5 @@
-"""Retry pacing shared by the drainer and the trace exporter, and how both stop.
+"""Retry pacing shared by the drainer and the trace exporter, their polling loop, and how both
+stop.
 
 `Backoff` gives the delay before attempt N+1 (exponential, capped, with jitter). `Outage`
 pauses all dispatching while MLflow is unreachable: consecutive `UNAVAILABLE` answers
@@ -10,10 +11,14 @@ a step of the wall clock changes no pause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from .clock import Clock
+
+log = logging.getLogger(__name__)
 
 
 class Backoff:
@@ -67,3 +72,28 @@ async def finish_or_cancel(tasks: Iterable[asyncio.Task[None]], grace_s: float) 
         task.cancel()
     await asyncio.gather(*running, return_exceptions=True)
     return len(pending)
+
+
+async def poll_loop(
+    what: str,
+    poll: Callable[[], Awaitable[float]],
+    wake: asyncio.Event,
+    stopping: Callable[[], bool],
+    interval_s: float,
+) -> None:
+    """Calls `poll` (which returns how long to sleep) until `stopping()`; `wake` cuts a sleep
+    short. A failing poll is logged and retried after `interval_s`."""
+    while not stopping():
+        wake.clear()
+        try:
+            delay = await poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s poll failed", what)
+            delay = interval_s
+        if stopping():
+            break
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), delay)

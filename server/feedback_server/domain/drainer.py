@@ -36,7 +36,7 @@ import random
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from feedback_server.domain.backoff import Backoff, Outage, finish_or_cancel
+from feedback_server.domain.backoff import Backoff, Outage, finish_or_cancel, poll_loop
 from feedback_server.domain.model import IngestionState, Judgment, WriteOutcome, WriteResult
 
 if TYPE_CHECKING:  # spool.py re-exports this module's names: no import cycle at run time
@@ -184,24 +184,16 @@ class Drainer:
     # ------------------------------------------------------------------ the loop
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                if loop.time() - self._last_refresh >= self.poll_interval_s:
-                    self._last_refresh = loop.time()
-                    await self.spool.refresh()  # picks up changes made by the admin CLI
-                delay = await self._dispatch()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("drainer poll failed")
-                delay = self.poll_interval_s
-            if self._stopping:
-                break
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+        await poll_loop(
+            "drainer", self._poll, self._wake, lambda: self._stopping, self.poll_interval_s
+        )
+
+    async def _poll(self) -> float:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_refresh >= self.poll_interval_s:
+            self._last_refresh = now
+            await self.spool.refresh()  # picks up changes made by the admin CLI
+        return await self._dispatch()
 
     async def _dispatch(self) -> float:
         """Starts writes for due heads; returns how long to sleep before looking again."""

@@ -26,7 +26,7 @@ import logging
 import random
 from typing import TYPE_CHECKING
 
-from .backoff import Backoff, Outage, finish_or_cancel
+from .backoff import Backoff, Outage, finish_or_cancel, poll_loop
 from .ports import TraceExports
 from .traces import ExportOutcome, ExportResult, TraceRecord, TraceRegistry
 
@@ -93,20 +93,13 @@ class TraceExporter:
     # ------------------------------------------------------------------ the loop
 
     async def _run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            try:
-                delay = await self._dispatch()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("trace exporter poll failed")
-                delay = self.poll_interval_s
-            if self._stopping:
-                break
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), delay)
+        await poll_loop(
+            "trace exporter",
+            self._dispatch,
+            self._wake,
+            lambda: self._stopping,
+            self.poll_interval_s,
+        )
 
     async def _dispatch(self) -> float:
         paused = self._outage.remaining_s()
