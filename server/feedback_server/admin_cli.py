@@ -24,10 +24,11 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -35,6 +36,8 @@ from feedback_server.domain import spool_check
 from feedback_server.domain.model import IngestionState
 from feedback_server.domain.spool import SPOOL_FILENAME, Spool, SpoolEntry, TraceEntry
 from feedback_server.metrics import SpoolMetrics
+
+T = TypeVar("T")
 
 DATA_DIR_ENV = "FEEDBACK_DATA_DIR"
 DEFAULT_DATA_DIR = Path("var/data")
@@ -90,24 +93,36 @@ def _open(data_dir: Path) -> Spool:
     )
 
 
+def _write_list(
+    args: argparse.Namespace,
+    out: TextIO,
+    entries: Sequence[T],
+    as_json: Callable[[T], dict[str, Any]],
+    empty: str,
+    line: Callable[[T], str],
+) -> int:
+    """A listing of dead letters: JSON with --json, else one entry per line (and its reason)."""
+    if args.json:
+        json.dump([as_json(e) for e in entries], out, indent=2)
+        out.write("\n")
+    else:
+        out.writelines(map(line, entries) if entries else [f"{empty}\n"])
+    return 0
+
+
 async def _list_dead(args: argparse.Namespace, out: TextIO) -> int:
     async with _open(args.data_dir) as spool:
         entries = await spool.list_dead(limit=args.limit, offset=args.offset)
-    if args.json:
-        json.dump([_entry_json(e) for e in entries], out, indent=2)
-        out.write("\n")
-        return 0
-    if not entries:
-        out.write("no dead letters\n")
-        return 0
-    for e in entries:
+
+    def line(e: SpoolEntry) -> str:
         target = e.trace_id or f"client_request_id={e.judgment.target.client_request_id}"
-        out.write(
+        return (
             f"{e.assessment_id}  {e.judgment.name or '(unreadable)'}  {target}  "
             f"acknowledged {_iso(e.enqueued_ms)}  attempts {e.attempts}\n"
             f"    reason: {e.last_error or '-'}\n"
         )
-    return 0
+
+    return _write_list(args, out, entries, _entry_json, "no dead letters", line)
 
 
 async def _replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -132,20 +147,15 @@ async def _replay(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 async def _list_traces(args: argparse.Namespace, out: TextIO) -> int:
     async with _open(args.data_dir) as spool:
         entries = await spool.list_dead_traces(limit=args.limit, offset=args.offset)
-    if args.json:
-        json.dump([_trace_json(e) for e in entries], out, indent=2)
-        out.write("\n")
-        return 0
-    if not entries:
-        out.write("no dead-lettered traces\n")
-        return 0
-    for e in entries:
-        out.write(
+
+    def line(e: TraceEntry) -> str:
+        return (
             f"{e.trace_id}  client_request_id={e.record.client_request_id}  "
             f"recorded {_iso(e.recorded_ms)}  attempts {e.attempts}\n"
             f"    reason: {e.last_error or '-'}\n"
         )
-    return 0
+
+    return _write_list(args, out, entries, _trace_json, "no dead-lettered traces", line)
 
 
 async def _replay_traces(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
